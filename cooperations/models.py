@@ -1,0 +1,488 @@
+"""Domain model: territories keyed by official codes, cooperations between them, and the
+controlled vocabularies (themes, legal forms, the six success factors) that describe them.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from .text import fold
+
+CURRENT_VINTAGE = 2026
+
+
+class Vocabulary(models.Model):
+    """Common shape of the controlled vocabularies: a slug, a label, a short definition."""
+
+    slug = models.SlugField("identifiant", max_length=60, unique=True)
+    label = models.CharField("libellé", max_length=200, unique=True)
+    definition = models.TextField("définition", blank=True)
+    position = models.PositiveSmallIntegerField("ordre d'affichage", default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Theme(Vocabulary):
+    class Meta(Vocabulary.Meta):
+        verbose_name = "thématique"
+        verbose_name_plural = "thématiques"
+
+    def get_absolute_url(self) -> str:
+        return reverse("cooperations:theme", args=[self.slug])
+
+
+class LegalForm(Vocabulary):
+    class Meta(Vocabulary.Meta):
+        verbose_name = "forme de coopération"
+        verbose_name_plural = "formes de coopération"
+
+
+FACTOR_CODES = [
+    "connaissance",
+    "vision",
+    "gouvernance",
+    "competences",
+    "financements",
+    "cadre-juridique",
+]
+
+
+class SuccessFactor(Vocabulary):
+    """The six success factors of the ANCT Fabrique prospective; fixed, never added or deleted."""
+
+    class Code(models.TextChoices):
+        CONNAISSANCE = "connaissance", "La connaissance des dynamiques interterritoriales"
+        VISION = "vision", "Le partage d'une vision stratégique des coopérations"
+        GOUVERNANCE = "gouvernance", "La mise en place d'espaces de gouvernance adaptés"
+        COMPETENCES = "competences", "L'allocation ou le partage de « compétences métiers »"
+        FINANCEMENTS = "financements", "La définition de financements spécifiques"
+        CADRE_JURIDIQUE = "cadre-juridique", "L'évolution du cadre juridique"
+
+    class Meta(Vocabulary.Meta):
+        verbose_name = "facteur de réussite"
+        verbose_name_plural = "facteurs de réussite"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(slug__in=FACTOR_CODES),
+                name="successfactor_slug_is_one_of_the_six",
+            ),
+        ]
+
+    def get_absolute_url(self) -> str:
+        return reverse("cooperations:factor", args=[self.slug])
+
+
+class TerritoryKind(models.TextChoices):
+    COMMUNE = "COM", "Commune"
+    CC = "CC", "Communauté de communes"
+    CA = "CA", "Communauté d'agglomération"
+    CU = "CU", "Communauté urbaine"
+    METRO = "METRO", "Métropole"
+    MET69 = "MET69", "Métropole de Lyon"
+    EPT = "EPT", "Établissement public territorial"
+    PETR = "PETR", "PETR / pays"
+    POLE = "POLE", "Pôle métropolitain"
+    SYNDICAT = "SM", "Syndicat mixte"
+    PNR = "PNR", "Parc naturel régional"
+    DEPARTEMENT = "DEP", "Département"
+    REGION = "REG", "Région"
+    ETAT = "ETAT", "État"
+    ETRANGER = "ETR", "Collectivité étrangère"
+    AUTRE = "AUTRE", "Autre (association, chambre, agence…)"
+
+
+class TerritoryQuerySet(models.QuerySet):
+    def metropoles(self):
+        """The 22 métropoles (METRO and the Métropole de Lyon); one query when evaluated."""
+        return self.filter(kind__in=Territory.METROPOLE_KINDS)
+
+
+class Territory(models.Model):
+    """A collectivity or grouping; official ones are keyed by (kind, code) of a given vintage."""
+
+    Kind = TerritoryKind
+
+    METROPOLE_KINDS = (Kind.METRO, Kind.MET69)
+    EPCI_KINDS = (Kind.CC, Kind.CA, Kind.CU, Kind.METRO, Kind.MET69)
+
+    kind = models.CharField("nature", max_length=8, choices=Kind.choices)
+    code = models.CharField(
+        "code officiel",
+        max_length=9,
+        blank=True,
+        help_text="SIREN (9 chiffres) pour les groupements, code INSEE pour les communes, "
+        "départements et régions ; vide si aucun code officiel n'est connu.",
+    )
+    name = models.CharField("nom", max_length=200)
+    # Accent- and punctuation-free copy of the name, kept for matching and portable search.
+    search_name = models.CharField(max_length=200, editable=False, db_index=True)
+    population = models.PositiveIntegerField("population", null=True, blank=True)
+    departement = models.ForeignKey(
+        "self",
+        verbose_name="département",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": Kind.DEPARTEMENT},
+    )
+    region = models.ForeignKey(
+        "self",
+        verbose_name="région",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": Kind.REGION},
+    )
+    epci = models.ForeignKey(
+        "self",
+        verbose_name="EPCI d'appartenance",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="member_communes",
+        limit_choices_to={"kind__in": EPCI_KINDS},
+    )
+    vintage = models.PositiveSmallIntegerField(
+        "millésime",
+        null=True,
+        blank=True,
+        help_text="Année de la liste officielle d'où vient l'enregistrement ; vide s'il a été "
+        "saisi à la main.",
+    )
+
+    objects = TerritoryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "territoire"
+        verbose_name_plural = "territoires"
+        ordering = ["name", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "code"],
+                condition=~Q(code=""),
+                name="territory_unique_code_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=TerritoryKind.values),
+                name="territory_kind_is_known",
+            ),
+        ]
+        indexes = [
+            # "Browse by métropole" and the kind facet: WHERE kind IN ('METRO', 'MET69').
+            models.Index(fields=["kind", "name"], name="territory_kind_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})" if self.code else self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("cooperations:territory", args=[self.pk])
+
+    @property
+    def is_metropole(self) -> bool:
+        return self.kind in self.METROPOLE_KINDS
+
+    def clean(self) -> None:
+        code = (self.code or "").strip().upper()
+        self.code = code
+        if code and self.kind in {*self.EPCI_KINDS, self.Kind.EPT} and not (
+            code.isdigit() and len(code) == 9
+        ):
+            raise ValidationError({"code": "Un SIREN comporte exactement 9 chiffres."})
+        if code and self.kind == self.Kind.COMMUNE and len(code) != 5:
+            raise ValidationError({"code": "Un code INSEE de commune comporte 5 caractères."})
+
+    def save(self, *args, **kwargs):
+        self.search_name = fold(self.name)
+        super().save(*args, **kwargs)
+
+
+class CooperationStatus(models.TextChoices):
+    PROJECT = "en-projet", "En projet"
+    ACTIVE = "active", "Active"
+    ENDED = "terminee", "Terminée"
+    ABANDONED = "abandonnee", "Abandonnée"
+
+
+class CooperationQuerySet(models.QuerySet):
+    def published(self):
+        """Published records only: adds one WHERE clause, no query of its own."""
+        return self.filter(is_published=True)
+
+
+class Cooperation(models.Model):
+    Status = CooperationStatus
+
+    class DatePrecision(models.TextChoices):
+        DAY = "day", "Jour"
+        MONTH = "month", "Mois"
+        YEAR = "year", "Année"
+
+    class Provenance(models.TextChoices):
+        INVENTORY_2018 = "inventaire-2018", "Inventaire 2018 (CGET, France urbaine, AdCF)"
+        FABRIQUE = "fabrique-prospective", "Fabrique prospective (ANCT)"
+        LATER = "ajout-ulterieur", "Ajout ultérieur"
+
+    name = models.CharField("nom", max_length=300)
+    slug = models.SlugField(
+        "identifiant d'URL",
+        max_length=200,
+        unique=True,
+        help_text="Stable une fois publié : il sert d'adresse permanente et de clé d'import.",
+    )
+    summary = models.TextField("résumé", blank=True)
+    description = models.TextField("description", blank=True)
+    legal_form = models.ForeignKey(
+        LegalForm,
+        verbose_name="forme de coopération",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cooperations",
+    )
+    status = models.CharField("statut", max_length=12, choices=Status.choices, blank=True)
+    signed_on = models.DateField("date de signature", null=True, blank=True)
+    signed_on_precision = models.CharField(
+        "précision de la date de signature",
+        max_length=5,
+        choices=DatePrecision.choices,
+        blank=True,
+    )
+    starts_on = models.DateField("début", null=True, blank=True)
+    ends_on = models.DateField("fin", null=True, blank=True)
+    adds_scale = models.BooleanField("plus-value : enjeux d'échelles", default=False)
+    adds_value_chain = models.BooleanField("plus-value : filières", default=False)
+    adds_pooling = models.BooleanField("plus-value : mutualisation", default=False)
+    governance = models.TextField("gouvernance", blank=True)
+    funding = models.TextField("financements", blank=True)
+    staffing = models.TextField("moyens humains", blank=True)
+    provenance = models.CharField(
+        "provenance", max_length=24, choices=Provenance.choices, default=Provenance.LATER
+    )
+    last_verified_on = models.DateField("dernière vérification", null=True, blank=True)
+    is_published = models.BooleanField("publiée", default=False)
+    themes = models.ManyToManyField(
+        Theme, verbose_name="thématiques", blank=True, related_name="cooperations"
+    )
+    territories = models.ManyToManyField(
+        Territory, through="Participation", related_name="cooperations", blank=True
+    )
+    factors = models.ManyToManyField(
+        SuccessFactor, through="CooperationFactor", related_name="cooperations", blank=True
+    )
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[themes], excluded_fields=["updated_at"])
+    objects = CooperationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "coopération"
+        verbose_name_plural = "coopérations"
+        ordering = ["name"]
+        permissions = [("import_cooperation", "Peut importer l'inventaire des coopérations")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(signed_on__isnull=True) & Q(signed_on_precision=""))
+                | (Q(signed_on__isnull=False) & ~Q(signed_on_precision="")),
+                name="cooperation_signature_precision_iff_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_on__isnull=True)
+                | Q(ends_on__isnull=True)
+                | Q(ends_on__gte=models.F("starts_on")),
+                name="cooperation_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["", *CooperationStatus.values]),
+                name="cooperation_status_is_known",
+            ),
+        ]
+        indexes = [
+            # Public list sorted by signature date (newest / oldest first) among published rows.
+            models.Index(fields=["is_published", "signed_on"], name="coop_published_signed_idx"),
+            # Public list sorted by name among published rows.
+            models.Index(fields=["is_published", "name"], name="coop_published_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("cooperations:detail", args=[self.slug])
+
+    @property
+    def signature_display(self) -> str:
+        """The signature date at its precision: « 2017 », « juillet 2017 », « 10/07/2017 »."""
+        return format_partial_date(self.signed_on, self.signed_on_precision)
+
+    @property
+    def plus_values(self) -> list[str]:
+        labels = []
+        if self.adds_scale:
+            labels.append("Enjeux d'échelles")
+        if self.adds_value_chain:
+            labels.append("Filières")
+        if self.adds_pooling:
+            labels.append("Mutualisation")
+        return labels
+
+    def clean(self) -> None:
+        if self.signed_on and not self.signed_on_precision:
+            self.signed_on_precision = self.DatePrecision.DAY
+        if not self.signed_on:
+            self.signed_on_precision = ""
+        if self.signed_on:
+            self.signed_on = truncate_date(self.signed_on, self.signed_on_precision)
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValidationError({"ends_on": "La date de fin précède la date de début."})
+
+
+MONTHS_FR = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+
+
+def truncate_date(value: datetime.date, precision: str) -> datetime.date:
+    """Store a partial date on its first day so that sorting and range filters stay simple."""
+    if precision == Cooperation.DatePrecision.YEAR:
+        return value.replace(month=1, day=1)
+    if precision == Cooperation.DatePrecision.MONTH:
+        return value.replace(day=1)
+    return value
+
+
+def format_partial_date(value: datetime.date | None, precision: str) -> str:
+    if value is None:
+        return ""
+    if precision == Cooperation.DatePrecision.YEAR:
+        return str(value.year)
+    if precision == Cooperation.DatePrecision.MONTH:
+        return f"{MONTHS_FR[value.month - 1]} {value.year}"
+    return value.strftime("%d/%m/%Y")
+
+
+class Participation(models.Model):
+    class Role(models.TextChoices):
+        METROPOLE = "metropole", "Métropole"
+        PARTNER = "partenaire", "Partenaire"
+        ASSOCIATED = "associe", "Associé"
+
+    cooperation = models.ForeignKey(
+        Cooperation, on_delete=models.CASCADE, related_name="participations"
+    )
+    territory = models.ForeignKey(
+        Territory,
+        verbose_name="territoire",
+        on_delete=models.PROTECT,
+        related_name="participations",
+    )
+    role = models.CharField("rôle", max_length=12, choices=Role.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "participant"
+        verbose_name_plural = "participants"
+        ordering = ["role", "territory__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cooperation", "territory"], name="participation_unique_territory"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["metropole", "partenaire", "associe"]),
+                name="participation_role_is_known",
+            ),
+        ]
+        indexes = [
+            # Territory and métropole pages: WHERE territory_id = %s AND role = %s.
+            models.Index(fields=["territory", "role"], name="participation_territory_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.territory} — {self.get_role_display()}"
+
+    def clean(self) -> None:
+        territory = getattr(self, "territory", None)
+        if (
+            self.role == self.Role.METROPOLE
+            and territory is not None
+            and not territory.is_metropole
+        ):
+            raise ValidationError(
+                {"role": f"« {territory.name} » n'est pas une métropole : choisissez un autre rôle."}
+            )
+
+
+class CooperationFactor(models.Model):
+    """How one cooperation illustrates one success factor."""
+
+    cooperation = models.ForeignKey(
+        Cooperation, on_delete=models.CASCADE, related_name="factor_links"
+    )
+    factor = models.ForeignKey(
+        SuccessFactor,
+        verbose_name="facteur de réussite",
+        on_delete=models.PROTECT,
+        related_name="cooperation_links",
+    )
+    text = models.TextField("comment ce facteur se manifeste", blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "facteur de réussite illustré"
+        verbose_name_plural = "facteurs de réussite illustrés"
+        ordering = ["factor__position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cooperation", "factor"], name="cooperationfactor_unique_factor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.factor)
+
+
+class Source(models.Model):
+    cooperation = models.ForeignKey(Cooperation, on_delete=models.CASCADE, related_name="sources")
+    url = models.URLField("adresse", max_length=500)
+    title = models.CharField("titre", max_length=300, blank=True)
+    publisher = models.CharField("éditeur", max_length=200, blank=True)
+    published_on = models.DateField("date de publication", null=True, blank=True)
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "source"
+        verbose_name_plural = "sources"
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["cooperation", "url"], name="source_unique_url"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.url

@@ -1,0 +1,37 @@
+"""Writes that touch several models, kept out of signals and save()."""
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+EDITORS = "Éditeurs"
+READERS = "Lecteurs"
+
+# Models staff maintain; reference vocabularies are editable by editors except the factors.
+_EDITED_MODELS = ["cooperation", "participation", "cooperationfactor", "source", "theme",
+                  "legalform", "territory"]
+_VIEWED_MODELS = [*_EDITED_MODELS, "successfactor"]
+
+
+def ensure_staff_groups(using: str = "default") -> tuple[Group, Group]:
+    """Create or repair the two staff groups; 3 queries for permissions plus 4 for the groups.
+
+    Editors change cooperations and vocabularies and may import the inventory; readers only view.
+    Running it again resets the groups' permissions to this definition.
+    """
+    perms = Permission.objects.using(using).filter(content_type__app_label="cooperations")
+    by_codename = {p.codename: p for p in perms}
+    view = [by_codename[f"view_{m}"] for m in _VIEWED_MODELS if f"view_{m}" in by_codename]
+    edit = [
+        by_codename[f"{action}_{m}"]
+        for m in _EDITED_MODELS
+        for action in ("add", "change", "delete")
+        if f"{action}_{m}" in by_codename
+    ]
+    if "import_cooperation" in by_codename:
+        edit.append(by_codename["import_cooperation"])
+    with transaction.atomic(using=using):
+        editors, _ = Group.objects.using(using).get_or_create(name=EDITORS)
+        readers, _ = Group.objects.using(using).get_or_create(name=READERS)
+        editors.permissions.set([*view, *edit])
+        readers.permissions.set(view)
+    return editors, readers

@@ -1,0 +1,198 @@
+"""Starting vocabularies (DOMAIN.md), loaded by a data migration; themes and forms stay
+editable in the admin afterwards, the six factors do not.
+
+Definitions are the project's own one-sentence wording, written for users of the catalogue.
+"""
+
+SUCCESS_FACTORS = [
+    (
+        "connaissance",
+        "La connaissance des dynamiques interterritoriales",
+        "Les partenaires partagent un diagnostic des flux, des interdépendances et des "
+        "besoins qui relient leurs territoires.",
+    ),
+    (
+        "vision",
+        "Le partage d'une vision stratégique des coopérations",
+        "Les élus s'accordent sur des objectifs communs et sur ce que chacun attend de la "
+        "coopération.",
+    ),
+    (
+        "gouvernance",
+        "La mise en place d'espaces de gouvernance adaptés",
+        "Des instances réunissent régulièrement les partenaires pour décider et suivre les "
+        "actions communes.",
+    ),
+    (
+        "competences",
+        "L'allocation ou le partage de « compétences métiers »",
+        "Des agents qualifiés sont affectés à l'animation de la coopération ou mis en commun "
+        "entre les partenaires.",
+    ),
+    (
+        "financements",
+        "La définition de financements spécifiques",
+        "La coopération dispose de crédits identifiés, apportés par les partenaires ou par "
+        "d'autres financeurs.",
+    ),
+    (
+        "cadre-juridique",
+        "L'évolution du cadre juridique",
+        "La coopération s'appuie sur un outil juridique adapté ou fait évoluer les règles qui "
+        "la freinaient.",
+    ),
+]
+
+THEMES = [
+    (
+        "developpement-economique-emploi",
+        "Développement économique et emploi",
+        "Soutien aux entreprises, implantation d'activités, insertion et accès à l'emploi.",
+    ),
+    (
+        "attractivite-rayonnement",
+        "Attractivité et rayonnement",
+        "Promotion commune du territoire, marketing territorial et visibilité internationale.",
+    ),
+    (
+        "enseignement-superieur-recherche-innovation",
+        "Enseignement supérieur, recherche et innovation",
+        "Implantations universitaires, laboratoires, transfert de technologie et innovation.",
+    ),
+    (
+        "mobilites-transports",
+        "Mobilités et transports",
+        "Déplacements du quotidien, offres de transport partagées, covoiturage et intermodalité.",
+    ),
+    (
+        "alimentation-agriculture",
+        "Alimentation et agriculture",
+        "Projets alimentaires territoriaux, circuits courts et débouchés pour l'agriculture.",
+    ),
+    (
+        "tourisme-loisirs",
+        "Tourisme et loisirs",
+        "Offre touristique commune, itinéraires, promotion et équipements de loisirs.",
+    ),
+    (
+        "culture-patrimoine-sport",
+        "Culture, patrimoine et sport",
+        "Programmation culturelle partagée, mise en valeur du patrimoine et équipements sportifs.",
+    ),
+    (
+        "transition-ecologique-energie",
+        "Transition écologique et énergie",
+        "Plans climat, production d'énergies renouvelables, sobriété et adaptation.",
+    ),
+    (
+        "foret-filiere-bois",
+        "Forêt et filière bois",
+        "Gestion forestière, approvisionnement en bois énergie et construction bois.",
+    ),
+    (
+        "eau-dechets-biodiversite",
+        "Eau, déchets et biodiversité",
+        "Ressource en eau, traitement et valorisation des déchets, continuités écologiques.",
+    ),
+    (
+        "sante-services-au-public",
+        "Santé et services au public",
+        "Accès aux soins, offre de services publics et équipements partagés.",
+    ),
+    (
+        "numerique-tres-haut-debit",
+        "Numérique et très haut débit",
+        "Déploiement des réseaux, services numériques et inclusion numérique.",
+    ),
+    (
+        "amenagement-urbanisme-habitat",
+        "Aménagement, urbanisme et habitat",
+        "Planification (SCoT), foncier, logement et revitalisation des centres.",
+    ),
+    (
+        "logistique",
+        "Logistique",
+        "Organisation des flux de marchandises, plateformes et logistique urbaine.",
+    ),
+    (
+        "observation-prospective",
+        "Observation et prospective",
+        "Observatoires partagés, études et exercices de prospective entre territoires.",
+    ),
+    (
+        "littoral-maritime",
+        "Littoral et maritime",
+        "Gestion du trait de côte, activités portuaires et économie de la mer.",
+    ),
+]
+
+LEGAL_FORMS = [
+    (
+        "contrat-de-reciprocite",
+        "Contrat de réciprocité",
+        "Contrat signé entre une métropole et un territoire voisin, souvent rural, autour "
+        "d'actions d'intérêt mutuel.",
+    ),
+    (
+        "pole-metropolitain",
+        "Pôle métropolitain",
+        "Syndicat mixte réunissant des EPCI pour mener des actions d'intérêt métropolitain "
+        "(art. L5731-1 du CGCT).",
+    ),
+    (
+        "entente",
+        "Entente (art. L5221-1 CGCT)",
+        "Accord entre collectivités ou EPCI sur des objets d'utilité commune relevant de "
+        "leurs compétences, sans personnalité morale.",
+    ),
+    (
+        "convention-de-cooperation",
+        "Convention de coopération",
+        "Convention fixant les engagements réciproques des partenaires sur un ou plusieurs "
+        "objets.",
+    ),
+    (
+        "protocole-accord-cadre",
+        "Protocole ou accord-cadre",
+        "Document d'intention qui fixe un cadre commun avant des conventions d'application.",
+    ),
+    (
+        "pacte-de-cooperation",
+        "Pacte de coopération",
+        "Engagement politique pluriannuel entre territoires sur une stratégie partagée.",
+    ),
+    (
+        "contrat-de-cooperation-territoriale",
+        "Contrat de coopération territoriale",
+        "Contrat associant plusieurs territoires et souvent l'État ou la région autour d'un "
+        "programme d'actions.",
+    ),
+    (
+        "syndicat-mixte",
+        "Syndicat mixte",
+        "Établissement public associant des collectivités et groupements pour exercer des "
+        "compétences en commun.",
+    ),
+    (
+        "groupement-interet-public",
+        "Groupement d'intérêt public",
+        "Personne morale de droit public réunissant des partenaires publics et privés autour "
+        "d'une mission commune.",
+    ),
+    (
+        "association-reseau-de-villes",
+        "Association ou réseau de villes",
+        "Association ou réseau qui fédère des collectivités pour échanger et agir ensemble.",
+    ),
+    (
+        "charte",
+        "Charte",
+        "Texte d'engagements partagés, sans portée contraignante, signé par les partenaires.",
+    ),
+    (
+        "conference-cooperation-informelle",
+        "Conférence ou coopération informelle",
+        "Coopération sans acte juridique : conférence des exécutifs, rencontres régulières, "
+        "groupes de travail.",
+    ),
+]

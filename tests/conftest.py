@@ -1,0 +1,113 @@
+"""Small chained factories shared by the whole suite.
+
+Territories are made by hand here; tests that need the full official list use the
+`official_territories` fixture, which loads it once per test session.
+"""
+
+import datetime
+import itertools
+
+import pytest
+
+from cooperations.models import (
+    Cooperation,
+    CooperationFactor,
+    LegalForm,
+    Participation,
+    Source,
+    SuccessFactor,
+    Territory,
+    Theme,
+)
+
+_counter = itertools.count(1)
+
+
+def make_territory(kind=Territory.Kind.CC, name=None, code=None, **fields) -> Territory:
+    n = next(_counter)
+    if code is None:
+        code = f"{200000000 + n}" if kind in Territory.EPCI_KINDS else ""
+    territory = Territory(kind=kind, name=name or f"Territoire {n}", code=code, **fields)
+    territory.save()
+    return territory
+
+
+def make_metropole(name=None, code=None, **fields) -> Territory:
+    return make_territory(Territory.Kind.METRO, name=name or f"Métropole {next(_counter)}",
+                          code=code, **fields)
+
+
+def make_cooperation(
+    name=None,
+    *,
+    metropoles=(),
+    partners=(),
+    themes=(),
+    factors=(),
+    legal_form=None,
+    is_published=True,
+    **fields,
+) -> Cooperation:
+    n = next(_counter)
+    name = name or f"Coopération {n}"
+    fields.setdefault("slug", f"cooperation-{n}")
+    cooperation = Cooperation.objects.create(
+        name=name, legal_form=legal_form, is_published=is_published, **fields
+    )
+    for territory in metropoles:
+        Participation.objects.create(
+            cooperation=cooperation, territory=territory, role=Participation.Role.METROPOLE
+        )
+    for territory in partners:
+        Participation.objects.create(
+            cooperation=cooperation, territory=territory, role=Participation.Role.PARTNER
+        )
+    cooperation.themes.set(themes)
+    for factor in factors:
+        CooperationFactor.objects.create(
+            cooperation=cooperation, factor=factor, text=f"Illustration de {factor.slug}"
+        )
+    return cooperation
+
+
+def make_source(cooperation, url="https://example.org/source", **fields) -> Source:
+    return Source.objects.create(cooperation=cooperation, url=url, **fields)
+
+
+@pytest.fixture
+def theme(db) -> Theme:
+    return Theme.objects.get(slug="mobilites-transports")
+
+
+@pytest.fixture
+def legal_form(db) -> LegalForm:
+    return LegalForm.objects.get(slug="contrat-de-reciprocite")
+
+
+@pytest.fixture
+def factor(db) -> SuccessFactor:
+    return SuccessFactor.objects.get(slug="gouvernance")
+
+
+@pytest.fixture
+def metropole(db) -> Territory:
+    return make_metropole("Brest Métropole", code="242900314")
+
+
+@pytest.fixture
+def partner(db) -> Territory:
+    return make_territory(Territory.Kind.CC, "CC du Pays d'Iroise", code="242900074")
+
+
+@pytest.fixture
+def cooperation(metropole, partner, theme, factor, legal_form) -> Cooperation:
+    return make_cooperation(
+        "Contrat de réciprocité Brest – Iroise",
+        metropoles=[metropole],
+        partners=[partner],
+        themes=[theme],
+        factors=[factor],
+        legal_form=legal_form,
+        signed_on=datetime.date(2016, 1, 1),
+        signed_on_precision=Cooperation.DatePrecision.YEAR,
+    )
