@@ -1,0 +1,23 @@
+"""Settings for the test suite: production settings plus what only tests may relax.
+
+DATABASE_URL still chooses the engine, so the same suite runs on SQLite and PostgreSQL.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-deployment")
+os.environ.setdefault("DEBUG", "0")
+# The test client speaks plain HTTP.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
+
+from catalogue.settings import *  # noqa: E402, F403
+
+# Fast hashing: password strength is not under test, and logins happen in many tests.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests never need the compressed manifest; a missing collectstatic must not fail them.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
