@@ -41,9 +41,7 @@ def home(request):
 
 
 def cooperation_list(request):
-    return render(
-        request, "cooperations/list.html", {"cooperations": _published_for_list()[:200]}
-    )
+    return render(request, "cooperations/list.html", {"cooperations": _published_for_list()[:200]})
 
 
 def cooperation_detail(request, slug):

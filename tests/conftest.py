@@ -33,8 +33,9 @@ def make_territory(kind=Territory.Kind.CC, name=None, code=None, **fields) -> Te
 
 
 def make_metropole(name=None, code=None, **fields) -> Territory:
-    return make_territory(Territory.Kind.METRO, name=name or f"Métropole {next(_counter)}",
-                          code=code, **fields)
+    return make_territory(
+        Territory.Kind.METRO, name=name or f"Métropole {next(_counter)}", code=code, **fields
+    )
 
 
 def make_cooperation(

@@ -1,7 +1,7 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from cooperations.models import Cooperation, Participation, SuccessFactor, Territory, Theme
+from cooperations.models import Participation, SuccessFactor, Territory, Theme
 
 from .conftest import make_cooperation, make_territory
 
