@@ -347,9 +347,9 @@ def test_one_bad_row_rejects_the_whole_file_and_leaves_every_table_untouched(bre
 def test_an_interrupted_import_changes_nothing(full_row):
     before = table_counts()
     plan = plan_import(sheet(full_row[1], header=full_row[0]))
-    with mock.patch.object(importing, "_replace_sources", side_effect=RuntimeError("coupure")):
-        with pytest.raises(RuntimeError):
-            importing.apply_import(plan)
+    failure = mock.patch.object(importing, "_replace_sources", side_effect=RuntimeError("coupure"))
+    with failure, pytest.raises(RuntimeError):
+        importing.apply_import(plan)
     assert table_counts() == before
 
 
@@ -381,8 +381,8 @@ def test_duplicate_slug_in_a_file_is_an_error(brest):
         (
             ["Nom", "Métropoles", "Identifiant"],
             ["X", "Brest Métropole", "Mon Slug"],
-            "Ligne 2, colonne « Identifiant », valeur « Mon Slug » : un identifiant ne contient que "
-            "des minuscules sans accent, des chiffres et des tirets (200 au plus), par exemple "
+            "Ligne 2, colonne « Identifiant », valeur « Mon Slug » : un identifiant ne contient "
+            "que des minuscules sans accent, des chiffres et des tirets (200 au plus), par exemple "
             "« mon-slug ».",
         ),
         (
@@ -399,8 +399,8 @@ def test_duplicate_slug_in_a_file_is_an_error(brest):
         (
             ["Nom", "Métropoles", "Date de signature"],
             ["X", "Brest Métropole", "juin 2017"],
-            "Ligne 2, colonne « Date de signature », valeur « juin 2017 » : « juin 2017 » n'est pas "
-            "une date lisible (formats acceptés : 2017, 07/2017, 10/07/2017, 2017-07-10).",
+            "Ligne 2, colonne « Date de signature », valeur « juin 2017 » : « juin 2017 » n'est "
+            "pas une date lisible (formats acceptés : 2017, 07/2017, 10/07/2017, 2017-07-10).",
         ),
         (
             ["Nom", "Métropoles", "Forme"],
