@@ -458,3 +458,20 @@ def test_commit_costs_a_bounded_number_of_queries(brest, iroise):
 def test_participation_history_is_recorded(brest, iroise):
     run_import(sheet(["X", "Brest Métropole", "CC du Pays d'Iroise", ""]), commit=True)
     assert Participation.history.count() == 2
+
+
+def test_official_name_with_a_comma_is_not_split(brest):
+    make_territory(Territory.Kind.CC, "CC Chinon, Vienne et Loire", code="200000001")
+    make_territory(Territory.Kind.CC, "CC Autre", code="200000002")
+    assert resolve("CC Chinon, Vienne et Loire") == ["CC Chinon, Vienne et Loire (200000001)"]
+    assert resolve("CC Autre, CC Chinon, Vienne et Loire") == [
+        "CC Autre (200000002)",
+        "CC Chinon, Vienne et Loire (200000001)",
+    ]
+
+
+def test_comma_separated_new_territories_stay_separate(brest):
+    assert resolve("Pays A [PETR], Pays B [PETR]") == [
+        "Pays A (PETR / pays, sans code, à créer)",
+        "Pays B (PETR / pays, sans code, à créer)",
+    ]
