@@ -41,8 +41,8 @@ def test_partners_are_neighbours_of_the_metropole(world):
             if p.role == Participation.Role.PARTNER
         ]
         assert partners
-        departements = {m.departement_id for m in metropoles}
-        assert all(p.departement_id in departements for p in partners)
+        places = {m.departement_id for m in metropoles} | {m.region_id for m in metropoles}
+        assert all(p.departement_id in places or p.region_id in places for p in partners)
 
 
 @pytest.mark.parametrize("messy", [False, True], ids=["clean", "messy"])
