@@ -1,0 +1,21 @@
+"""Template helpers that only read what the views already loaded (never a query)."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def by_role(participations, role):
+    """Participations of one role, from the prefetched list (`...|by_role:"metropole"`)."""
+    return [p for p in participations if p.role == role]
+
+
+@register.filter
+def role_label(value):
+    from cooperations.models import Participation
+
+    try:
+        return Participation.Role(value).label
+    except ValueError:
+        return ""
