@@ -25,7 +25,7 @@ REQUIREMENTS = [ROOT / "requirements.txt", ROOT / "requirements-dev.txt"]
 
 
 def ensure_environment() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - runs before any dependency is installed
         sys.exit("Python 3.11 ou plus récent est requis.")
     if not PYTHON.exists():
         print("Création de l'environnement virtuel .venv …", flush=True)
@@ -52,7 +52,7 @@ def start(extra: list[str]) -> None:
     # A laptop demo: debug pages and a throw-away key are acceptable only here, never by default.
     env.setdefault("DEBUG", "1")
     manage("migrate", "--no-input", env=env)
-    manage("setup_catalogue", env=env)
+    manage("setup_catalogue", "--demo-account", "admin", env=env)
     address = extra[0] if extra else "127.0.0.1:8000"
     manage("runserver", address, env=env)
 

@@ -25,7 +25,9 @@ def env_bool(name: str, default: bool = False) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name} doit valoir 1/0, true/false, yes/no ou on/off, pas {raw!r}.")
+    raise ImproperlyConfigured(
+        f"{name} doit valoir 1/0, true/false, yes/no ou on/off, pas {raw!r}."
+    )
 
 
 def env_int(name: str, default: int) -> int:
@@ -64,7 +66,9 @@ def database_config(url: str | None) -> dict:
     except (ValueError, dj_database_url.UnknownSchemeError) as error:
         raise ImproperlyConfigured(f"DATABASE_URL est mal formée : {error}") from None
     if config["ENGINE"] != "django.db.backends.sqlite3" and not config.get("NAME"):
-        raise ImproperlyConfigured("DATABASE_URL doit nommer la base : postgres://hôte/nom_de_base.")
+        raise ImproperlyConfigured(
+            "DATABASE_URL doit nommer la base : postgres://hôte/nom_de_base."
+        )
     return config
 
 

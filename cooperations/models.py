@@ -186,6 +186,10 @@ class Territory(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})" if self.code else self.name
 
+    def save(self, *args, **kwargs):
+        self.search_name = fold(self.name)
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("cooperations:territory", args=[self.pk])
 
@@ -196,16 +200,14 @@ class Territory(models.Model):
     def clean(self) -> None:
         code = (self.code or "").strip().upper()
         self.code = code
-        if code and self.kind in {*self.EPCI_KINDS, self.Kind.EPT} and not (
-            code.isdigit() and len(code) == 9
+        if (
+            code
+            and self.kind in {*self.EPCI_KINDS, self.Kind.EPT}
+            and not (code.isdigit() and len(code) == 9)
         ):
             raise ValidationError({"code": "Un SIREN comporte exactement 9 chiffres."})
         if code and self.kind == self.Kind.COMMUNE and len(code) != 5:
             raise ValidationError({"code": "Un code INSEE de commune comporte 5 caractères."})
-
-    def save(self, *args, **kwargs):
-        self.search_name = fold(self.name)
-        super().save(*args, **kwargs)
 
 
 class CooperationStatus(models.TextChoices):
@@ -435,7 +437,10 @@ class Participation(models.Model):
             and not territory.is_metropole
         ):
             raise ValidationError(
-                {"role": f"« {territory.name} » n'est pas une métropole : choisissez un autre rôle."}
+                {
+                    "role": f"« {territory.name} » n'est pas une métropole : "
+                    "choisissez le rôle partenaire ou associé."
+                }
             )
 
 

@@ -7,8 +7,15 @@ EDITORS = "Éditeurs"
 READERS = "Lecteurs"
 
 # Models staff maintain; reference vocabularies are editable by editors except the factors.
-_EDITED_MODELS = ["cooperation", "participation", "cooperationfactor", "source", "theme",
-                  "legalform", "territory"]
+_EDITED_MODELS = [
+    "cooperation",
+    "participation",
+    "cooperationfactor",
+    "source",
+    "theme",
+    "legalform",
+    "territory",
+]
 _VIEWED_MODELS = [*_EDITED_MODELS, "successfactor"]
 
 

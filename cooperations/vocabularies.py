@@ -148,8 +148,7 @@ LEGAL_FORMS = [
     (
         "convention-de-cooperation",
         "Convention de coopération",
-        "Convention fixant les engagements réciproques des partenaires sur un ou plusieurs "
-        "objets.",
+        "Convention fixant les engagements réciproques des partenaires sur un ou plusieurs objets.",
     ),
     (
         "protocole-accord-cadre",

@@ -53,7 +53,14 @@ def build_catalogue() -> Catalogue:
         departement=loire_atlantique,
         region=pays_de_la_loire,
     )
-    rouen = make_metropole("Métropole Rouen Normandie", code="200023414")
+    normandie = make_territory(Territory.Kind.REGION, "Normandie", code="28")
+    seine_maritime = make_territory(
+        Territory.Kind.DEPARTEMENT, "Seine-Maritime", code="76", region=normandie
+    )
+    # Same links as in the official list, which may already be loaded in the test database.
+    rouen = make_metropole(
+        "Métropole Rouen Normandie", code="200023414", departement=seine_maritime, region=normandie
+    )
     iroise = make_territory(
         Territory.Kind.CC,
         "CC du Pays d'Iroise",

@@ -82,8 +82,8 @@ def test_facet_counts_match_a_hand_count_without_filters(client, catalogue):
     assert facet_counts(response, "facteur") == {"gouvernance": 2, "vision": 1, "financements": 1}
     assert facet_counts(response, "statut") == {"active": 2, "terminee": 1, "en-projet": 1}
     assert facet_counts(response, "nature_partenaire") == {"CC": 1, "CA": 1, "PETR": 1}
-    assert facet_counts(response, "departement") == {"29": 2, "44": 2}
-    assert facet_counts(response, "region") == {"53": 2, "52": 2}
+    assert facet_counts(response, "departement") == {"29": 2, "44": 2, "76": 1}
+    assert facet_counts(response, "region") == {"53": 2, "52": 2, "28": 1}
     assert facet_counts(response, "plus_value") == {"echelles": 1, "mutualisation": 1}
 
 
@@ -105,4 +105,4 @@ def test_zero_count_values_are_disabled_and_long_lists_hide_them(client, catalog
     html = response.content.decode()
     assert '<option value="tourisme-loisirs" disabled>' in html
     facet = next(f for f in response.context["facets"] if f.name == "departement")
-    assert facet.visible_options == []
+    assert [o.value for o in facet.visible_options] == ["76"]

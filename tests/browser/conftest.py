@@ -38,8 +38,11 @@ def require_chromium(path: Path = CHROMIUM) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """A fresh Chromium per test: Playwright's event loop and the async-unsafe switch below
+    then live only as long as one browser test, never while other tests use the ORM.
+    """
     require_chromium()
     from playwright.sync_api import sync_playwright
 

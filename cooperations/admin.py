@@ -1,0 +1,219 @@
+"""Staff editing. Permissions come from Django's model permissions (groups Éditeurs and
+Lecteurs, see services.ensure_staff_groups); nothing here relies on hiding buttons alone.
+"""
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Prefetch, Q
+from django.forms.models import BaseInlineFormSet
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import (
+    Cooperation,
+    CooperationFactor,
+    LegalForm,
+    Participation,
+    Source,
+    SuccessFactor,
+    Territory,
+    Theme,
+)
+from .text import fold
+
+
+@admin.register(Territory)
+class TerritoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "code", "departement", "population", "vintage"]
+    list_filter = ["kind", "vintage", "region"]
+    list_select_related = ["departement"]
+    search_fields = ["name", "code", "search_name"]
+    search_help_text = "Nom (accents et tirets ignorés) ou code officiel (SIREN, INSEE)."
+    autocomplete_fields = ["departement", "region", "epci"]
+    readonly_fields = ["search_name"]
+    ordering = ["name"]
+    show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        # Staff type « saint etienne » or « Saint-Étienne »: match the folded copy of the name,
+        # and treat a bare number as an official code prefix.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        folded = fold(term)
+        condition = Q(code__istartswith=term.upper())
+        if folded:
+            condition |= Q(search_name__contains=folded)
+        results = queryset.filter(condition)
+        if request.GET.get("model_name") or "autocomplete" in request.path:
+            # Autocomplete: metropoles and EPCI first, then the most populated.
+            results = results.order_by("-population", "name")
+        return results, False
+
+
+class ParticipationFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        roles = [
+            form.cleaned_data.get("role")
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        if Participation.Role.METROPOLE not in roles:
+            raise ValidationError("Une coopération associe au moins une métropole.")
+
+
+class ParticipationInline(admin.TabularInline):
+    model = Participation
+    formset = ParticipationFormSet
+    autocomplete_fields = ["territory"]
+    extra = 0
+    min_num = 1
+
+
+class CooperationFactorInline(admin.StackedInline):
+    model = CooperationFactor
+    extra = 0
+    fields = ["factor", "text"]
+
+
+class SourceInline(admin.TabularInline):
+    model = Source
+    # Staff paste addresses without a scheme; sources are public web pages, so HTTPS.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    extra = 0
+    fields = ["url", "title", "publisher", "published_on", "position"]
+
+
+class MetropoleFilter(admin.SimpleListFilter):
+    title = "métropole"
+    parameter_name = "metropole"
+
+    def lookups(self, request, model_admin):
+        return [
+            (str(pk), name)
+            for pk, name in Territory.objects.metropoles()
+            .values_list("pk", "name")
+            .order_by("name")
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(
+            participations__territory_id=int(value),
+            participations__role=Participation.Role.METROPOLE,
+        )
+
+
+@admin.register(Cooperation)
+class CooperationAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "name",
+        "metropoles",
+        "legal_form",
+        "status",
+        "signature",
+        "is_published",
+        "updated_at",
+    ]
+    list_filter = [
+        MetropoleFilter,
+        "themes",
+        "legal_form",
+        "status",
+        "is_published",
+        "provenance",
+    ]
+    list_select_related = ["legal_form"]
+    search_fields = [
+        "name",
+        "slug",
+        "participations__territory__name",
+        "participations__territory__code",
+    ]
+    search_help_text = "Nom de la coopération, nom ou code officiel d'un territoire participant."
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["legal_form"]
+    filter_horizontal = ["themes"]
+    inlines = [ParticipationInline, CooperationFactorInline, SourceInline]
+    list_per_page = 50
+    readonly_fields = ["created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "is_published", "summary", "description"]}),
+        (
+            "Caractéristiques",
+            {
+                "fields": [
+                    "legal_form",
+                    "status",
+                    ("signed_on", "signed_on_precision"),
+                    ("starts_on", "ends_on"),
+                    "themes",
+                    ("adds_scale", "adds_value_chain", "adds_pooling"),
+                ]
+            },
+        ),
+        ("Mise en œuvre", {"fields": ["governance", "funding", "staffing"]}),
+        (
+            "Suivi",
+            {"fields": ["provenance", "last_verified_on", ("created_at", "updated_at")]},
+        ),
+    ]
+
+    def get_queryset(self, request):
+        # One extra query for all métropoles of the page, whatever its length.
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch(
+                    "participations",
+                    queryset=Participation.objects.filter(
+                        role=Participation.Role.METROPOLE
+                    ).select_related("territory"),
+                    to_attr="metropole_participations",
+                )
+            )
+        )
+
+    @admin.display(description="métropole(s)")
+    def metropoles(self, obj):
+        return ", ".join(p.territory.name for p in obj.metropole_participations)
+
+    @admin.display(description="signature", ordering="signed_on")
+    def signature(self, obj):
+        return obj.signature_display
+
+
+class VocabularyAdmin(admin.ModelAdmin):
+    list_display = ["label", "slug", "position"]
+    search_fields = ["label", "slug"]
+    prepopulated_fields = {"slug": ["label"]}
+
+
+@admin.register(Theme)
+class ThemeAdmin(VocabularyAdmin):
+    pass
+
+
+@admin.register(LegalForm)
+class LegalFormAdmin(VocabularyAdmin):
+    pass
+
+
+@admin.register(SuccessFactor)
+class SuccessFactorAdmin(admin.ModelAdmin):
+    """The six factors are fixed by the Fabrique prospective: only their definition is edited."""
+
+    list_display = ["label", "slug", "position"]
+    readonly_fields = ["slug", "label", "position"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

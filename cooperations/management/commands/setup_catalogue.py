@@ -1,0 +1,85 @@
+"""Bring a fresh database to a usable catalogue in one step.
+
+Why: the README's start command must give a newcomer a working catalogue — reference data,
+official territories, demo records and a staff account — without knowing the individual
+commands. Every step is idempotent, so running it at each start costs little.
+"""
+
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from cooperations.models import CURRENT_VINTAGE, Territory
+from cooperations.services import EDITORS, ensure_staff_groups
+
+
+def ensure_demo_account(username: str, password: str | None) -> str | None:
+    """Create a superuser member of the editors group if missing; return its new password.
+
+    The password is random unless given, so no deployment ever carries a known password.
+    Returns None when the account already exists (its password is left alone).
+    """
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        return None
+    password = password or secrets.token_urlsafe(12)
+    user = user_model.objects.create_superuser(username=username, email="", password=password)
+    editors, _ = ensure_staff_groups()
+    user.groups.add(editors)
+    return password
+
+
+class Command(BaseCommand):
+    help = (
+        "Prépare le catalogue : groupes du personnel, territoires officiels, données de "
+        "démonstration et, avec --demo-account, un compte d'administration."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--demo-account",
+            metavar="IDENTIFIANT",
+            help="Crée ce compte (superutilisateur, groupe Éditeurs) s'il n'existe pas, avec un "
+            "mot de passe aléatoire affiché une seule fois (ou celui de "
+            "CATALOGUE_ADMIN_PASSWORD).",
+        )
+        parser.add_argument(
+            "--skip-demo-data",
+            action="store_true",
+            help="Ne charge pas les coopérations de démonstration.",
+        )
+
+    def handle(self, *args, **options):
+        ensure_staff_groups()
+        self.stdout.write(f"Groupes « {EDITORS} » et « Lecteurs » à jour.")
+        if Territory.objects.filter(vintage=CURRENT_VINTAGE).exists():
+            self.stdout.write(f"Territoires officiels {CURRENT_VINTAGE} déjà chargés.")
+        else:
+            call_command("load_territories", stdout=self.stdout)
+        if not options["skip_demo_data"] and _has_command("load_demo"):
+            call_command("load_demo", stdout=self.stdout)
+        username = options["demo_account"]
+        if username:
+            password = ensure_demo_account(username, os.environ.get("CATALOGUE_ADMIN_PASSWORD"))
+            if password:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"Compte « {username} » créé. Mot de passe (affiché une seule fois) : "
+                        f"{password}"
+                    )
+                )
+            else:
+                self.stdout.write(
+                    f"Compte « {username} » existant. Mot de passe oublié : "
+                    f"python3 manage.py changepassword {username}"
+                )
+        self.stdout.write(self.style.SUCCESS("Catalogue prêt."))
+
+
+def _has_command(name: str) -> bool:
+    from django.core.management import get_commands
+
+    return name in get_commands()

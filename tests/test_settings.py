@@ -1,0 +1,97 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from catalogue.settings import database_config, env_bool
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def import_settings(**env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import catalogue.settings"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_missing_secret_key_is_refused_when_debug_is_off():
+    result = import_settings(DEBUG="0")
+    assert result.returncode != 0
+    assert "SECRET_KEY est obligatoire" in result.stderr
+
+
+def test_debug_is_off_by_default():
+    result = import_settings()
+    assert "SECRET_KEY est obligatoire" in result.stderr
+
+
+def test_secret_key_is_enough_when_debug_is_off():
+    assert import_settings(SECRET_KEY="x" * 50, DEBUG="0").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://user@host/db", "postgres//127.0.0.1/db", "not a url", "postgres://127.0.0.1"],
+)
+def test_malformed_database_url_is_refused(url):
+    with pytest.raises(ImproperlyConfigured):
+        database_config(url)
+
+
+def test_unset_database_url_selects_the_embedded_sqlite_file():
+    config = database_config(None)
+    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert Path(config["NAME"]) == ROOT / "db.sqlite3"
+
+
+def test_postgres_url_selects_postgresql():
+    config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert config["NAME"] == "catalogue"
+
+
+def test_malformed_database_url_stops_the_start_up():
+    result = import_settings(SECRET_KEY="x" * 50, DATABASE_URL="mysql://nope/db")
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "vrai"])
+def test_unreadable_boolean_is_refused(monkeypatch, raw):
+    monkeypatch.setenv("SOME_FLAG", raw)
+    with pytest.raises(ImproperlyConfigured, match="SOME_FLAG"):
+        env_bool("SOME_FLAG")
+
+
+def test_deploy_checks_pass_with_production_like_variables():
+    relaxed_by_tests = {
+        "DEBUG",
+        "SECURE_SSL_REDIRECT",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+    }
+    env = {k: v for k, v in os.environ.items() if k not in relaxed_by_tests}
+    env.update(
+        SECRET_KEY="a-long-random-production-key-" + "k3y" * 20,
+        ALLOWED_HOSTS="cooperations.example.gouv.fr",
+        DJANGO_SETTINGS_MODULE="catalogue.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
