@@ -27,6 +27,7 @@ def test_visitor_filters_by_metropole_and_theme_opens_a_record_and_downloads_it(
     page.get_by_role("button", name="Appliquer les filtres").click()
     page.wait_for_url("**metropole=242900314**")
     assert "thematique=mobilites-transports" in page.url
+    assert "statut=" not in page.url  # unused filters stay out of the shared URL
     shown = result_names(page)
     assert shown == ["Contrat de réciprocité Brest – Iroise"]
 
