@@ -16,7 +16,7 @@ pytestmark = [
 
 
 def result_names(page) -> list[str]:
-    return [name.strip() for name in page.locator(".cat-results h3 a").all_inner_texts()]
+    return [n.strip() for n in page.locator(".cat-results li > .fr-h6 a").all_inner_texts()]
 
 
 def test_visitor_filters_by_metropole_and_theme_opens_a_record_and_downloads_it(site, page):
