@@ -187,11 +187,17 @@ class CooperationFilter(django_filters.FilterSet):
     def valid_data(self) -> dict:
         """Cleaned values of the valid, non-empty filters; invalid ones are ignored."""
         self.form.is_valid()
-        return {
+        data = {
             name: value
             for name, value in self.form.cleaned_data.items()
             if value not in (None, "", [])
         }
+        low, high = data.get("annee_min"), data.get("annee_max")
+        # "From 2020 to 2015" is read as the range it obviously means.
+        self.years_swapped = low is not None and high is not None and low > high
+        if self.years_swapped:
+            data["annee_min"], data["annee_max"] = high, low
+        return data
 
     def filter_queryset_except(self, queryset: QuerySet, excluded: str | None) -> QuerySet:
         """Apply every valid filter but `excluded`: what a facet's counts are computed on."""

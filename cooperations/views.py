@@ -114,6 +114,10 @@ class CatalogueList(View):
                 f"Le filtre « {label} » avec la valeur « {raw[:60]} » n'a pas été compris : "
                 "il a été ignoré."
             )
+        if filterset.valid_data and filterset.years_swapped:
+            self.notices.append(
+                "L'année de début était postérieure à l'année de fin : elles ont été inversées."
+            )
         queryset = filterset.qs
         searching = "q" in filterset.valid_data and bool(
             search.search_words(filterset.valid_data["q"])

@@ -159,3 +159,13 @@ def test_formulas_in_records_are_neutralised_in_every_format(client, catalogue):
         io.BytesIO(client.get("/cooperations/", {**params, "format": "xlsx"}).content)
     )
     assert all(cell.data_type != "f" for row in book["Coopérations"] for cell in row)
+
+
+def test_page_export_states_the_page_scope_and_its_permalink(client, catalogue):
+    response = client.get("/thematiques/mobilites-transports/", {"format": "xlsx"})
+    sheets = xlsx_sheets(response)
+    about = {row[0]: row[1] for row in sheets["À propos"][1:]}
+    assert about["Filtres"].startswith("Thématique de la page : Mobilités et transports")
+    assert about["Lien permanent"] == "http://testserver/thematiques/mobilites-transports/"
+    assert [r[0] for r in sheets["Coopérations"][1:]] == ["brest-iroise", "covoiturage-rouennais"]
+    assert "cooperations-mobilites-transports-" in response["Content-Disposition"]

@@ -132,6 +132,12 @@ def test_bad_parameter_is_ignored_with_a_visible_notice(client, catalogue, param
     assert response.context["paginator"].count == 4
 
 
+def test_inverted_year_range_is_swapped_with_a_notice(client, catalogue):
+    response = client.get("/cooperations/", {"annee_min": "2016", "annee_max": "2013"})
+    assert [c.slug for c in response.context["cooperations"]] == ["brest-iroise"]
+    assert "elles ont été inversées" in response.content.decode()
+
+
 def test_bad_parameter_does_not_drop_the_valid_ones(client, catalogue):
     response = client.get("/cooperations/", {"metropole": "x", "thematique": "tourisme-loisirs"})
     assert [c.slug for c in response.context["cooperations"]] == ["entente-estuaire"]
