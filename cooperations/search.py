@@ -6,8 +6,8 @@ names and official codes of the territories taking part. `refresh_search_text()`
 whatever writes participations, themes or names (admin, import) must call it afterwards.
 
 - PostgreSQL: full-text search with the `french_unaccent` configuration (migration 0003): French
-  stemming, stop words, accents removed; a GIN index serves the match; results are ranked with
-  the name weighted above the rest.
+  stemming, stop words, accents removed, each word matched as a prefix; a GIN index serves the
+  match; results are ranked with the name weighted above the rest.
 - SQLite (and any other engine): every significant word of the query, folded and crudely
   de-pluralised, must start a word of the search text; results with those words in the name
   rank first.
@@ -112,8 +112,10 @@ def search(queryset: QuerySet, query: str) -> QuerySet:
     if not words:
         return queryset.annotate(search_rank=Value(0))
     if uses_postgres(queryset):
-        text = " ".join(words)
-        ts_query = SearchQuery(text, config=CONFIG, search_type="plain")
+        # Folded words hold only [0-9a-z], so they are safe in to_tsquery syntax; the prefix
+        # match (:*) behaves like the SQLite fallback: "mobil" or a code's first digits match.
+        text = " & ".join(f"{word}:*" for word in words)
+        ts_query = SearchQuery(text, config=CONFIG, search_type="raw")
         # Same expression as the GIN index of migration 0003, so that the index serves it.
         vector = SearchVector("search_text", config=CONFIG)
         ranked = SearchVector("name", config=CONFIG, weight="A") + SearchVector(

@@ -36,6 +36,8 @@ def test_search_words_drop_accents_case_and_stop_words():
         ("estuaires", {"entente-estuaire"}),
         ("tourisme et loisirs", {"entente-estuaire"}),
         ("pole metropolitain", {"pole-loire-bretagne"}),
+        ("mobil", {"brest-iroise", "covoiturage-rouennais"}),
+        ("24290", {"brest-iroise", "pole-loire-bretagne"}),
     ],
 )
 def test_search_finds_french_variants(catalogue, query, expected):

@@ -327,6 +327,19 @@ def test_500_page_renders_without_context_or_query(db, django_assert_num_queries
     assert "Catalogue des coopérations interterritoriales" in html
 
 
+def test_unexpected_error_shows_the_styled_500_page(client, db, monkeypatch):
+    from cooperations.models import CooperationQuerySet
+
+    def broken(self):
+        raise RuntimeError("database is on fire")
+
+    monkeypatch.setattr(CooperationQuerySet, "published", broken)
+    client.raise_request_exception = False
+    response = client.get("/")
+    assert response.status_code == 500
+    assert "Erreur 500" in response.content.decode()
+
+
 # --- query bounds ---------------------------------------------------------------------------
 
 

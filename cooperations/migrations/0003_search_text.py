@@ -23,7 +23,7 @@ def create_postgres_search(apps, schema_editor):
         END $$;
         """
     )
-    # Serves cooperations.search.search(): to_tsvector(...) @@ plainto_tsquery(...).
+    # Serves cooperations.search.search(): to_tsvector(...) @@ to_tsquery(...).
     schema_editor.execute(
         f"CREATE INDEX IF NOT EXISTS {INDEX} ON cooperations_cooperation USING gin "
         "(to_tsvector('french_unaccent'::regconfig, COALESCE(search_text, '')))"
