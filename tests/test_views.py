@@ -401,3 +401,9 @@ def test_query_bound_does_not_depend_on_data_size(
     with django_assert_max_num_queries(bound):
         response = client.get(url)
     assert response.status_code == 200
+
+
+def test_counts_use_french_plural_rules(client, catalogue):
+    assert "0 coopération<" in client.get("/cooperations/", {"q": "velo"}).content.decode()
+    assert "1 coopération<" in client.get("/cooperations/", {"q": "estuaire"}).content.decode()
+    assert "2 coopérations<" in client.get("/cooperations/", {"q": "brest"}).content.decode()

@@ -19,3 +19,12 @@ def role_label(value):
         return Participation.Role(value).label
     except ValueError:
         return ""
+
+
+@register.filter
+def pluriel(count, suffix="s"):
+    """French plural: « 0 coopération », « 1 coopération », « 2 coopérations »."""
+    try:
+        return suffix if abs(int(count)) > 1 else ""
+    except (TypeError, ValueError):
+        return ""
