@@ -169,3 +169,13 @@ def test_page_export_states_the_page_scope_and_its_permalink(client, catalogue):
     assert about["Lien permanent"] == "http://testserver/thematiques/mobilites-transports/"
     assert [r[0] for r in sheets["Coopérations"][1:]] == ["brest-iroise", "covoiturage-rouennais"]
     assert "cooperations-mobilites-transports-" in response["Content-Disposition"]
+
+
+def test_ods_survives_markup_control_characters_and_line_breaks(client, catalogue):
+    catalogue.carpool.name = "Covoiturage <rouennais> & co\x0b"
+    catalogue.carpool.summary = "Première ligne\nSeconde ligne"
+    catalogue.carpool.save()
+    sheets = ods_sheets(client.get("/cooperations/", {"metropole": "200023414", "format": "ods"}))
+    row = dict(zip(HEADERS, sheets["Coopérations"][1], strict=True))
+    assert row["Nom"] == "Covoiturage <rouennais> & co"
+    assert row["Résumé"].startswith("Première ligne")
