@@ -134,6 +134,9 @@ class CooperationFilter(django_filters.FilterSet):
             "plus_value",
         ]
 
+    # Set by valid_data: "from 2020 to 2015" was read as 2015–2020.
+    years_swapped = False
+
     def filter_search(self, queryset, name, value):
         return search.search(queryset, value)
 

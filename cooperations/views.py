@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views import View
 
 from . import api, exports, search
-from .filters import SORTS, CooperationFilter, compute_facets
+from .filters import PLUS_VALUES, SORTS, CooperationFilter, compute_facets
 from .models import (
     Cooperation,
     CooperationFactor,
@@ -114,11 +114,11 @@ class CatalogueList(View):
                 f"Le filtre « {label} » avec la valeur « {raw[:60]} » n'a pas été compris : "
                 "il a été ignoré."
             )
-        if filterset.valid_data and filterset.years_swapped:
+        queryset = filterset.qs
+        if filterset.years_swapped:
             self.notices.append(
                 "L'année de début était postérieure à l'année de fin : elles ont été inversées."
             )
-        queryset = filterset.qs
         searching = "q" in filterset.valid_data and bool(
             search.search_words(filterset.valid_data["q"])
         )
@@ -235,8 +235,6 @@ class CatalogueList(View):
         if name == "statut":
             return Cooperation.Status(value).label
         if name == "plus_value":
-            from .filters import PLUS_VALUES
-
             return PLUS_VALUES[value][1]
         if name == "nature_partenaire":
             return Territory.Kind(value).label

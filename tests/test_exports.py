@@ -179,3 +179,15 @@ def test_ods_survives_markup_control_characters_and_line_breaks(client, catalogu
     row = dict(zip(HEADERS, sheets["Coopérations"][1], strict=True))
     assert row["Nom"] == "Covoiturage <rouennais> & co"
     assert row["Résumé"].startswith("Première ligne")
+
+
+def test_export_query_count_grows_only_by_chunks_of_rows(
+    client, catalogue, django_assert_max_num_queries
+):
+    from .test_views import bulk_catalogue
+
+    bulk_catalogue(400, catalogue)
+    with django_assert_max_num_queries(5):  # rows + territories, themes, factors, sources
+        response = client.get("/cooperations/", {"format": "csv"})
+        body = b"".join(response.streaming_content)
+    assert body.count(b"\r\n") == 1 + 404
