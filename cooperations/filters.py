@@ -36,6 +36,8 @@ PARTNER_KINDS = [
     (value, label) for value, label in TerritoryKind.choices if value not in ("METRO", "MET69")
 ]
 
+_NON_METROPOLE_ROLES = [Participation.Role.PARTNER, Participation.Role.ASSOCIATED]
+
 SORTS = {
     "pertinence": "Pertinence",
     "nom": "Nom (A → Z)",
@@ -211,9 +213,6 @@ class CooperationFilter(django_filters.FilterSet):
 
     def filter_queryset(self, queryset):
         return self.filter_queryset_except(queryset, None)
-
-
-_NON_METROPOLE_ROLES = [Participation.Role.PARTNER, Participation.Role.ASSOCIATED]
 
 
 @dataclass
