@@ -24,6 +24,7 @@ from .models import (
     TerritoryKind,
     Theme,
 )
+from .text import fold
 
 PLUS_VALUES = {
     "echelles": ("adds_scale", "Enjeux d'échelles"),
@@ -276,7 +277,11 @@ def compute_facets(filterset: CooperationFilter, base: QuerySet) -> list[Facet]:
         Facet(
             "metropole",
             "Métropole",
-            [FacetOption(m.code, m.name, m.n, m.code == selected["metropole"]) for m in metropoles],
+            [
+                FacetOption(m.code, m.name, m.n, m.code == selected["metropole"])
+                # In Python: the database's collation would put « Métropole … » after « Metz ».
+                for m in sorted(metropoles, key=lambda m: fold(m.name))
+            ],
         )
     )
     themes = Theme.objects.annotate(

@@ -23,6 +23,7 @@ from .models import (
     Territory,
     Theme,
 )
+from .text import fold
 
 PAGE_SIZE = 20
 ROLE_ORDER = [r.value for r in Participation.Role]
@@ -66,7 +67,8 @@ def home(request):
         .distinct()
         .count()
     )
-    metropoles = list(metropoles)
+    # Sorted in Python: the database's collation would put « Métropole … » after « Metz ».
+    metropoles = sorted(metropoles, key=lambda m: fold(m.name))
     return render(
         request,
         "cooperations/home.html",

@@ -43,6 +43,17 @@ def test_home_shows_counts_and_entry_points(client, catalogue):
     assert 'name="q"' in html
 
 
+def test_home_lists_metropoles_in_french_alphabetical_order(client, db):
+    from .conftest import make_metropole
+
+    mine = ["Métropole Zéta essai", "Metz essai", "Mont essai"]
+    for name in reversed(mine):
+        make_metropole(name)
+    names = [m.name for m in client.get("/").context["metropoles"] if m.name in mine]
+    # Byte order would give Metz, Mont, Métropole.
+    assert names == mine
+
+
 def test_layout_has_service_name_navigation_skip_links_and_accessibility_mention(client, db):
     html = client.get("/").content.decode()
     assert "Catalogue des coopérations interterritoriales" in html
