@@ -361,7 +361,7 @@ def compute_facets(filterset: CooperationFilter, base: QuerySet) -> list[Facet]:
                 [
                     FacetOption(
                         a.code,
-                        f"{a.name} ({a.code})",
+                        f"{a.code} – {a.name}",
                         counts.get(a.pk, 0),
                         a.code == selected[name],
                     )
