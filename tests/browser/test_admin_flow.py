@@ -8,7 +8,12 @@ from cooperations.services import ensure_staff_groups
 
 from ..conftest import make_metropole, make_territory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: its closing flush then skips post_migrate, which would recreate the
+# staff groups under the serialized copy that the next live-server test restores.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture
