@@ -103,6 +103,8 @@ def _environment(url: str, label: str) -> dict:
     )
     for name in ("DEBUG", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "LOG_LEVEL"):
         env.pop(name, None)
+    # In-process timings measure the work of each page, never the page cache.
+    env["PUBLIC_CACHE_SECONDS"] = "0"
     return env
 
 
@@ -188,15 +190,18 @@ def parse_wrk(text: str) -> dict:
     return result
 
 
-def load_test(engine: str, size: int, path: str, options: Options) -> dict:
-    """Serve the data set with gunicorn on a free local port and run wrk against `path`."""
+def load_test(engine: str, size: int, path: str, options: Options, cached: bool) -> dict:
+    """Serve the data set with gunicorn on a free local port and run wrk against `path`;
+    `cached`: with the public page cache of the production settings, else without it."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise RuntimeError("wrk est introuvable : apt-get install wrk (ou --no-load).")
     port = free_port()
     env = _environment(database_url(engine, size, options), f"gunicorn {engine} {size}")
     env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
-    log_path = options.out / f"gunicorn-{engine}-{size}.log"
+    if cached:
+        env.pop("PUBLIC_CACHE_SECONDS")
+    log_path = options.out / f"gunicorn-{engine}-{size}-{'cache' if cached else 'nocache'}.log"
     with open(log_path, "w") as gunicorn_log:
         server = subprocess.Popen(
             [
@@ -249,6 +254,7 @@ def load_test(engine: str, size: int, path: str, options: Options) -> dict:
             "workers": workers,
             "connections": options.connections,
             "duration_s": options.duration,
+            "cached": cached,
         }
     )
     return result
@@ -329,12 +335,15 @@ def run(options: Options) -> dict:
             run = run_worker(engine, size, imports, options)
             results["runs"].append(run)
             if options.load and size == options.load_size:
-                options.log(
-                    f"{engine}, {size} coopérations : gunicorn + wrk, {options.duration} s…"
-                )
-                results["loads"].append(
-                    load_test(engine, size, run["urls"]["list_filtered"], options)
-                )
+                for cached in (False, True):
+                    options.log(
+                        f"{engine}, {size} coopérations : gunicorn + wrk, {options.duration} s, "
+                        + ("avec" if cached else "sans")
+                        + " cache des pages…"
+                    )
+                    results["loads"].append(
+                        load_test(engine, size, run["urls"]["list_filtered"], options, cached)
+                    )
     results["total_s"] = time.perf_counter() - started
     (options.out / "results.json").write_text(json.dumps(results, indent=1, default=str))
     options.report.write_text(report.render(results))
