@@ -29,6 +29,10 @@ def _ms(value: float | None) -> str:
     return f"{value:.1f}"
 
 
+def _duration(ms: float) -> str:
+    return f"{ms / 1000:,.1f} s" if ms >= 1000 else f"{ms:,.0f} ms"
+
+
 def _item_label(key: str) -> str:
     if key in LABELS:
         return LABELS[key]
@@ -254,8 +258,8 @@ def render(results) -> str:
                 label = _item_label(key)
                 if "preview_median_ms" in item:
                     label += (
-                        f" — preview {_ms(item['preview_median_ms'])} ms, "
-                        f"confirm {_ms(item['confirm_median_ms'])} ms"
+                        f" — preview {_duration(item['preview_median_ms'])}, "
+                        f"confirm {_duration(item['confirm_median_ms'])}"
                     )
                 lines.append(
                     f"| {label} | {_ms(item['median_ms'])} | {_ms(item['p95_ms'])} | "
