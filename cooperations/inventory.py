@@ -292,7 +292,7 @@ def clean_text(value) -> str:
     text = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
     text = "\n".join(line.strip() for line in text.split("\n")).strip()
     if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t":
-        text = text[1:]
+        text = text[1:].strip()
     return text
 
 
