@@ -112,3 +112,18 @@ def cooperation(metropole, partner, theme, factor, legal_form) -> Cooperation:
         signed_on=datetime.date(2016, 1, 1),
         signed_on_precision=Cooperation.DatePrecision.YEAR,
     )
+
+
+def make_territory_world(metropoles=4, neighbours=6) -> list[Territory]:
+    """Métropoles, each with its département and neighbouring EPCI of that département: enough
+    for the synthetic inventory without loading the official list."""
+    made = []
+    for _ in range(metropoles):
+        n = next(_counter)
+        departement = make_territory(Territory.Kind.DEPARTEMENT, f"Département {n}", code=f"{n}")
+        metropole = make_metropole(f"Métropole n{n}", departement=departement)
+        for e in range(neighbours):
+            kind = [Territory.Kind.CC, Territory.Kind.CA, Territory.Kind.CU][e % 3]
+            make_territory(kind, f"{kind} Voisine {n}-{e}", departement=departement)
+        made.append(metropole)
+    return made
