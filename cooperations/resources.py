@@ -127,6 +127,9 @@ def dataset_from_bytes(data: bytes, extension: str = "") -> tablib.Dataset:
 class SpreadsheetImport(base_formats.Format):
     """One import entry for XLSX, ODS and CSV: the file's content decides how it is read."""
 
+    def __init__(self, encoding=None):
+        self.encoding = encoding
+
     def get_title(self):
         return "Tableur (XLSX, ODS ou CSV)"
 
@@ -250,8 +253,9 @@ def write_ods(dataset: tablib.Dataset) -> bytes:
 class CooperationResource(resources.Resource):
     """The inventory as a django-import-export resource; the import key is the slug."""
 
-    class Meta:
-        name = "Inventaire des coopérations"
+    @classmethod
+    def get_display_name(cls):
+        return "Inventaire des coopérations"
 
     def get_user_visible_fields(self):
         return [_Header(header) for header in HEADERS]
