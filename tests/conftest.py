@@ -24,6 +24,11 @@ _counter = itertools.count(1)
 
 
 def make_territory(kind=Territory.Kind.CC, name=None, code=None, **fields) -> Territory:
+    if code:
+        # The official list may already be loaded in this test database: reuse its row.
+        existing = Territory.objects.filter(kind=kind, code=code).first()
+        if existing is not None:
+            return existing
     n = next(_counter)
     if code is None:
         code = f"{200000000 + n}" if kind in Territory.EPCI_KINDS else ""
@@ -112,6 +117,23 @@ def cooperation(metropole, partner, theme, factor, legal_form) -> Cooperation:
         signed_on=datetime.date(2016, 1, 1),
         signed_on_precision=Cooperation.DatePrecision.YEAR,
     )
+
+
+@pytest.fixture(scope="session")
+def official_territories(django_db_setup, django_db_blocker):
+    """The full official list (2026 vintage, about 36,000 rows) loaded once per session.
+
+    Being session-scoped, it is set up before the requesting test's own `db` transaction, so
+    the rows are committed to the test database and every test's rollback leaves them in
+    place; request it together with `db`.
+    Transactional tests (`transactional_db`, `live_server`) flush the tables when they end, so
+    they must not rely on it. With --reuse-db the load finds the rows already there and writes
+    nothing. Returns the load report.
+    """
+    from cooperations.territories import load_territories, read_fixture
+
+    with django_db_blocker.unblock():
+        return load_territories(read_fixture())
 
 
 def make_territory_world(metropoles=4, neighbours=6) -> list[Territory]:

@@ -27,9 +27,16 @@ def test_starting_vocabularies_have_definitions():
 
 @pytest.mark.django_db
 def test_same_official_code_and_kind_is_rejected():
-    make_territory(Territory.Kind.CC, code="242900074")
+    make_territory(Territory.Kind.CC, code="299999991")
     with pytest.raises(IntegrityError), transaction.atomic():
-        make_territory(Territory.Kind.CC, code="242900074")
+        Territory(kind=Territory.Kind.CC, code="299999991", name="Doublon").save()
+
+
+@pytest.mark.django_db
+def test_same_code_is_allowed_for_different_kinds():
+    make_territory(Territory.Kind.DEPARTEMENT, code="29")
+    make_territory(Territory.Kind.REGION, code="29")
+    assert Territory.objects.filter(code="29").count() == 2
 
 
 @pytest.mark.django_db
