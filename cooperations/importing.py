@@ -232,8 +232,9 @@ class TerritoryIndex:
         aliases = TerritoryAlias.objects.values_list("search_alias", "territory_id")
         return cls(rows.iterator(chunk_size=5000), aliases)
 
-    def resolve(self, ref: TerritoryRef, allowed_kinds: tuple[str, ...] = ()):
-        """The territory's pk or a NewTerritory; ParseError with a French message otherwise."""
+    def resolve(self, ref: TerritoryRef, allowed_kinds: tuple[str, ...] = (), create=True):
+        """The territory's pk or a NewTerritory; ParseError with a French message otherwise.
+        With create=False, a territory the file would create counts as not found."""
         if ref.code:
             return self._by_code(ref, allowed_kinds)
         folded = fold(ref.name)
@@ -262,7 +263,7 @@ class TerritoryIndex:
             return candidates[0].pk
         if len(candidates) > 1:
             raise ParseError(self._ambiguous(ref.name, candidates))
-        if ref.kind and ref.kind not in NOT_CREATABLE_KINDS:
+        if create and ref.kind and ref.kind not in NOT_CREATABLE_KINDS:
             key = (ref.kind, folded)
             if key not in self.created:
                 self.created[key] = NewTerritory(ref.kind, ref.name.strip())
@@ -477,13 +478,7 @@ class _RowReader:
             role = ROLE_COLUMNS[key]
             allowed = Territory.METROPOLE_KINDS if role == Role.METROPOLE else ()
             handles, messages = [], []
-            for part in inventory.split_values(value):
-                try:
-                    ref = inventory.parse_territory_ref(part)
-                    handle = self.territories.resolve(ref, tuple(allowed))
-                except ParseError as error:
-                    messages.append(str(error))
-                    continue
+            for handle in self._territories(value, tuple(allowed), messages):
                 if handle not in handles:
                     handles.append(handle)
             if messages:
@@ -534,6 +529,35 @@ class _RowReader:
             row.sources = urls
         elif key == "is_published":
             row.fields["is_published"] = inventory.parse_bool(value)
+
+    def _territories(self, value, allowed: tuple[str, ...], messages: list[str]):
+        """Territories of a cell. Some official names contain a comma (« CC Chinon, Vienne et
+        Loire »), so comma-separated pieces are re-joined when together they name an existing
+        territory; a joined piece never creates one."""
+        text = clean_text(value)
+        if not text:
+            return
+        chunks = inventory.split_values(text) if (";" in text or "\n" in text) else [text]
+        for chunk in chunks:
+            pieces = [piece.strip() for piece in chunk.split(",") if piece.strip()]
+            i = 0
+            while i < len(pieces):
+                for j in range(len(pieces), i + 1, -1):
+                    try:
+                        ref = inventory.parse_territory_ref(", ".join(pieces[i:j]))
+                        handle = self.territories.resolve(ref, allowed, create=False)
+                    except ParseError:
+                        continue
+                    yield handle
+                    i = j
+                    break
+                else:
+                    try:
+                        ref = inventory.parse_territory_ref(pieces[i])
+                        yield self.territories.resolve(ref, allowed)
+                    except ParseError as error:
+                        messages.append(str(error))
+                    i += 1
 
 
 def _check_dates(row: RowPlan, mapping) -> None:

@@ -38,7 +38,8 @@ PROVENANCES = ["Inventaire 2018", "Fabrique prospective", "Ajout ultérieur"]
 
 
 def _neighbours() -> tuple[list[Territory], dict[int, list[Territory]], dict[int, Territory]]:
-    """The métropoles, their neighbouring EPCI (same département) and their département."""
+    """The métropoles, their neighbouring EPCI (same département, else same région) and their
+    département."""
     metropoles = list(Territory.objects.metropoles().order_by("code", "pk"))
     epci = list(
         Territory.objects.filter(kind__in=["CC", "CA", "CU"]).exclude(code="").order_by("code")
@@ -57,13 +58,18 @@ def _neighbours() -> tuple[list[Territory], dict[int, list[Territory]], dict[int
         return counts.most_common(1)[0][0] if counts else None
 
     departements = {t.pk: t for t in Territory.objects.filter(kind=Territory.Kind.DEPARTEMENT)}
-    groups: dict[int | None, list[Territory]] = defaultdict(list)
+    by_departement: dict[int | None, list[Territory]] = defaultdict(list)
+    by_region: dict[int | None, list[Territory]] = defaultdict(list)
     for territory in epci:
-        groups[departement_of(territory)].append(territory)
+        by_departement[departement_of(territory)].append(territory)
+        by_region[territory.region_id].append(territory)
     neighbours, metro_departements = {}, {}
     for metropole in metropoles:
         dep = departement_of(metropole)
-        neighbours[metropole.pk] = groups.get(dep) or epci
+        # Same département; the Grand Paris has no other EPCI in Paris, so same région then.
+        neighbours[metropole.pk] = (
+            by_departement.get(dep) or by_region.get(metropole.region_id) or epci
+        )
         if dep in departements:
             metro_departements[metropole.pk] = departements[dep]
     return metropoles, neighbours, metro_departements

@@ -18,8 +18,8 @@ from cooperations.services import EDITORS, READERS
 from cooperations.synthetic import generate_rows, write_inventory
 
 from .conftest import (
+    get_or_make_territory,
     make_cooperation,
-    make_metropole,
     make_source,
     make_territory,
     make_territory_world,
@@ -58,8 +58,8 @@ def reader_client(client, db):
 
 @pytest.fixture
 def territories(db):
-    make_metropole("Brest Métropole", code="242900314")
-    make_territory(Territory.Kind.CC, "CC du Pays d'Iroise", code="242900074")
+    get_or_make_territory(Territory.Kind.METRO, "Brest Métropole", "242900314")
+    get_or_make_territory(Territory.Kind.CC, "CC du Pays d'Iroise", "242900074")
 
 
 def upload(client, data: bytes, name="inventaire.csv"):
@@ -171,18 +171,18 @@ def test_template_has_headers_example_and_allowed_values(editor_client, territor
 
 
 def test_template_example_row_is_a_valid_inventory_row(editor_client, territories):
-    make_territory(Territory.Kind.DEPARTEMENT, "Finistère", code="29")
+    get_or_make_territory(Territory.Kind.DEPARTEMENT, "Finistère", "29")
     plan = plan_import(read_spreadsheet(editor_client.get(TEMPLATE).content, "xlsx"))
     assert plan.row_errors == [] and plan.count("new") == 1
 
 
 @pytest.fixture
 def catalogue(db):
-    brest = make_metropole("Brest Métropole", code="242900314")
-    nantes = make_metropole("Nantes Métropole", code="244400404")
-    iroise = make_territory(Territory.Kind.CC, "CC du Pays d'Iroise", code="242900074")
-    petr = make_territory(Territory.Kind.PETR, "Pays de Retz", code="")
-    departement = make_territory(Territory.Kind.DEPARTEMENT, "Finistère", code="29")
+    brest = get_or_make_territory(Territory.Kind.METRO, "Brest Métropole", "242900314")
+    nantes = get_or_make_territory(Territory.Kind.METRO, "Nantes Métropole", "244400404")
+    iroise = get_or_make_territory(Territory.Kind.CC, "CC du Pays d'Iroise", "242900074")
+    petr = make_territory(Territory.Kind.PETR, "Pays de Fiction", code="")
+    departement = get_or_make_territory(Territory.Kind.DEPARTEMENT, "Finistère", "29")
     factors = list(SuccessFactor.objects.all()[:2])
     first = make_cooperation(
         '=HYPERLINK("http://evil") ; @coop',

@@ -19,7 +19,7 @@ from cooperations.models import (
     TerritoryAlias,
 )
 
-from .conftest import make_metropole, make_territory
+from .conftest import get_or_make_territory, make_territory
 
 HEADER = ["Nom", "Métropoles", "Territoires partenaires", "Thématiques"]
 
@@ -34,12 +34,12 @@ def table_counts() -> dict[str, int]:
 
 @pytest.fixture
 def brest(db):
-    return make_metropole("Brest Métropole", code="242900314")
+    return get_or_make_territory(Territory.Kind.METRO, "Brest Métropole", "242900314")
 
 
 @pytest.fixture
 def iroise(db):
-    return make_territory(Territory.Kind.CC, "CC du Pays d'Iroise", code="242900074")
+    return get_or_make_territory(Territory.Kind.CC, "CC du Pays d'Iroise", "242900074")
 
 
 @pytest.fixture
@@ -251,11 +251,11 @@ def test_name_without_kind_does_not_match_a_shorter_core_name(brest, iroise):
 
 
 def test_ambiguous_name_lists_candidates_with_codes(brest):
-    make_territory(Territory.Kind.COMMUNE, "Saint-Martin", code="11111")
-    make_territory(Territory.Kind.COMMUNE, "Saint Martin", code="22222")
-    assert resolve("saint-martin") == [
-        "« saint-martin » désigne plusieurs territoires : Saint Martin (COM, 22222) ; "
-        "Saint-Martin (COM, 11111). Indiquez le code officiel entre crochets, par exemple "
+    make_territory(Territory.Kind.COMMUNE, "Saint-Fictif", code="9A001")
+    make_territory(Territory.Kind.COMMUNE, "Saint Fictif", code="9A002")
+    assert resolve("saint-fictif") == [
+        "« saint-fictif » désigne plusieurs territoires : Saint Fictif (COM, 9A002) ; "
+        "Saint-Fictif (COM, 9A001). Indiquez le code officiel entre crochets, par exemple "
         "« Nom [SIREN] »."
     ]
 
@@ -275,8 +275,8 @@ def test_unknown_code_is_an_error(brest):
 
 
 def test_kind_in_brackets_reuses_an_existing_territory_of_that_kind(brest):
-    petr = make_territory(Territory.Kind.PETR, "Pays de Retz", code="")
-    assert resolve("PAYS DE RETZ [PETR]") == [petr.name]
+    petr = make_territory(Territory.Kind.PETR, "Pays de Fiction", code="")
+    assert resolve("PAYS DE FICTION [PETR]") == [petr.name]
 
 
 def test_kind_in_brackets_creates_one_uncoded_territory_for_the_whole_file(brest):
@@ -294,10 +294,10 @@ def test_official_kinds_are_never_created_from_a_name(brest):
 
 
 def test_departement_by_kind_and_code(brest):
-    make_territory(Territory.Kind.DEPARTEMENT, "Ille-et-Vilaine", code="35")
-    make_territory(Territory.Kind.REGION, "Pays de la Loire", code="35")  # same code, other kind
-    assert resolve("[DEP:35]") == ["Ille-et-Vilaine (35)"]
-    assert resolve("35")[0].startswith("« 35 » désigne plusieurs territoires")
+    make_territory(Territory.Kind.DEPARTEMENT, "Département fictif", code="990")
+    make_territory(Territory.Kind.REGION, "Région fictive", code="990")  # same code, other kind
+    assert resolve("[DEP:990]") == ["Département fictif (990)"]
+    assert resolve("990")[0].startswith("« 990 » désigne plusieurs territoires")
 
 
 def test_alias_wins_over_name_matching(brest, iroise):
@@ -458,3 +458,20 @@ def test_commit_costs_a_bounded_number_of_queries(brest, iroise):
 def test_participation_history_is_recorded(brest, iroise):
     run_import(sheet(["X", "Brest Métropole", "CC du Pays d'Iroise", ""]), commit=True)
     assert Participation.history.count() == 2
+
+
+def test_official_name_with_a_comma_is_not_split(brest):
+    make_territory(Territory.Kind.CC, "CC Alpha, Beta et Gamma", code="900000001")
+    make_territory(Territory.Kind.CC, "CC Delta Fictive", code="900000002")
+    assert resolve("CC Alpha, Beta et Gamma") == ["CC Alpha, Beta et Gamma (900000001)"]
+    assert resolve("CC Delta Fictive, CC Alpha, Beta et Gamma") == [
+        "CC Delta Fictive (900000002)",
+        "CC Alpha, Beta et Gamma (900000001)",
+    ]
+
+
+def test_comma_separated_new_territories_stay_separate(brest):
+    assert resolve("Pays A [PETR], Pays B [PETR]") == [
+        "Pays A (PETR / pays, sans code, à créer)",
+        "Pays B (PETR / pays, sans code, à créer)",
+    ]

@@ -41,8 +41,8 @@ def test_partners_are_neighbours_of_the_metropole(world):
             if p.role == Participation.Role.PARTNER
         ]
         assert partners
-        departements = {m.departement_id for m in metropoles}
-        assert all(p.departement_id in departements for p in partners)
+        places = {m.departement_id for m in metropoles} | {m.region_id for m in metropoles}
+        assert all(p.departement_id in places or p.region_id in places for p in partners)
 
 
 @pytest.mark.parametrize("messy", [False, True], ids=["clean", "messy"])
@@ -78,3 +78,18 @@ def test_command_writes_the_file(world, tmp_path):
     call_command("generate_inventory", "--rows", "12", "--format", "ods", "-o", str(output))
     sheet = read_spreadsheet(output.read_bytes(), "ods")
     assert len(sheet.rows) == 12
+
+
+@pytest.mark.parametrize("file_format", ["xlsx", "csv-cp1252"])
+def test_messy_inventory_on_the_official_territories_imports_cleanly(
+    official_territories, db, file_format
+):
+    headers, rows = generate_rows(173, seed=11, messy=True)
+    metropole_cells = {row[headers.index("Métropole(s)") - 1] for row in rows}
+    assert len(metropole_cells) > 10
+    sheet = read_spreadsheet(write_inventory(headers, rows, file_format), file_format[:4])
+    plan, outcome = run_import(sheet, commit=True)
+    assert [str(e) for e in plan.row_errors] == []
+    assert outcome.created == 173
+    plan, outcome = run_import(sheet, commit=True)
+    assert plan.count("skip") == 173
