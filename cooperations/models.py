@@ -526,4 +526,6 @@ class TerritoryAlias(models.Model):
             raise ValidationError({"alias": "L'alias doit contenir des lettres ou des chiffres."})
         clash = TerritoryAlias.objects.filter(search_alias=fold(self.alias)).exclude(pk=self.pk)
         if clash.exists():
-            raise ValidationError({"alias": "Cet alias désigne déjà un autre territoire."})
+            raise ValidationError(
+                {"alias": "Cet alias existe déjà (casse, accents et ponctuation ignorés)."}
+            )

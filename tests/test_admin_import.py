@@ -271,3 +271,25 @@ def test_generated_inventory_through_the_admin(editor_client, db):
     confirm(editor_client, preview)
     assert Cooperation.objects.count() == 173
     assert Source.objects.count() == 173
+
+
+def test_editors_maintain_the_alias_table_and_aliases_resolve(editor_client, territories):
+    iroise = Territory.objects.get(code="242900074")
+    response = editor_client.post(
+        reverse("admin:cooperations_territoryalias_add"),
+        {"alias": "Iroise", "territory": str(iroise.pk)},
+    )
+    assert response.status_code == 302
+    page = upload(editor_client, CSV.replace("CC du Pays d'Iroise", "IROISE").encode())
+    assert "1 nouvelle(s)" in page.content.decode()
+
+
+def test_alias_spelled_twice_is_refused(editor_client, territories):
+    iroise = Territory.objects.get(code="242900074")
+    url = reverse("admin:cooperations_territoryalias_add")
+    editor_client.post(url, {"alias": "Iroise", "territory": str(iroise.pk)})
+    response = editor_client.post(url, {"alias": "iroise", "territory": str(iroise.pk)})
+    assert (
+        "Cet alias existe déjà (casse, accents et ponctuation ignorés)."
+        in response.content.decode()
+    )
