@@ -323,7 +323,7 @@ def build_result(plan, outcome) -> Result:
         if row.slug in pks:
             row_result.object_id = pks[row.slug]
             row_result.object_repr = row.fields.get("name", row.slug)
-            row_result.instance = row.existing
+            row_result.instance = row.instance
         result.append_row_result(row_result)
         result.increment_row_result_total(row_result)
     result.totals[RowResult.IMPORT_TYPE_INVALID] = len(result.invalid_rows)

@@ -475,3 +475,29 @@ def test_comma_separated_new_territories_stay_separate(brest):
         "Pays A (PETR / pays, sans code, à créer)",
         "Pays B (PETR / pays, sans code, à créer)",
     ]
+
+
+def test_update_removes_reorders_and_records_history(full_row):
+    header, row = full_row
+    run_import(sheet(row, header=header), commit=True)
+    row = list(row)
+    row[header.index("Territoires partenaires")] = ""
+    row[header.index("Facteurs de réussite")] = "vision"
+    row[header.index("Facteur vision (comment)")] = "Autrement dit"
+    row[header.index("Sources")] = "https://b.fr/2\nhttps://c.fr/3"
+    row[header.index("Thématiques")] = "Logistique"
+    plan, outcome = run_import(sheet(row, header=header), commit=True)
+    assert outcome.updated == 1
+    cooperation = Cooperation.objects.get()
+    assert {p.role for p in cooperation.participations.all()} == {"metropole", "associe"}
+    assert dict(cooperation.factor_links.values_list("factor__slug", "text")) == {
+        "vision": "Autrement dit"
+    }
+    assert list(cooperation.sources.values_list("url", "position")) == [
+        ("https://b.fr/2", 1),
+        ("https://c.fr/3", 2),
+    ]
+    assert list(cooperation.themes.values_list("slug", flat=True)) == ["logistique"]
+    assert Participation.history.filter(history_type="-").count() == 1
+    plan, _ = run_import(sheet(row, header=header), commit=True)
+    assert plan.rows[0].action == "skip"
