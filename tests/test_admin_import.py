@@ -293,3 +293,23 @@ def test_alias_spelled_twice_is_refused(editor_client, territories):
         "Cet alias existe déjà (casse, accents et ponctuation ignorés)."
         in response.content.decode()
     )
+
+
+def test_changelist_offers_import_and_export_to_editors_and_export_to_readers(
+    client, db, territories
+):
+    client.force_login(make_staff(EDITORS, "editrice"))
+    page = client.get(CHANGELIST).content.decode()
+    assert IMPORT in page and EXPORT in page
+    client.force_login(make_staff(READERS, "lecteur"))
+    page = client.get(CHANGELIST).content.decode()
+    assert IMPORT not in page and EXPORT in page
+
+
+def test_confirmation_rechecks_the_file_and_writes_nothing_if_it_fails(editor_client, territories):
+    preview = upload(editor_client, CSV.encode())
+    Theme.objects.filter(slug="mobilites-transports").delete()
+    done = confirm(editor_client, preview)
+    assert done.redirect_chain[-1][0] == IMPORT
+    assert "Rien n&#x27;a été importé" in done.content.decode()
+    assert Cooperation.objects.count() == 0
