@@ -265,6 +265,8 @@ class TerritoryIndex:
         if len(candidates) > 1:
             raise ParseError(self._ambiguous(ref.name, candidates))
         if create and ref.kind and ref.kind not in NOT_CREATABLE_KINDS:
+            if len(ref.name.strip()) > 200:
+                raise ParseError("un nom de territoire compte 200 caractères au plus.")
             key = (ref.kind, folded)
             if key not in self.created:
                 self.created[key] = NewTerritory(ref.kind, ref.name.strip())

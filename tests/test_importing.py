@@ -501,3 +501,7 @@ def test_update_removes_reorders_and_records_history(full_row):
     assert Participation.history.filter(history_type="-").count() == 1
     plan, _ = run_import(sheet(row, header=header), commit=True)
     assert plan.rows[0].action == "skip"
+
+
+def test_overlong_new_territory_name_is_an_error(brest):
+    assert resolve("P" * 201 + " [PETR]") == ["un nom de territoire compte 200 caractères au plus."]
