@@ -271,6 +271,11 @@ class TerritoryIndex:
             if key not in self.created:
                 self.created[key] = NewTerritory(ref.kind, ref.name.strip())
             return self.created[key]
+        if set(allowed_kinds) == set(Territory.METROPOLE_KINDS):
+            raise ParseError(
+                f"Métropole inconnue : « {ref.name} ». Indiquez son nom officiel ou son SIREN "
+                "(voir le modèle), ou ajoutez un alias dans l'administration."
+            )
         raise ParseError(
             f"Territoire inconnu : « {ref.name} ». Indiquez son code officiel (SIREN ou INSEE), "
             "ajoutez un alias dans l'administration, ou, pour un territoire sans code, précisez "

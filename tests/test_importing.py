@@ -505,3 +505,10 @@ def test_update_removes_reorders_and_records_history(full_row):
 
 def test_overlong_new_territory_name_is_an_error(brest):
     assert resolve("P" * 201 + " [PETR]") == ["un nom de territoire compte 200 caractères au plus."]
+
+
+def test_unknown_metropole_gets_its_own_message(brest):
+    assert resolve("Métropole de Nulle Part", column="Métropoles") == [
+        "Métropole inconnue : « Métropole de Nulle Part ». Indiquez son nom officiel ou son "
+        "SIREN (voir le modèle), ou ajoutez un alias dans l'administration."
+    ]
