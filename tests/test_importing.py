@@ -153,6 +153,7 @@ def test_commit_creates_the_cooperation_with_every_field(full_row, brest, iroise
     petr = Territory.objects.get(name="Pays de Brest")
     assert (petr.kind, petr.code, petr.search_name) == ("PETR", "", "pays de brest")
     assert cooperation.history.count() == 1
+    assert cooperation.history.get().themes.count() == 2
 
 
 def test_reimporting_the_same_file_changes_nothing(full_row):
@@ -178,6 +179,9 @@ def test_a_changed_cell_is_an_update_naming_its_column(full_row):
     assert cooperation.status == "terminee"
     assert list(cooperation.themes.values_list("slug", flat=True)) == ["mobilites-transports"]
     assert cooperation.history.count() == 2
+    latest = cooperation.history.latest()
+    assert latest.history_type == "~"
+    assert [t.theme.slug for t in latest.themes.all()] == ["mobilites-transports"]
 
 
 def test_slug_is_derived_from_the_name_and_is_the_import_key(brest):
