@@ -188,6 +188,48 @@ class ImportPlan:
         )
 
 
+# The usual short names of the 22 métropoles (SIREN of the 2026 list), read only in the
+# « Métropoles » column: there « Lille » can only mean the Métropole européenne de Lille, while
+# among partners it is the commune. Folded spellings.
+METROPOLE_SHORT_NAMES = {
+    "rouen": "200023414",
+    "nice": "200030195",
+    "metz": "200039865",
+    "grenoble": "200040715",
+    "grenoble alpes": "200040715",
+    "paris": "200054781",
+    "grand paris": "200054781",
+    "mgp": "200054781",
+    "marseille": "200054807",
+    "aix marseille": "200054807",
+    "aix marseille provence": "200054807",
+    "amp": "200054807",
+    "lille": "200093201",
+    "mel": "200093201",
+    "dijon": "242100410",
+    "brest": "242900314",
+    "toulouse": "243100518",
+    "bordeaux": "243300316",
+    "montpellier": "243400017",
+    "rennes": "243500139",
+    "tours": "243700754",
+    "saint etienne": "244200770",
+    "nantes": "244400404",
+    "orleans": "244500468",
+    "nancy": "245400676",
+    "grand nancy": "245400676",
+    "clermont": "246300701",
+    "clermont ferrand": "246300701",
+    "clermont auvergne": "246300701",
+    "strasbourg": "246700488",
+    "eurometropole": "246700488",
+    "toulon": "248300543",
+    "tpm": "248300543",
+    "lyon": "200046977",
+    "grand lyon": "200046977",
+}
+
+
 # --- Territory index -----------------------------------------------------------------------------
 
 
@@ -254,6 +296,14 @@ class TerritoryIndex:
         alias = self.aliases.get(folded)
         if alias is not None and (not kinds or alias.kind in kinds):
             return alias.pk
+        if set(allowed_kinds) == set(Territory.METROPOLE_KINDS):
+            short = [
+                t
+                for t in self.by_code.get(METROPOLE_SHORT_NAMES.get(folded, ""), [])
+                if t.kind in allowed_kinds
+            ]
+            if len(short) == 1:
+                return short[0].pk
         candidates = keep(self.by_name.get(folded, []))
         if not candidates and kinds:
             candidates = keep(self.by_name.get(core, []) + self.by_core.get(core, []))
