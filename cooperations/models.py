@@ -283,10 +283,13 @@ class Cooperation(models.Model):
     factors = models.ManyToManyField(
         SuccessFactor, through="CooperationFactor", related_name="cooperations", blank=True
     )
+    # Accent-folded text of the record and of its territories, themes and form, rebuilt by
+    # cooperations.search.refresh_search_text(); the portable base of the public search.
+    search_text = models.TextField(editable=False, blank=True, default="")
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
 
-    history = HistoricalRecords(m2m_fields=[themes], excluded_fields=["updated_at"])
+    history = HistoricalRecords(m2m_fields=[themes], excluded_fields=["updated_at", "search_text"])
     objects = CooperationQuerySet.as_manager()
 
     class Meta:

@@ -19,6 +19,7 @@ from cooperations.models import (
     Territory,
     Theme,
 )
+from cooperations.search import refresh_search_text
 
 _counter = itertools.count(1)
 
@@ -73,6 +74,8 @@ def make_cooperation(
         CooperationFactor.objects.create(
             cooperation=cooperation, factor=factor, text=f"Illustration de {factor.slug}"
         )
+    refresh_search_text(Cooperation.objects.filter(pk=cooperation.pk))
+    cooperation.refresh_from_db(fields=["search_text"])
     return cooperation
 
 

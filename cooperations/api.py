@@ -1,0 +1,102 @@
+"""JSON shapes of the public API (documented in docs/public.md): plain dicts, no query of their
+own when the cooperation comes from the list or detail querysets of views.py.
+"""
+
+from .models import Participation
+
+
+def _territory(request, participation) -> dict:
+    territory = participation.territory
+    return {
+        "name": territory.name,
+        "kind": territory.kind,
+        "kind_label": territory.get_kind_display(),
+        "code": territory.code or None,
+        "role": participation.role,
+        "url": request.build_absolute_uri(territory.get_absolute_url()),
+    }
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def summary(request, cooperation) -> dict:
+    """A list item: what a result row shows."""
+    return {
+        "slug": cooperation.slug,
+        "name": cooperation.name,
+        "url": request.build_absolute_uri(cooperation.get_absolute_url()),
+        "summary": cooperation.summary,
+        "legal_form": cooperation.legal_form.label if cooperation.legal_form else None,
+        "status": cooperation.status or None,
+        "signed_on": _iso(cooperation.signed_on),
+        "signed_on_precision": cooperation.signed_on_precision or None,
+        "signature_display": cooperation.signature_display or None,
+        "themes": [{"slug": t.slug, "label": t.label} for t in cooperation.themes.all()],
+        "territories": [_territory(request, p) for p in cooperation.participations.all()],
+        "plus_values": cooperation.plus_values,
+    }
+
+
+def record_payload(request, cooperation) -> dict:
+    """Every public field of one cooperation."""
+    data = summary(request, cooperation)
+    data.update(
+        {
+            "description": cooperation.description,
+            "legal_form": (
+                {
+                    "slug": cooperation.legal_form.slug,
+                    "label": cooperation.legal_form.label,
+                    "definition": cooperation.legal_form.definition,
+                }
+                if cooperation.legal_form
+                else None
+            ),
+            "status_label": cooperation.get_status_display() if cooperation.status else None,
+            "starts_on": _iso(cooperation.starts_on),
+            "ends_on": _iso(cooperation.ends_on),
+            "success_factors": [
+                {"slug": link.factor.slug, "label": link.factor.label, "text": link.text}
+                for link in cooperation.factor_links.all()
+            ],
+            "governance": cooperation.governance,
+            "funding": cooperation.funding,
+            "staffing": cooperation.staffing,
+            "sources": [
+                {
+                    "url": s.url,
+                    "title": s.title,
+                    "publisher": s.publisher,
+                    "published_on": _iso(s.published_on),
+                }
+                for s in cooperation.sources.all()
+            ],
+            "provenance": cooperation.provenance,
+            "last_verified_on": _iso(cooperation.last_verified_on),
+            "updated_at": cooperation.updated_at.isoformat(),
+        }
+    )
+    return data
+
+
+def list_payload(request, page, paginator, notices) -> dict:
+    def page_url(number):
+        params = request.GET.copy()
+        params["page"] = number
+        return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+    return {
+        "count": paginator.count,
+        "page": page.number,
+        "num_pages": paginator.num_pages,
+        "page_size": paginator.per_page,
+        "next": page_url(page.next_page_number()) if page.has_next() else None,
+        "previous": page_url(page.previous_page_number()) if page.has_previous() else None,
+        "notices": notices,
+        "results": [summary(request, c) for c in page.object_list],
+    }
+
+
+ROLES = [role.value for role in Participation.Role]

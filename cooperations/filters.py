@@ -1,0 +1,387 @@
+"""The one FilterSet of the public lists, and the facet counts computed from it.
+
+Every filter is an `Exists`/column condition through a `method`, so that combining filters never
+duplicates rows and the same FilterSet can be re-applied without one of its filters to count a
+facet. URL parameter names are French because visitors see, bookmark and share them.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+import django_filters
+from django import forms
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, When
+from django.utils.functional import cached_property
+
+from . import search
+from .models import (
+    Cooperation,
+    CooperationFactor,
+    LegalForm,
+    Participation,
+    SuccessFactor,
+    Territory,
+    TerritoryKind,
+    Theme,
+)
+from .text import fold
+
+PLUS_VALUES = {
+    "echelles": ("adds_scale", "Enjeux d'échelles"),
+    "filieres": ("adds_value_chain", "Filières"),
+    "mutualisation": ("adds_pooling", "Mutualisation"),
+}
+
+# Kinds a partner can have: everything but the métropoles themselves.
+PARTNER_KINDS = [
+    (value, label) for value, label in TerritoryKind.choices if value not in ("METRO", "MET69")
+]
+
+_NON_METROPOLE_ROLES = [Participation.Role.PARTNER, Participation.Role.ASSOCIATED]
+
+SORTS = {
+    "pertinence": "Pertinence",
+    "nom": "Nom (A → Z)",
+    "recent": "Signature la plus récente",
+    "ancien": "Signature la plus ancienne",
+}
+
+YEAR_MIN, YEAR_MAX = 1950, 2100
+
+
+class YearFilter(django_filters.Filter):
+    field_class = forms.IntegerField
+
+
+def _participates(**territory_lookup) -> Exists:
+    return Exists(Participation.objects.filter(cooperation=OuterRef("pk"), **territory_lookup))
+
+
+class CooperationFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="Rechercher", method="filter_search")
+    metropole = django_filters.ModelChoiceFilter(
+        label="Métropole",
+        queryset=Territory.objects.metropoles(),
+        to_field_name="code",
+        method="filter_metropole",
+    )
+    thematique = django_filters.ModelChoiceFilter(
+        label="Thématique",
+        queryset=Theme.objects.all(),
+        to_field_name="slug",
+        method="filter_theme",
+    )
+    facteur = django_filters.ModelChoiceFilter(
+        label="Facteur de réussite",
+        queryset=SuccessFactor.objects.all(),
+        to_field_name="slug",
+        method="filter_factor",
+    )
+    forme = django_filters.ModelChoiceFilter(
+        label="Forme de coopération",
+        queryset=LegalForm.objects.all(),
+        to_field_name="slug",
+        field_name="legal_form",
+        lookup_expr="exact",
+    )
+    statut = django_filters.ChoiceFilter(
+        label="Statut", choices=Cooperation.Status.choices, field_name="status", lookup_expr="exact"
+    )
+    nature_partenaire = django_filters.ChoiceFilter(
+        label="Nature des partenaires", choices=PARTNER_KINDS, method="filter_partner_kind"
+    )
+    departement = django_filters.ModelChoiceFilter(
+        label="Département des participants",
+        queryset=Territory.objects.filter(kind=TerritoryKind.DEPARTEMENT),
+        to_field_name="code",
+        method="filter_departement",
+    )
+    region = django_filters.ModelChoiceFilter(
+        label="Région des participants",
+        queryset=Territory.objects.filter(kind=TerritoryKind.REGION),
+        to_field_name="code",
+        method="filter_region",
+    )
+    annee_min = YearFilter(
+        label="Signée à partir de",
+        method="filter_year_min",
+        min_value=YEAR_MIN,
+        max_value=YEAR_MAX,
+    )
+    annee_max = YearFilter(
+        label="Signée jusqu'en",
+        method="filter_year_max",
+        min_value=YEAR_MIN,
+        max_value=YEAR_MAX,
+    )
+    plus_value = django_filters.ChoiceFilter(
+        label="Plus-value",
+        choices=[(key, label) for key, (_, label) in PLUS_VALUES.items()],
+        method="filter_plus_value",
+    )
+
+    class Meta:
+        model = Cooperation
+        fields = [
+            "q",
+            "metropole",
+            "thematique",
+            "facteur",
+            "forme",
+            "statut",
+            "nature_partenaire",
+            "departement",
+            "region",
+            "annee_min",
+            "annee_max",
+            "plus_value",
+        ]
+
+    # Set by valid_data: "from 2020 to 2015" was read as 2015–2020.
+    years_swapped = False
+
+    def filter_search(self, queryset, name, value):
+        return search.search(queryset, value)
+
+    def filter_metropole(self, queryset, name, value):
+        return queryset.filter(_participates(territory=value, role=Participation.Role.METROPOLE))
+
+    def filter_theme(self, queryset, name, value):
+        through = Cooperation.themes.through
+        return queryset.filter(
+            Exists(through.objects.filter(cooperation_id=OuterRef("pk"), theme=value))
+        )
+
+    def filter_factor(self, queryset, name, value):
+        return queryset.filter(
+            Exists(CooperationFactor.objects.filter(cooperation=OuterRef("pk"), factor=value))
+        )
+
+    def filter_partner_kind(self, queryset, name, value):
+        return queryset.filter(_participates(territory__kind=value, role__in=_NON_METROPOLE_ROLES))
+
+    def filter_departement(self, queryset, name, value):
+        return queryset.filter(
+            Exists(
+                Participation.objects.filter(cooperation=OuterRef("pk")).filter(
+                    Q(territory=value) | Q(territory__departement=value)
+                )
+            )
+        )
+
+    def filter_region(self, queryset, name, value):
+        return queryset.filter(
+            Exists(
+                Participation.objects.filter(cooperation=OuterRef("pk")).filter(
+                    Q(territory=value) | Q(territory__region=value)
+                )
+            )
+        )
+
+    def filter_year_min(self, queryset, name, value):
+        return queryset.filter(signed_on__gte=datetime.date(value, 1, 1))
+
+    def filter_year_max(self, queryset, name, value):
+        return queryset.filter(signed_on__lte=datetime.date(value, 12, 31))
+
+    def filter_plus_value(self, queryset, name, value):
+        return queryset.filter(**{PLUS_VALUES[value][0]: True})
+
+    # --- used by the views -------------------------------------------------------------------
+
+    @cached_property
+    def valid_data(self) -> dict:
+        """Cleaned values of the valid, non-empty filters; invalid ones are ignored."""
+        self.form.is_valid()
+        data = {
+            name: value
+            for name, value in self.form.cleaned_data.items()
+            if value not in (None, "", [])
+        }
+        low, high = data.get("annee_min"), data.get("annee_max")
+        # "From 2020 to 2015" is read as the range it obviously means.
+        self.years_swapped = low is not None and high is not None and low > high
+        if self.years_swapped:
+            data["annee_min"], data["annee_max"] = high, low
+        return data
+
+    def filter_queryset_except(self, queryset: QuerySet, excluded: str | None) -> QuerySet:
+        """Apply every valid filter but `excluded`: what a facet's counts are computed on."""
+        for name, value in self.valid_data.items():
+            if name != excluded:
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    def filter_queryset(self, queryset):
+        return self.filter_queryset_except(queryset, None)
+
+
+@dataclass
+class FacetOption:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class Facet:
+    name: str
+    label: str
+    options: list[FacetOption]
+    # Long lists (départements, régions) hide values with no result instead of disabling them.
+    hide_empty: bool = False
+
+    @property
+    def visible_options(self) -> list[FacetOption]:
+        if not self.hide_empty:
+            return self.options
+        return [o for o in self.options if o.count or o.selected]
+
+
+def compute_facets(filterset: CooperationFilter, base: QuerySet) -> list[Facet]:
+    """One grouped query per facet (two for départements and régions): for each value, how many
+    cooperations the other active filters would give with this value chosen.
+    """
+    selected = {name: filterset.form.data.get(name, "") for name in filterset.filters}
+
+    def ids(excluded):
+        return filterset.filter_queryset_except(base, excluded).order_by().values("pk")
+
+    def options(rows, value_attr, name):
+        return [
+            FacetOption(
+                value=str(getattr(row, value_attr)),
+                label=str(row),
+                count=row.n,
+                selected=str(getattr(row, value_attr)) == selected[name],
+            )
+            for row in rows
+        ]
+
+    facets = []
+    metropoles = (
+        Territory.objects.metropoles()
+        .annotate(
+            n=Count(
+                "participations",
+                filter=Q(
+                    participations__role=Participation.Role.METROPOLE,
+                    participations__cooperation__in=ids("metropole"),
+                ),
+            )
+        )
+        .order_by("name")
+    )
+    facets.append(
+        Facet(
+            "metropole",
+            "Métropole",
+            [
+                FacetOption(m.code, m.name, m.n, m.code == selected["metropole"])
+                # In Python: the database's collation would put « Métropole … » after « Metz ».
+                for m in sorted(metropoles, key=lambda m: fold(m.name))
+            ],
+        )
+    )
+    themes = Theme.objects.annotate(
+        n=Count("cooperations", filter=Q(cooperations__in=ids("thematique")))
+    )
+    facets.append(Facet("thematique", "Thématique", options(themes, "slug", "thematique")))
+    factors = SuccessFactor.objects.annotate(
+        n=Count("cooperation_links", filter=Q(cooperation_links__cooperation__in=ids("facteur")))
+    )
+    facets.append(Facet("facteur", "Facteur de réussite", options(factors, "slug", "facteur")))
+    forms_ = LegalForm.objects.annotate(
+        n=Count("cooperations", filter=Q(cooperations__in=ids("forme")))
+    )
+    facets.append(Facet("forme", "Forme de coopération", options(forms_, "slug", "forme")))
+
+    status_counts = dict(
+        Cooperation.objects.filter(pk__in=ids("statut"))
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    facets.append(
+        Facet(
+            "statut",
+            "Statut",
+            [
+                FacetOption(v, label, status_counts.get(v, 0), v == selected["statut"])
+                for v, label in Cooperation.Status.choices
+            ],
+        )
+    )
+
+    kind_counts = dict(
+        Participation.objects.filter(
+            cooperation__in=ids("nature_partenaire"), role__in=_NON_METROPOLE_ROLES
+        )
+        .order_by()
+        .values_list("territory__kind")
+        .annotate(n=Count("cooperation", distinct=True))
+    )
+    facets.append(
+        Facet(
+            "nature_partenaire",
+            "Nature des partenaires",
+            [
+                FacetOption(v, label, kind_counts.get(v, 0), v == selected["nature_partenaire"])
+                for v, label in PARTNER_KINDS
+            ],
+            hide_empty=True,
+        )
+    )
+
+    for name, label, kind, fk in (
+        ("departement", "Département des participants", TerritoryKind.DEPARTEMENT, "departement"),
+        ("region", "Région des participants", TerritoryKind.REGION, "region"),
+    ):
+        counts = dict(
+            Participation.objects.filter(cooperation__in=ids(name))
+            .annotate(
+                area=Case(
+                    When(territory__kind=kind, then=F("territory_id")),
+                    default=F(f"territory__{fk}_id"),
+                )
+            )
+            .exclude(area__isnull=True)
+            .order_by()
+            .values_list("area")
+            .annotate(n=Count("cooperation", distinct=True))
+        )
+        areas = Territory.objects.filter(kind=kind).filter(
+            Q(pk__in=list(counts)) | Q(code=selected[name])
+        )
+        facets.append(
+            Facet(
+                name,
+                label,
+                [
+                    FacetOption(
+                        a.code,
+                        f"{a.code} – {a.name}",
+                        counts.get(a.pk, 0),
+                        a.code == selected[name],
+                    )
+                    for a in areas.order_by("code")
+                ],
+                hide_empty=True,
+            )
+        )
+
+    plus = Cooperation.objects.filter(pk__in=ids("plus_value")).aggregate(
+        **{key: Count("pk", filter=Q(**{field: True})) for key, (field, _) in PLUS_VALUES.items()}
+    )
+    facets.append(
+        Facet(
+            "plus_value",
+            "Plus-value",
+            [
+                FacetOption(key, label, plus[key], key == selected["plus_value"])
+                for key, (_, label) in PLUS_VALUES.items()
+            ],
+        )
+    )
+    return facets

@@ -1,0 +1,116 @@
+"""What a visitor does in a real browser: filter, open, export; accessibility; keyboard only."""
+
+import io
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+pytestmark = [
+    pytest.mark.browser,
+    # serialized_rollback restores the migrated vocabularies for the tests that run after a flush.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def result_names(page) -> list[str]:
+    return [n.strip() for n in page.locator(".cat-results li > .fr-h6 a").all_inner_texts()]
+
+
+def test_visitor_filters_by_metropole_and_theme_opens_a_record_and_downloads_it(site, page):
+    base, catalogue = site
+    page.goto(f"{base}/cooperations/")
+    page.select_option("#filtre-metropole", "242900314")
+    page.select_option("#filtre-thematique", "mobilites-transports")
+    page.get_by_role("button", name="Appliquer les filtres").click()
+    page.wait_for_url("**metropole=242900314**")
+    assert "thematique=mobilites-transports" in page.url
+    assert "statut=" not in page.url  # unused filters stay out of the shared URL
+    shown = result_names(page)
+    assert shown == ["Contrat de réciprocité Brest – Iroise"]
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Excel (XLSX)").click()
+    path = download_info.value.path()
+    book = openpyxl.load_workbook(io.BytesIO(Path(path).read_bytes()), read_only=True)
+    rows = list(book["Coopérations"].iter_rows(values_only=True))
+    assert [row[1] for row in rows[1:]] == shown
+
+    page.get_by_role("link", name="Contrat de réciprocité Brest – Iroise").click()
+    assert page.locator("h1").inner_text() == "Contrat de réciprocité Brest – Iroise"
+    assert page.get_by_role("link", name="CC du Pays d'Iroise").is_visible()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/cooperations/", "/cooperations/?q=brest", "/cooperations/brest-iroise/", "TERRITORY"],
+)
+def test_axe_finds_no_serious_or_critical_violation(site, page, path):
+    base, catalogue = site
+    if path == "TERRITORY":
+        path = catalogue.brest.get_absolute_url()
+    page.goto(base + path)
+    results = Axe().run(page)
+    serious = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+
+
+def test_phone_width_axe_scan_of_the_list(site, browser):
+    base, _ = site
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR")
+    page = context.new_page()
+    page.goto(f"{base}/cooperations/")
+    violations = [
+        v["id"]
+        for v in Axe().run(page).response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    context.close()
+    assert violations == []
+
+
+def focused(page) -> str:
+    return page.evaluate(
+        "() => (document.activeElement.id || '') + '|' + document.activeElement.textContent.trim()"
+    )
+
+
+def tab_until(page, predicate, limit=120) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if predicate(focused(page)):
+            return
+    raise AssertionError(f"Focus never reached the target; last focus: {focused(page)}")
+
+
+def test_keyboard_alone_searches_filters_and_opens_a_record(site, page):
+    base, _ = site
+    page.goto(f"{base}/cooperations/")
+    page.keyboard.press("Tab")
+    assert focused(page).endswith("|Contenu")  # the first skip link comes first
+    tab_until(page, lambda f: f.endswith("|Filtres"))
+    page.keyboard.press("Enter")
+    tab_until(page, lambda f: f.startswith("filtre-q|"))
+    page.keyboard.type("mobilité")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**q=mobilit**")
+    assert result_names(page) == ["Contrat de réciprocité Brest – Iroise", "Covoiturage rouennais"]
+
+    tab_until(page, lambda f: f.startswith("filtre-metropole|"))
+    page.keyboard.press("ArrowDown")  # the first enabled métropole
+    tab_until(page, lambda f: f.endswith("|Appliquer les filtres"))
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"metropole=\d"))
+    assert len(result_names(page)) == 1
+
+    name = result_names(page)[0]
+    tab_until(page, lambda f: f.endswith("|" + name))
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == name

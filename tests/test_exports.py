@@ -1,0 +1,193 @@
+"""Exports equal the filtered list, carry their context, and never run a formula."""
+
+import csv
+import io
+
+import openpyxl
+import pytest
+import tablib
+
+from cooperations.exports import HEADERS, neutralise
+
+from .catalogue_data import build_catalogue
+from .conftest import make_cooperation
+
+
+@pytest.fixture
+def catalogue(db):
+    return build_catalogue()
+
+
+FILTERED = {"metropole": "242900314", "tri": "recent"}
+
+
+def listed(client, params) -> list[str]:
+    """Names of the filtered list as the HTML page shows them, across all pages."""
+    response = client.get("/cooperations/", {**params, "format": "json"})
+    return [row["name"] for row in response.json()["results"]]
+
+
+def xlsx_sheets(response) -> dict[str, list[list]]:
+    book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+    return {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book}
+
+
+def ods_sheets(response) -> dict[str, list[list]]:
+    book = tablib.Databook()
+    book.load(response.content, format="ods")
+    return {sheet.title: [list(sheet.headers), *map(list, sheet)] for sheet in book.sheets()}
+
+
+def test_xlsx_rows_equal_the_filtered_list_in_order(client, catalogue):
+    response = client.get("/cooperations/", {**FILTERED, "format": "xlsx"})
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert "attachment;" in response["Content-Disposition"]
+    sheets = xlsx_sheets(response)
+    rows = sheets["Coopérations"]
+    assert rows[0] == HEADERS
+    names = [row[HEADERS.index("Nom")] for row in rows[1:]]
+    assert (
+        names
+        == listed(client, FILTERED)
+        == [
+            "Contrat de réciprocité Brest – Iroise",
+            "Pôle métropolitain Loire-Bretagne",
+        ]
+    )
+
+
+def test_xlsx_rows_use_readable_labels(client, catalogue):
+    rows = xlsx_sheets(client.get("/cooperations/", {**FILTERED, "format": "xlsx"}))
+    row = dict(zip(HEADERS, rows["Coopérations"][1], strict=True))
+    assert row["Métropoles"] == "Brest Métropole (242900314)"
+    assert row["Partenaires"] == "CC du Pays d'Iroise (242900074)"
+    assert row["Thématiques"] == "Mobilités et transports"
+    assert row["Forme de coopération"] == "Contrat de réciprocité"
+    assert row["Statut"] == "Active"
+    assert row["Date de signature"] == "2016"
+    assert row["Plus-value"] == "Enjeux d'échelles"
+    assert row["Adresse de la fiche"] == "http://testserver/cooperations/brest-iroise/"
+
+
+def test_xlsx_about_sheet_states_filters_permalink_date_count_and_licence(client, catalogue):
+    rows = xlsx_sheets(client.get("/cooperations/", {**FILTERED, "format": "xlsx"}))
+    about = {row[0]: row[1] for row in rows["À propos"][1:]}
+    assert about["Filtres"] == "Métropole : Brest Métropole — tri : signature la plus récente"
+    assert about["Lien permanent"] == (
+        "http://testserver/cooperations/?metropole=242900314&tri=recent"
+    )
+    assert about["Nombre de lignes"] == "2"
+    assert "Licence Ouverte" in about["Licence"] and "2.0" in about["Licence"]
+    assert about["Date d'extraction"]
+
+
+def test_ods_has_the_same_rows_and_about_sheet(client, catalogue):
+    response = client.get("/cooperations/", {**FILTERED, "format": "ods"})
+    assert response["Content-Type"] == "application/vnd.oasis.opendocument.spreadsheet"
+    sheets = ods_sheets(response)
+    rows = sheets["Coopérations"]
+    assert rows[0] == HEADERS
+    assert [row[HEADERS.index("Nom")] for row in rows[1:]] == listed(client, FILTERED)
+    about = {row[0]: row[1] for row in sheets["À propos"][1:]}
+    assert about["Nombre de lignes"] == "2"
+    assert "Licence Ouverte" in about["Licence"]
+
+
+def test_csv_is_streamed_utf8_with_bom_and_semicolons(client, catalogue):
+    response = client.get("/cooperations/", {**FILTERED, "format": "csv"})
+    assert response.streaming
+    body = b"".join(response.streaming_content)
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == HEADERS
+    assert [row[1] for row in rows[1:]] == listed(client, FILTERED)
+
+
+def test_export_takes_every_page_not_only_the_current_one(client, catalogue):
+    for n in range(30):
+        make_cooperation(f"Action {n:02d}", metropoles=[catalogue.brest])
+    response = client.get("/cooperations/", {"metropole": "242900314", "page": 2, "format": "csv"})
+    rows = list(
+        csv.reader(
+            io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")), delimiter=";"
+        )
+    )
+    assert len(rows) == 1 + 32
+
+
+def test_search_export_keeps_relevance_order(client, catalogue):
+    response = client.get("/cooperations/", {"q": "covoiturage", "format": "xlsx"})
+    names = [r[1] for r in xlsx_sheets(response)["Coopérations"][1:]]
+    assert names == ["Covoiturage rouennais", "Contrat de réciprocité Brest – Iroise"]
+
+
+def test_export_leaves_out_unpublished_records(client, catalogue):
+    rows = xlsx_sheets(client.get("/cooperations/", {"format": "xlsx"}))["Coopérations"]
+    assert len(rows) == 1 + 4
+    assert "brouillon" not in {row[0] for row in rows}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+33 1 23", "'+33 1 23"),
+        ("-1+2", "'-1+2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("Brest = Iroise", "Brest = Iroise"),
+        ("", ""),
+    ],
+)
+def test_neutralise_prefixes_formula_starts(value, expected):
+    assert neutralise(value) == expected
+
+
+def test_formulas_in_records_are_neutralised_in_every_format(client, catalogue):
+    catalogue.carpool.summary = "=1+1"
+    catalogue.carpool.name = "@Covoiturage"
+    catalogue.carpool.save()
+    params = {"metropole": "200023414"}
+    xlsx = xlsx_sheets(client.get("/cooperations/", {**params, "format": "xlsx"}))
+    row = dict(zip(HEADERS, xlsx["Coopérations"][1], strict=True))
+    assert row["Résumé"] == "'=1+1" and row["Nom"] == "'@Covoiturage"
+    ods = ods_sheets(client.get("/cooperations/", {**params, "format": "ods"}))
+    assert dict(zip(HEADERS, ods["Coopérations"][1], strict=True))["Résumé"] == "'=1+1"
+    body = b"".join(client.get("/cooperations/", {**params, "format": "csv"}).streaming_content)
+    assert ";'=1+1;" in body.decode("utf-8-sig")
+    book = openpyxl.load_workbook(
+        io.BytesIO(client.get("/cooperations/", {**params, "format": "xlsx"}).content)
+    )
+    assert all(cell.data_type != "f" for row in book["Coopérations"] for cell in row)
+
+
+def test_page_export_states_the_page_scope_and_its_permalink(client, catalogue):
+    response = client.get("/thematiques/mobilites-transports/", {"format": "xlsx"})
+    sheets = xlsx_sheets(response)
+    about = {row[0]: row[1] for row in sheets["À propos"][1:]}
+    assert about["Filtres"].startswith("Thématique de la page : Mobilités et transports")
+    assert about["Lien permanent"] == "http://testserver/thematiques/mobilites-transports/"
+    assert [r[0] for r in sheets["Coopérations"][1:]] == ["brest-iroise", "covoiturage-rouennais"]
+    assert "cooperations-mobilites-transports-" in response["Content-Disposition"]
+
+
+def test_ods_survives_markup_control_characters_and_line_breaks(client, catalogue):
+    catalogue.carpool.name = "Covoiturage <rouennais> & co\x0b"
+    catalogue.carpool.summary = "Première ligne\nSeconde ligne"
+    catalogue.carpool.save()
+    sheets = ods_sheets(client.get("/cooperations/", {"metropole": "200023414", "format": "ods"}))
+    row = dict(zip(HEADERS, sheets["Coopérations"][1], strict=True))
+    assert row["Nom"] == "Covoiturage <rouennais> & co"
+    assert row["Résumé"].startswith("Première ligne")
+
+
+def test_export_query_count_grows_only_by_chunks_of_rows(
+    client, catalogue, django_assert_max_num_queries
+):
+    from .test_views import bulk_catalogue
+
+    bulk_catalogue(400, catalogue)
+    with django_assert_max_num_queries(5):  # rows + territories, themes, factors, sources
+        response = client.get("/cooperations/", {"format": "csv"})
+        body = b"".join(response.streaming_content)
+    assert body.count(b"\r\n") == 1 + 404

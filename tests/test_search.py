@@ -1,0 +1,105 @@
+"""French-aware search: the same examples must pass on SQLite and on PostgreSQL."""
+
+import pytest
+
+from cooperations.models import Cooperation
+from cooperations.search import document_for, refresh_search_text, search, search_words
+
+from .catalogue_data import build_catalogue
+from .conftest import make_cooperation
+
+
+@pytest.fixture
+def catalogue(db):
+    return build_catalogue()
+
+
+def found(query: str) -> set[str]:
+    return set(search(Cooperation.objects.published(), query).values_list("slug", flat=True))
+
+
+def test_search_words_drop_accents_case_and_stop_words():
+    assert search_words("  Contrats DE Réciprocité ") == ["contrats", "reciprocite"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("mobilite", {"brest-iroise", "covoiturage-rouennais"}),
+        ("Mobilités", {"brest-iroise", "covoiturage-rouennais"}),
+        ("contrats de reciprocite", {"brest-iroise"}),
+        ("Contrat de réciprocité", {"brest-iroise"}),
+        ("brest", {"brest-iroise", "pole-loire-bretagne"}),
+        ("BREST", {"brest-iroise", "pole-loire-bretagne"}),
+        ("brest nantes", {"pole-loire-bretagne"}),
+        ("242900074", {"brest-iroise"}),
+        ("pays d'iroise", {"brest-iroise"}),
+        ("estuaires", {"entente-estuaire"}),
+        ("tourisme et loisirs", {"entente-estuaire"}),
+        ("pole metropolitain", {"pole-loire-bretagne"}),
+        ("mobil", {"brest-iroise", "covoiturage-rouennais"}),
+        ("24290", {"brest-iroise", "pole-loire-bretagne"}),
+    ],
+)
+def test_search_finds_french_variants(catalogue, query, expected):
+    assert found(query) == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["velo", "reciprocite nantes", "brest tourisme", "lyon", "contrats de cooperation rouen"],
+)
+def test_search_does_not_match_unrelated_records(catalogue, query):
+    assert found(query) == set()
+
+
+def test_search_never_returns_unpublished_records(catalogue):
+    # The draft matches every word; only the published base keeps it out.
+    assert "brouillon" not in found("brouillon mobilite brest reciprocite")
+    assert found("brouillon") == set()
+
+
+def test_search_of_stop_words_only_keeps_everything(catalogue):
+    assert found("de la") == {c.slug for c in catalogue.published}
+
+
+def test_search_ranks_name_matches_first(catalogue):
+    ranked = list(
+        search(Cooperation.objects.published(), "covoiturage")
+        .order_by("-search_rank", "name")
+        .values_list("slug", flat=True)
+    )
+    assert ranked == ["covoiturage-rouennais", "brest-iroise"]
+
+
+def test_document_holds_folded_territories_codes_themes_and_form(catalogue):
+    cooperation = Cooperation.objects.get(slug="brest-iroise")
+    text = document_for(cooperation)
+    assert " brest metropole " in text
+    assert "242900074" in text
+    assert "mobilites et transports" in text
+    assert "contrat de reciprocite" in text
+    assert text == text.lower()
+
+
+def test_refresh_follows_a_renamed_territory(catalogue):
+    catalogue.iroise.name = "CC Iroise Océan"
+    catalogue.iroise.save()
+    assert found("ocean") == set()
+    refresh_search_text()
+    assert found("ocean") == {"brest-iroise"}
+
+
+def test_search_ranks_accented_name_matches_first(catalogue):
+    make_cooperation("Contrat de partenariat Rouen", summary="Inspiré des contrats de réciprocité.")
+    make_cooperation("Contrats de réciprocité de l'estuaire")
+    ranked = list(
+        search(Cooperation.objects.published(), "contrats de reciprocite")
+        .order_by("-search_rank", "name")
+        .values_list("name", flat=True)
+    )
+    assert ranked[:2] == [
+        "Contrat de réciprocité Brest – Iroise",
+        "Contrats de réciprocité de l'estuaire",
+    ]
+    assert ranked[2] == "Contrat de partenariat Rouen"
