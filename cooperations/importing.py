@@ -1,8 +1,8 @@
 """The inventory import service: read a sheet, check every row, then write all of it or nothing.
 
-`plan_import` reads the database a fixed number of times whatever the number of rows
-(vocabularies, one in-memory territory index, the existing cooperations of the file and their
-relations), checks and compares every row, and writes nothing. `apply_import` writes a clean plan
+`plan_import` reads the database a fixed number of times per 2,000 rows (vocabularies, one
+in-memory territory index, the existing cooperations of the file and their relations as plain
+values), checks and compares every row, and writes nothing. `apply_import` writes a clean plan
 in one transaction with bulk statements. The admin (through resources.py) and the
 `import_inventory` command both call these two functions, so they report the same thing.
 """
@@ -786,8 +786,9 @@ class ImportOutcome:
 
 @transaction.atomic
 def apply_import(plan: ImportPlan, user=None) -> ImportOutcome:
-    """Write a clean plan in one transaction: bulk inserts and updates, a few statements per
-    table whatever the number of rows; history records are written in bulk too."""
+    """Write a clean plan in one transaction. Bulk statements for inserts, deletions and history
+    (a few per table and per batch of rows), plus one UPDATE per changed cooperation; unchanged
+    rows cost nothing."""
     if not plan.is_valid:
         raise ImportRejected(plan.summary())
     outcome = ImportOutcome()
