@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connections
 
 from cooperations.models import Cooperation, Territory
 from cooperations.services import ensure_staff_groups
@@ -74,7 +75,10 @@ def test_editor_records_a_cooperation_with_autocompleted_partners(page, staff_si
         "Mobilités et transports",
         "Tourisme et loisirs",
     ]
-    link = cooperation.factor_links.get()
+    link = cooperation.factor_links.select_related("factor").get()
+    # Queries made while Playwright's event loop runs open a connection Django's teardown
+    # does not see; close it here, or PostgreSQL refuses to drop the test database.
+    connections.close_all()
     assert (link.factor.slug, link.text) == (
         "gouvernance",
         "Un comité de pilotage se réunit chaque trimestre.",
