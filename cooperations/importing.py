@@ -31,6 +31,7 @@ from .models import (
     TerritoryAlias,
     Theme,
 )
+from .search import refresh_search_text
 from .text import fold
 
 Role = Participation.Role
@@ -866,6 +867,11 @@ def apply_import(plan: ImportPlan, user=None) -> ImportOutcome:
 
     _write_relations(now_rows, territory_pk, user)
     _record_theme_history(histories)
+    # The public search reads a text built from names, themes and participants, all just
+    # written; 4 queries per 500 cooperations.
+    written = [row.instance.pk for row, _, _ in now_rows]
+    for start in range(0, len(written), 2000):
+        refresh_search_text(Cooperation.objects.filter(pk__in=written[start : start + 2000]))
     outcome.cooperations = {row.slug: row.instance.pk for row, _, _ in now_rows}
     return outcome
 

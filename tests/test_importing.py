@@ -154,6 +154,7 @@ def test_commit_creates_the_cooperation_with_every_field(full_row, brest, iroise
     assert (petr.kind, petr.code, petr.search_name) == ("PETR", "", "pays de brest")
     assert cooperation.history.count() == 1
     assert cooperation.history.get().themes.count() == 2
+    assert "iroise" in cooperation.search_text and "pays de brest" in cooperation.search_text
 
 
 def test_reimporting_the_same_file_changes_nothing(full_row):
@@ -179,6 +180,7 @@ def test_a_changed_cell_is_an_update_naming_its_column(full_row):
     assert cooperation.status == "terminee"
     assert list(cooperation.themes.values_list("slug", flat=True)) == ["mobilites-transports"]
     assert cooperation.history.count() == 2
+    assert "culture" not in cooperation.search_text
     latest = cooperation.history.latest()
     assert latest.history_type == "~"
     assert [t.theme.slug for t in latest.themes.all()] == ["mobilites-transports"]
