@@ -9,6 +9,7 @@ from django.db.models import Prefetch, Q
 from django.forms.models import BaseInlineFormSet
 from simple_history.admin import SimpleHistoryAdmin
 
+from .admin_import import InventoryImportExportMixin
 from .models import (
     Cooperation,
     CooperationFactor,
@@ -116,7 +117,7 @@ class MetropoleFilter(admin.SimpleListFilter):
 
 
 @admin.register(Cooperation)
-class CooperationAdmin(SimpleHistoryAdmin):
+class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
     list_display = [
         "name",
         "metropoles",

@@ -494,3 +494,41 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.url
+
+
+class TerritoryAlias(models.Model):
+    """A short or usual name staff type for a territory (« MEL », « Lyon »); the import reads it
+    before any name matching, so an alias is an explicit decision, never a guess."""
+
+    alias = models.CharField(
+        "alias",
+        max_length=200,
+        help_text="Tel qu'il figure dans les tableurs ; la casse, les accents et la ponctuation "
+        "sont ignorés.",
+    )
+    # Folded copy of the alias; unique so that one spelling never points to two territories.
+    search_alias = models.CharField(max_length=200, editable=False, unique=True)
+    territory = models.ForeignKey(
+        Territory, verbose_name="territoire", on_delete=models.CASCADE, related_name="aliases"
+    )
+
+    class Meta:
+        verbose_name = "alias de territoire"
+        verbose_name_plural = "alias de territoires"
+        ordering = ["alias"]
+
+    def __str__(self) -> str:
+        return f"{self.alias} → {self.territory.name}"
+
+    def save(self, *args, **kwargs):
+        self.search_alias = fold(self.alias)
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if not fold(self.alias):
+            raise ValidationError({"alias": "L'alias doit contenir des lettres ou des chiffres."})
+        clash = TerritoryAlias.objects.filter(search_alias=fold(self.alias)).exclude(pk=self.pk)
+        if clash.exists():
+            raise ValidationError(
+                {"alias": "Cet alias existe déjà (casse, accents et ponctuation ignorés)."}
+            )

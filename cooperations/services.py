@@ -15,6 +15,7 @@ _EDITED_MODELS = [
     "theme",
     "legalform",
     "territory",
+    "territoryalias",
 ]
 _VIEWED_MODELS = [*_EDITED_MODELS, "successfactor"]
 

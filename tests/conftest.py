@@ -137,3 +137,31 @@ def official_territories(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         return load_territories(read_fixture())
+
+
+def get_or_make_territory(kind, name, code) -> Territory:
+    """The official territory when the session's official list is loaded, else a hand-made one:
+    tests naming real territories work in both cases."""
+    existing = Territory.objects.filter(kind=kind, code=code).first()
+    return existing or make_territory(kind, name, code=code)
+
+
+def make_territory_world(metropoles=4, neighbours=6) -> list[Territory]:
+    """Métropoles, each with its département and neighbouring EPCI of that département: enough
+    for the synthetic inventory without loading the official list. Codes start with 9 or D, which
+    no official code does, so the world coexists with the official list."""
+    made = []
+    for _ in range(metropoles):
+        n = next(_counter)
+        departement = make_territory(Territory.Kind.DEPARTEMENT, f"Département {n}", code=f"D{n}")
+        metropole = make_metropole(f"Métropole n{n}", code=f"9{n:08d}"[:9], departement=departement)
+        for e in range(neighbours):
+            kind = [Territory.Kind.CC, Territory.Kind.CA, Territory.Kind.CU][e % 3]
+            make_territory(
+                kind,
+                f"{kind} Voisine {n}-{e}",
+                code=f"9{n:04d}{e:04d}"[:9],
+                departement=departement,
+            )
+        made.append(metropole)
+    return made

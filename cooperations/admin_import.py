@@ -1,0 +1,141 @@
+"""Inventory import and export in the cooperation admin, as a mixin for CooperationAdmin.
+
+django-import-export gives the pages (upload, preview, confirm, export); this mixin narrows it
+to the inventory format: one import entry that reads XLSX, ODS and CSV by content, a size cap,
+French messages, the downloadable template, and the alias table's admin.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
+from import_export.admin import ExportActionMixin, ImportMixin
+from import_export.forms import ExportForm, ImportForm
+
+from .inventory import ParseError
+from .models import TerritoryAlias
+from .resources import EXPORT_FORMATS, CooperationResource, SpreadsheetImport, template_workbook
+
+
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} Mo".replace(".0 ", " ").replace(".", ",")
+    return f"{max(1, size // 1024)} Ko"
+
+
+class InventoryImportForm(ImportForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = human_size(settings.IMPORT_MAX_UPLOAD_SIZE)
+        self.fields["import_file"].label = "Fichier de l'inventaire"
+        self.fields["import_file"].help_text = (
+            f"Classeur XLSX (Excel), ODS (LibreOffice) ou CSV (UTF-8 ou Windows-1252, séparateur "
+            f"point-virgule ou virgule), {limit} au plus."
+        )
+        self.fields["import_file"].widget.attrs["accept"] = ".xlsx,.ods,.csv,.txt"
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        limit = settings.IMPORT_MAX_UPLOAD_SIZE
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"Le fichier pèse {human_size(upload.size)} : la limite est de "
+                f"{human_size(limit)}. Découpez-le en plusieurs fichiers."
+            )
+        return upload
+
+
+class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
+    """Import (permission cooperations.import_cooperation) and export of the inventory."""
+
+    resource_classes = [CooperationResource]
+    import_form_class = InventoryImportForm
+    export_form_class = ExportForm
+    import_export_change_list_template = "admin/import_export/change_list_import_export.html"
+    import_template_name = "admin/cooperations/cooperation/import.html"
+    show_change_form_export = False
+
+    def get_import_formats(self):
+        return [SpreadsheetImport]
+
+    def get_export_formats(self):
+        return EXPORT_FORMATS
+
+    def get_urls(self):
+        urls = super().get_urls()
+        info = self.get_model_info()
+        return [
+            path(
+                "import/modele.xlsx",
+                self.admin_site.admin_view(self.import_template_view),
+                name="{}_{}_import_template".format(*info),
+            ),
+            *urls,
+        ]
+
+    def import_template_view(self, request):
+        """The empty inventory with an example row and the allowed values, as XLSX."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        response = HttpResponse(
+            template_workbook(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = 'attachment; filename="modele-inventaire.xlsx"'
+        return response
+
+    def get_import_context_data(self, **kwargs):
+        context = super().get_import_context_data(**kwargs)
+        context["max_upload_size"] = human_size(settings.IMPORT_MAX_UPLOAD_SIZE)
+        return context
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, ParseError):
+            form.add_error("import_file", str(e))
+        else:
+            form.add_error(
+                "import_file",
+                "Ce fichier n'a pas pu être lu comme un tableur : envoyez un fichier XLSX, ODS "
+                "ou CSV.",
+            )
+
+    def process_result(self, result, request):
+        plan = getattr(result, "inventory_plan", None)
+        if plan is not None and not plan.is_valid:
+            # The database changed between preview and confirmation (a territory or a
+            # vocabulary value was deleted): the re-check refused the file, nothing was written.
+            errors = [*plan.file_errors, *(str(error) for error in plan.row_errors)]
+            messages.error(
+                request,
+                "Rien n'a été importé : le fichier ne passe plus les vérifications. "
+                + " ".join(errors[:5]),
+            )
+            return HttpResponseRedirect(
+                reverse("admin:{}_{}_import".format(*self.get_model_info()))
+            )
+        return super().process_result(result, request)
+
+    def add_success_message(self, result, request):
+        plan = getattr(result, "inventory_plan", None)
+        if plan is None:
+            return super().add_success_message(result, request)
+        messages.success(request, f"Import terminé : {plan.summary()}")
+
+    def get_export_filename(self, request, queryset, file_format):
+        return f"cooperations-{timezone.localdate():%Y-%m-%d}.{file_format.get_extension()}"
+
+    def get_valid_export_item_pks(self, request):
+        # The library's default warns of its deprecation; any cooperation may be exported.
+        return self.model.objects.values_list("pk", flat=True)
+
+
+@admin.register(TerritoryAlias)
+class TerritoryAliasAdmin(admin.ModelAdmin):
+    list_display = ["alias", "territory"]
+    list_select_related = ["territory"]
+    search_fields = ["alias", "search_alias", "territory__name", "territory__code"]
+    autocomplete_fields = ["territory"]
+    fields = ["alias", "territory"]

@@ -1,0 +1,64 @@
+"""Import an inventory file from the command line, through the same code as the admin.
+
+Why: large files, scripted loads and servers without a browser. Dry run by default: it prints
+the report the admin preview shows; --commit writes, all or nothing.
+"""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from cooperations.importing import run_import
+from cooperations.inventory import ParseError, read_spreadsheet
+
+
+def import_file(path: Path, commit: bool, stdout, style, verbose: bool = False):
+    """Read, check and (if asked and clean) write one file; returns the plan and outcome."""
+    try:
+        sheet = read_spreadsheet(path.read_bytes(), path.suffix)
+    except OSError as error:
+        raise CommandError(f"Lecture impossible de {path} : {error.strerror}.") from None
+    except ParseError as error:
+        raise CommandError(f"{path} : {error}") from None
+    plan, outcome = run_import(sheet, commit=commit)
+    for message in plan.file_errors:
+        stdout.write(style.ERROR(message))
+    for error in plan.row_errors:
+        stdout.write(style.ERROR(str(error)))
+    if plan.ignored_headers:
+        stdout.write(f"Colonnes ignorées : {', '.join(plan.ignored_headers)}.")
+    for territory in plan.new_territories:
+        stdout.write(f"Territoire à créer : {territory}")
+    if verbose:
+        for row in plan.rows:
+            if row.action in {"new", "update"}:
+                detail = f" ({', '.join(row.changes)})" if row.changes else ""
+                stdout.write(f"Ligne {row.line} : {row.action} {row.slug}{detail}")
+    stdout.write(plan.summary())
+    return plan, outcome
+
+
+class Command(BaseCommand):
+    help = (
+        "Vérifie un fichier d'inventaire (XLSX, ODS ou CSV) et affiche le rapport ; avec "
+        "--commit, l'importe (tout ou rien)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path, help="Fichier XLSX, ODS ou CSV.")
+        parser.add_argument(
+            "--commit", action="store_true", help="Écrit les changements (sinon : essai à blanc)."
+        )
+
+    def handle(self, *args, **options):
+        plan, outcome = import_file(
+            options["path"], options["commit"], self.stdout, self.style, options["verbosity"] > 1
+        )
+        if not plan.is_valid:
+            raise CommandError("Fichier refusé : rien n'a été importé.")
+        if outcome is None:
+            self.stdout.write(
+                "Essai à blanc : rien n'a été écrit (ajoutez --commit pour importer)."
+            )
+        else:
+            self.stdout.write(self.style.SUCCESS("Import terminé."))

@@ -1,0 +1,230 @@
+"""A synthetic inventory for tests and benchmarks: real métropoles and real neighbouring EPCI from
+the loaded territories, fictitious cooperations (every name ends with « (fictif) »).
+
+Deterministic for a given seed and a given territory list. The « messy » variant writes what
+office files contain: header aliases, loose vocabulary spellings, names with kind prefixes,
+dates in every accepted form, blank lines and stray spaces.
+"""
+
+import datetime
+import random
+from collections import Counter, defaultdict
+
+import tablib
+
+from . import inventory
+from .importing import TerritoryIndex
+from .models import Cooperation, LegalForm, SuccessFactor, Territory, Theme
+from .resources import write_csv, write_ods
+from .text import fold
+
+FORMATS = ["xlsx", "ods", "csv-utf8", "csv-cp1252"]
+EXTENSIONS = {"xlsx": "xlsx", "ods": "ods", "csv-utf8": "csv", "csv-cp1252": "csv"}
+
+CLEAN_HEADERS = [
+    "Identifiant", "Nom", "Métropoles", "Territoires partenaires", "Territoires associés",
+    "Forme de coopération", "Statut", "Date de signature", "Thématiques",
+    "Facteurs de réussite", "Facteur gouvernance (comment)", "Plus-value", "Résumé",
+    "Provenance", "Sources", "Publiée",
+]  # fmt: skip
+MESSY_HEADERS = [
+    "slug", "NOM DE LA COOPERATION", "Métropole(s)", "Territoire(s) partenaire(s)",
+    "associés", "forme juridique", "statut ", "Date", "thematique", "facteurs",
+    "facteur gouvernance", "plus values", "resume", "origine", "Source", "publie",
+]  # fmt: skip
+
+PLUS_VALUES = ["Enjeux d'échelles", "Filières", "Mutualisation"]
+PROVENANCES = ["Inventaire 2018", "Fabrique prospective", "Ajout ultérieur"]
+
+
+def _neighbours() -> tuple[list[Territory], dict[int, list[Territory]], dict[int, Territory]]:
+    """The métropoles, their neighbouring EPCI (same département, else same région) and their
+    département."""
+    metropoles = list(Territory.objects.metropoles().order_by("code", "pk"))
+    epci = list(
+        Territory.objects.filter(kind__in=["CC", "CA", "CU"]).exclude(code="").order_by("code")
+    )
+    # An EPCI's département: its own field, else the most common one among its communes.
+    by_epci: dict[int, Counter] = defaultdict(Counter)
+    for epci_id, dep_id in Territory.objects.filter(
+        kind=Territory.Kind.COMMUNE, epci__isnull=False, departement__isnull=False
+    ).values_list("epci_id", "departement_id"):
+        by_epci[epci_id][dep_id] += 1
+
+    def departement_of(territory):
+        if territory.departement_id:
+            return territory.departement_id
+        counts = by_epci.get(territory.pk)
+        return counts.most_common(1)[0][0] if counts else None
+
+    departements = {t.pk: t for t in Territory.objects.filter(kind=Territory.Kind.DEPARTEMENT)}
+    by_departement: dict[int | None, list[Territory]] = defaultdict(list)
+    by_region: dict[int | None, list[Territory]] = defaultdict(list)
+    for territory in epci:
+        by_departement[departement_of(territory)].append(territory)
+        by_region[territory.region_id].append(territory)
+    neighbours, metro_departements = {}, {}
+    for metropole in metropoles:
+        dep = departement_of(metropole)
+        # Same département; the Grand Paris has no other EPCI in Paris, so same région then.
+        neighbours[metropole.pk] = (
+            by_departement.get(dep) or by_region.get(metropole.region_id) or epci
+        )
+        if dep in departements:
+            metro_departements[metropole.pk] = departements[dep]
+    return metropoles, neighbours, metro_departements
+
+
+def generate_rows(rows: int = 173, seed: int = 2018, messy: bool = False):
+    """(headers, rows) of a synthetic inventory; cells are text, or dates in messy files."""
+    rng = random.Random(seed)
+    metropoles, neighbours, departements = _neighbours()
+    if not metropoles:
+        raise ValueError("Aucune métropole chargée : lancez d'abord load_territories.")
+    index = TerritoryIndex.load() if messy else None
+    themes = list(Theme.objects.order_by("position", "pk").values_list("label", flat=True))
+    forms = list(LegalForm.objects.order_by("position", "pk").values_list("label", flat=True))
+    factors = list(SuccessFactor.objects.order_by("position").values_list("label", flat=True))
+    statuses = ["", *[label for _v, label in Cooperation.Status.choices]]
+
+    def spell_label(label):
+        if not messy:
+            return label
+        choice = rng.random()
+        if choice < 0.3:
+            return fold(label)
+        if choice < 0.5:
+            return label.upper()
+        return label
+
+    def spell_territory(territory, allowed=()):
+        clean = inventory.format_territory_ref(territory.name, territory.kind, territory.code)
+        if not messy:
+            return clean
+        folded = fold(territory.name)
+        kinds, core = inventory.split_kind_prefix(folded)
+        options = [territory.code, territory.name.upper(), f"  {territory.name}  "]
+        if territory.kind == "CC" and kinds == ("CC",):
+            options.append(f"Communauté de communes {core}")
+        spelling = rng.choice(options)
+        try:
+            found = index.resolve(inventory.parse_territory_ref(spelling), allowed)
+        except inventory.ParseError:
+            found = None
+        return spelling if found == territory.pk else clean
+
+    def join(values):
+        if not messy or len(values) < 2:
+            return "; ".join(values)
+        return rng.choice(["; ", "\n", ";"]).join(values)
+
+    def date_cell():
+        year = rng.randint(2008, 2025)
+        month, day = rng.randint(1, 12), rng.randint(1, 28)
+        precision = rng.choice(["year", "month", "day"])
+        if precision == "year":
+            return str(year) if not messy or rng.random() < 0.5 else year
+        if precision == "month":
+            return (
+                f"{month:02d}/{year}" if not messy or rng.random() < 0.5 else f"{year}-{month:02d}"
+            )
+        value = datetime.date(year, month, day)
+        if not messy:
+            return value.strftime("%d/%m/%Y")
+        return rng.choice(
+            [value.isoformat(), value.strftime("%d/%m/%Y"), datetime.datetime(year, month, day),
+             str((value - datetime.date(1899, 12, 30)).days)]
+        )  # fmt: skip
+
+    out = []
+    for number in range(1, rows + 1):
+        metropole_set = [rng.choice(metropoles)]
+        if rng.random() < 0.12:
+            other = rng.choice(metropoles)
+            if other not in metropole_set:
+                metropole_set.append(other)
+        pool = [t for t in neighbours[metropole_set[0].pk] if t not in metropole_set]
+        partners = rng.sample(pool, k=min(len(pool), rng.randint(1, 4)))
+        associated = []
+        dep = departements.get(metropole_set[0].pk)
+        if dep is not None and rng.random() < 0.25:
+            associated.append(dep)
+        first_partner = partners[0].name if partners else ""
+        name = f"Coopération n° {number} {metropole_set[0].name} – {first_partner} (fictif)"
+        chosen_factors = rng.sample(factors, k=rng.randint(0, 3))
+        row = [
+            f"synthetique-{seed}-{number:05d}",
+            name,
+            join([spell_territory(m, Territory.METROPOLE_KINDS) for m in metropole_set]),
+            join([spell_territory(t) for t in partners]),
+            join([spell_territory(t) for t in associated]),
+            spell_label(rng.choice(forms)),
+            spell_label(rng.choice(statuses)),
+            date_cell(),
+            join([spell_label(t) for t in rng.sample(themes, k=rng.randint(1, 4))]),
+            join([spell_label(f) for f in chosen_factors]),
+            "Comité de pilotage commun (fictif)." if chosen_factors and rng.random() < 0.5 else "",
+            join(rng.sample(PLUS_VALUES, k=rng.randint(0, 2))),
+            "Coopération fictive générée pour les essais ; elle n'existe pas.",
+            rng.choice(PROVENANCES),
+            f"https://exemple.invalid/fictif/{seed}/{number}",
+            rng.choice(["oui", "non"]) if not messy else rng.choice(["oui", "Oui", "x", "non", ""]),
+        ]
+        if messy:
+            row = [f"{cell} " if isinstance(cell, str) and cell and rng.random() < 0.1 else cell
+                   for cell in row]  # fmt: skip
+        out.append(row)
+    headers = MESSY_HEADERS if messy else CLEAN_HEADERS
+    if messy:
+        # Derive slugs from names on half of the messy files, as staff files rarely carry them.
+        if seed % 2:
+            headers = headers[1:]
+            out = [row[1:] for row in out]
+        with_blanks = []
+        for row in out:
+            with_blanks.append(row)
+            if rng.random() < 0.05:
+                with_blanks.append([""] * len(row))
+        out = with_blanks
+    return list(headers), out
+
+
+def write_inventory(headers, rows, file_format: str) -> bytes:
+    dataset = tablib.Dataset(headers=headers, title="Inventaire")
+    for row in rows:
+        dataset.append(row)
+    if file_format == "xlsx":
+        return _write_xlsx_keeping_dates(headers, rows)
+    if file_format == "ods":
+        return write_ods(_as_text(dataset))
+    if file_format == "csv-utf8":
+        return write_csv(_as_text(dataset), encoding="utf-8", delimiter=",")
+    if file_format == "csv-cp1252":
+        return write_csv(_as_text(dataset), encoding="cp1252", delimiter=";")
+    raise ValueError(f"Format inconnu : {file_format} ({', '.join(FORMATS)}).")
+
+
+def _as_text(dataset: tablib.Dataset) -> tablib.Dataset:
+    text = tablib.Dataset(headers=dataset.headers, title=dataset.title)
+    for row in dataset:
+        text.append(
+            [cell.strftime("%d/%m/%Y") if isinstance(cell, datetime.date) else str(cell)
+             for cell in row]
+        )  # fmt: skip
+    return text
+
+
+def _write_xlsx_keeping_dates(headers, rows) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Inventaire"
+    sheet.append(list(headers))
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
