@@ -20,6 +20,7 @@ from .models import (
     Territory,
     Theme,
 )
+from .search import refresh_search_text
 from .text import fold
 
 
@@ -34,6 +35,11 @@ class TerritoryAdmin(admin.ModelAdmin):
     readonly_fields = ["search_name"]
     ordering = ["name"]
     show_full_result_count = False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and {"name", "code"} & set(form.changed_data):
+            refresh_search_text(Cooperation.objects.filter(participations__territory=obj))
 
     def get_search_results(self, request, queryset, search_term):
         # Staff type « saint etienne » or « Saint-Étienne »: match the folded copy of the name,
@@ -165,6 +171,11 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
         ),
     ]
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Themes and participants are saved only now; the search text depends on them.
+        refresh_search_text(Cooperation.objects.filter(pk=form.instance.pk))
+
     def get_queryset(self, request):
         # One extra query for all métropoles of the page, whatever its length.
         return (
@@ -194,6 +205,12 @@ class VocabularyAdmin(admin.ModelAdmin):
     list_display = ["label", "slug", "position"]
     search_fields = ["label", "slug"]
     prepopulated_fields = {"slug": ["label"]}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "label" in form.changed_data:
+            # Labels are part of the search text of the cooperations that use them.
+            refresh_search_text(obj.cooperations.all())
 
 
 @admin.register(Theme)

@@ -9,8 +9,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
-from django.urls import path
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils import timezone
 from import_export.admin import ExportActionMixin, ImportMixin
 from import_export.forms import ExportForm, ImportForm
@@ -54,6 +54,7 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
     resource_classes = [CooperationResource]
     import_form_class = InventoryImportForm
     export_form_class = ExportForm
+    import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     import_template_name = "admin/cooperations/cooperation/import.html"
     show_change_form_export = False
 
@@ -100,6 +101,22 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
                 "Ce fichier n'a pas pu être lu comme un tableur : envoyez un fichier XLSX, ODS "
                 "ou CSV.",
             )
+
+    def process_result(self, result, request):
+        plan = getattr(result, "inventory_plan", None)
+        if plan is not None and not plan.is_valid:
+            # The database changed between preview and confirmation (a territory or a
+            # vocabulary value was deleted): the re-check refused the file, nothing was written.
+            errors = [*plan.file_errors, *(str(error) for error in plan.row_errors)]
+            messages.error(
+                request,
+                "Rien n'a été importé : le fichier ne passe plus les vérifications. "
+                + " ".join(errors[:5]),
+            )
+            return HttpResponseRedirect(
+                reverse("admin:{}_{}_import".format(*self.get_model_info()))
+            )
+        return super().process_result(result, request)
 
     def add_success_message(self, result, request):
         plan = getattr(result, "inventory_plan", None)

@@ -1,8 +1,8 @@
 """The inventory import service: read a sheet, check every row, then write all of it or nothing.
 
-`plan_import` reads the database a fixed number of times whatever the number of rows
-(vocabularies, one in-memory territory index, the existing cooperations of the file and their
-relations), checks and compares every row, and writes nothing. `apply_import` writes a clean plan
+`plan_import` reads the database a fixed number of times per 2,000 rows (vocabularies, one
+in-memory territory index, the existing cooperations of the file and their relations as plain
+values), checks and compares every row, and writes nothing. `apply_import` writes a clean plan
 in one transaction with bulk statements. The admin (through resources.py) and the
 `import_inventory` command both call these two functions, so they report the same thing.
 """
@@ -31,6 +31,7 @@ from .models import (
     TerritoryAlias,
     Theme,
 )
+from .search import refresh_search_text
 from .text import fold
 
 Role = Participation.Role
@@ -188,6 +189,48 @@ class ImportPlan:
         )
 
 
+# The usual short names of the 22 métropoles (SIREN of the 2026 list), read only in the
+# « Métropoles » column: there « Lille » can only mean the Métropole européenne de Lille, while
+# among partners it is the commune. Folded spellings.
+METROPOLE_SHORT_NAMES = {
+    "rouen": "200023414",
+    "nice": "200030195",
+    "metz": "200039865",
+    "grenoble": "200040715",
+    "grenoble alpes": "200040715",
+    "paris": "200054781",
+    "grand paris": "200054781",
+    "mgp": "200054781",
+    "marseille": "200054807",
+    "aix marseille": "200054807",
+    "aix marseille provence": "200054807",
+    "amp": "200054807",
+    "lille": "200093201",
+    "mel": "200093201",
+    "dijon": "242100410",
+    "brest": "242900314",
+    "toulouse": "243100518",
+    "bordeaux": "243300316",
+    "montpellier": "243400017",
+    "rennes": "243500139",
+    "tours": "243700754",
+    "saint etienne": "244200770",
+    "nantes": "244400404",
+    "orleans": "244500468",
+    "nancy": "245400676",
+    "grand nancy": "245400676",
+    "clermont": "246300701",
+    "clermont ferrand": "246300701",
+    "clermont auvergne": "246300701",
+    "strasbourg": "246700488",
+    "eurometropole": "246700488",
+    "toulon": "248300543",
+    "tpm": "248300543",
+    "lyon": "200046977",
+    "grand lyon": "200046977",
+}
+
+
 # --- Territory index -----------------------------------------------------------------------------
 
 
@@ -254,6 +297,14 @@ class TerritoryIndex:
         alias = self.aliases.get(folded)
         if alias is not None and (not kinds or alias.kind in kinds):
             return alias.pk
+        if set(allowed_kinds) == set(Territory.METROPOLE_KINDS):
+            short = [
+                t
+                for t in self.by_code.get(METROPOLE_SHORT_NAMES.get(folded, ""), [])
+                if t.kind in allowed_kinds
+            ]
+            if len(short) == 1:
+                return short[0].pk
         candidates = keep(self.by_name.get(folded, []))
         if not candidates and kinds:
             candidates = keep(self.by_name.get(core, []) + self.by_core.get(core, []))
@@ -265,10 +316,17 @@ class TerritoryIndex:
         if len(candidates) > 1:
             raise ParseError(self._ambiguous(ref.name, candidates))
         if create and ref.kind and ref.kind not in NOT_CREATABLE_KINDS:
+            if len(ref.name.strip()) > 200:
+                raise ParseError("un nom de territoire compte 200 caractères au plus.")
             key = (ref.kind, folded)
             if key not in self.created:
                 self.created[key] = NewTerritory(ref.kind, ref.name.strip())
             return self.created[key]
+        if set(allowed_kinds) == set(Territory.METROPOLE_KINDS):
+            raise ParseError(
+                f"Métropole inconnue : « {ref.name} ». Indiquez son nom officiel ou son SIREN "
+                "(voir le modèle), ou ajoutez un alias dans l'administration."
+            )
         raise ParseError(
             f"Territoire inconnu : « {ref.name} ». Indiquez son code officiel (SIREN ou INSEE), "
             "ajoutez un alias dans l'administration, ou, pour un territoire sans code, précisez "
@@ -729,8 +787,9 @@ class ImportOutcome:
 
 @transaction.atomic
 def apply_import(plan: ImportPlan, user=None) -> ImportOutcome:
-    """Write a clean plan in one transaction: bulk inserts and updates, a few statements per
-    table whatever the number of rows; history records are written in bulk too."""
+    """Write a clean plan in one transaction. Bulk statements for inserts, deletions and history
+    (a few per table and per batch of rows), plus one UPDATE per changed cooperation; unchanged
+    rows cost nothing."""
     if not plan.is_valid:
         raise ImportRejected(plan.summary())
     outcome = ImportOutcome()
@@ -759,10 +818,9 @@ def apply_import(plan: ImportPlan, user=None) -> ImportOutcome:
         cooperation = Cooperation(slug=row.slug, **row.fields)
         new_objects.append(cooperation)
     now_rows = []
+    histories = []
     if new_objects:
-        created = bulk_create_with_history(
-            new_objects, Cooperation, batch_size=500, default_user=user
-        )
+        created = Cooperation.objects.bulk_create(new_objects, batch_size=500)
         if any(obj.pk is None for obj in created):  # backends without RETURNING
             by_slug = dict(
                 Cooperation.objects.filter(slug__in=[o.slug for o in created]).values_list(
@@ -774,6 +832,9 @@ def apply_import(plan: ImportPlan, user=None) -> ImportOutcome:
         for row, obj in zip(new_rows, created, strict=True):
             row.instance = obj
             now_rows.append((row, {}, True))
+        histories += Cooperation.history.bulk_history_create(
+            created, batch_size=500, default_user=user
+        )
         outcome.created = len(created)
 
     if update_rows:
@@ -799,14 +860,48 @@ def apply_import(plan: ImportPlan, user=None) -> ImportOutcome:
                 if row.existing.fields[name] != value
             }
             Cooperation.objects.filter(pk=row.instance.pk).update(updated_at=now, **changed)
-        Cooperation.history.bulk_history_create(
+        histories += Cooperation.history.bulk_history_create(
             objects, batch_size=500, update=True, default_user=user
         )
         outcome.updated = len(update_rows)
 
     _write_relations(now_rows, territory_pk, user)
+    _record_theme_history(histories)
+    # The public search reads a text built from names, themes and participants, all just
+    # written; 4 queries per 500 cooperations.
+    written = [row.instance.pk for row, _, _ in now_rows]
+    for start in range(0, len(written), 2000):
+        refresh_search_text(Cooperation.objects.filter(pk__in=written[start : start + 2000]))
     outcome.cooperations = {row.slug: row.instance.pk for row, _, _ in now_rows}
     return outcome
+
+
+def _record_theme_history(histories: list) -> None:
+    """The themes of each new history record, which simple-history only writes itself on
+    save(): its admin then shows themes in the versions made by an import. One query and a
+    bulk insert per 2,000 records."""
+    historical_themes = Cooperation.history.model._meta.get_field(
+        "historicalcooperation_themes"
+    ).related_model
+    through = Cooperation.themes.through
+    for start in range(0, len(histories), 2000):
+        chunk = histories[start : start + 2000]
+        links = defaultdict(list)
+        rows = through.objects.filter(cooperation_id__in=[h.id for h in chunk]).values_list(
+            "id", "cooperation_id", "theme_id"
+        )
+        for link_id, cooperation_id, theme_id in rows:
+            links[cooperation_id].append((link_id, theme_id))
+        historical_themes.objects.bulk_create(
+            [
+                historical_themes(
+                    history=history, id=link_id, cooperation_id=history.id, theme_id=theme_id
+                )
+                for history in chunk
+                for link_id, theme_id in links[history.id]
+            ],
+            batch_size=1000,
+        )
 
 
 def _write_relations(rows, territory_pk, user) -> None:

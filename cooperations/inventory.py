@@ -41,7 +41,8 @@ COLUMNS: list[Column] = [
     Column(
         "slug",
         "Identifiant",
-        ("slug", "identifiant d'URL", "id", "clé"),
+        # Not « id » nor « N° »: office files number their rows in such columns.
+        ("slug", "identifiant d'URL", "clé d'import"),
         "lettres minuscules, chiffres et tirets ; vide : dérivé du nom à la création, stable "
         "ensuite (clé d'import)",
         "contrat-reciprocite-brest-iroise",

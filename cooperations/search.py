@@ -14,15 +14,15 @@ whatever writes participations, themes or names (admin, import) must call it aft
   rank first.
 """
 
-import re
-
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections
-from django.db.models import Case, F, IntegerField, Prefetch, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import StrIndex
 
 from .text import fold
 
 CONFIG = "french_unaccent"
+NAME_END = "|"
 
 # Words that carry no meaning in a query; PostgreSQL's French configuration drops the same ones.
 _STOP_WORDS_TEXT = (
@@ -52,7 +52,6 @@ def document_for(cooperation) -> str:
     `themes`, `participations__territory` and `legal_form` are prefetched/selected).
     """
     parts = [
-        cooperation.name,
         cooperation.summary,
         cooperation.description,
         cooperation.governance,
@@ -64,8 +63,10 @@ def document_for(cooperation) -> str:
     parts.extend(theme.label for theme in cooperation.themes.all())
     for participation in cooperation.participations.all():
         parts.extend([participation.territory.name, participation.territory.code])
-    # Leading and trailing spaces let the SQLite fallback match at the start of any word.
-    return f" {fold(' '.join(p for p in parts if p))} "
+    # Leading and trailing spaces let the SQLite fallback match at the start of any word; the
+    # name comes first, up to NAME_END, which folding can never produce, so that the fallback
+    # can rank matches in the name first.
+    return f" {fold(cooperation.name)} {NAME_END} {fold(' '.join(p for p in parts if p))} "
 
 
 def refresh_search_text(cooperations: QuerySet | None = None, batch_size: int = 500) -> int:
@@ -125,21 +126,14 @@ def search(queryset: QuerySet, query: str) -> QuerySet:
     stems = [_stem(word) for word in words]
     for stem in stems:
         queryset = queryset.filter(search_text__contains=f" {stem}")
-    in_name = [
-        Case(
-            When(name__icontains=stem, then=Value(1)), default=Value(0), output_field=IntegerField()
+    queryset = queryset.annotate(_name_end=StrIndex("search_text", Value(NAME_END)))
+    score = Value(0)
+    for i, stem in enumerate(stems):
+        position = f"_word_{i}"
+        queryset = queryset.annotate(**{position: StrIndex("search_text", Value(f" {stem}"))})
+        score = score + Case(
+            When(Q(**{f"{position}__lt": F("_name_end")}), then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
         )
-        for stem in stems
-    ]
-    score = in_name[0]
-    for term in in_name[1:]:
-        score = score + term
     return queryset.annotate(search_rank=score)
-
-
-_SPACES = re.compile(r"\s+")
-
-
-def normalise_query(query: str) -> str:
-    """The query as typed, trimmed and with runs of blanks collapsed, for display and URLs."""
-    return _SPACES.sub(" ", query or "").strip()[:200]

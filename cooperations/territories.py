@@ -17,7 +17,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, transaction
 
-from .models import CURRENT_VINTAGE, Territory
+from .models import CURRENT_VINTAGE, Cooperation, Territory
+from .search import refresh_search_text
 from .text import fold
 
 Kind = Territory.Kind
@@ -171,6 +172,7 @@ class LoadReport:
     created: Counter = field(default_factory=Counter)
     updated: Counter = field(default_factory=Counter)
     unchanged: Counter = field(default_factory=Counter)
+    updated_ids: list[int] = field(default_factory=list)
 
     @property
     def total_created(self) -> int:
@@ -236,6 +238,11 @@ def load_territories(rows, vintage=CURRENT_VINTAGE, dry_run=False) -> LoadReport
         for n, kinds in enumerate(LOAD_LEVELS):
             if by_level[n]:
                 _load_level(by_level[n], kinds, vintage, report)
+        if report.updated_ids:
+            # Territory names are part of the cooperations' search text.
+            refresh_search_text(
+                Cooperation.objects.filter(participations__territory_id__in=report.updated_ids)
+            )
         if dry_run:
             transaction.set_rollback(True)
     return report
@@ -275,6 +282,8 @@ def _load_level(rows, kinds, vintage, report) -> None:
         elif any(current[name] != value for name, value in wanted.items()):
             to_update.append(Territory(id=current["id"], search_name=fold(row["name"]), **wanted))
             report.updated[row["kind"]] += 1
+            if current["name"] != row["name"]:
+                report.updated_ids.append(current["id"])
         else:
             report.unchanged[row["kind"]] += 1
 

@@ -32,7 +32,7 @@ def make_territory(kind=Territory.Kind.CC, name=None, code=None, **fields) -> Te
             return existing
     n = next(_counter)
     if code is None:
-        code = f"{200000000 + n}" if kind in Territory.EPCI_KINDS else ""
+        code = f"{990000000 + n}" if kind in Territory.EPCI_KINDS else ""
     territory = Territory(kind=kind, name=name or f"Territoire {n}", code=code, **fields)
     territory.save()
     return territory

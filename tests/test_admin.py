@@ -85,6 +85,30 @@ def test_editor_creates_a_cooperation_with_partners_themes_and_a_factor(
     ]
     assert set(cooperation.themes.all()) == set(themes)
     assert cooperation.factor_links.get().text.startswith("Un comité de pilotage")
+    # The public search sees the new record with its participants at once.
+    assert " pays d iroise " in cooperation.search_text
+    assert " 242900553 " in cooperation.search_text
+
+
+def test_renaming_a_theme_refreshes_the_search_text_of_its_cooperations(
+    admin_client, cooperation, theme
+):
+    url = reverse("admin:cooperations_theme_change", args=[theme.pk])
+    data = {"label": "Déplacements du quotidien", "slug": theme.slug, "position": "4"}
+    data["definition"] = theme.definition
+    assert admin_client.post(url, data).status_code == 302
+    cooperation.refresh_from_db()
+    assert "deplacements du quotidien" in cooperation.search_text
+
+
+def test_renaming_a_territory_refreshes_the_search_text_of_its_cooperations(
+    admin_client, cooperation, partner
+):
+    url = reverse("admin:cooperations_territory_change", args=[partner.pk])
+    data = {"kind": partner.kind, "code": partner.code, "name": "CC Iroise Renommée"}
+    assert admin_client.post(url, data).status_code == 302
+    cooperation.refresh_from_db()
+    assert "cc iroise renommee" in cooperation.search_text
 
 
 def test_cooperation_without_metropole_is_refused(client, editor, metropole, partner, factor):

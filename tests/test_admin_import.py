@@ -110,7 +110,7 @@ def test_rejected_file_shows_every_error_and_offers_no_confirmation(editor_clien
     html = page.content.decode()
     assert "confirm_form" not in page.context or page.context["confirm_form"] is None
     errors = re.findall(r'<ul class="errorlist" id="import-errors">(.*?)</ul>', html, re.S)[0]
-    assert "Ligne 3, colonne « Métropoles », valeur « Lyon » : Territoire inconnu" in errors
+    assert "Ligne 3, colonne « Métropoles », valeur « Lyon » : Métropole inconnue" in errors
     assert "Ligne 3, colonne « Thématiques », valeur « Mobilité douce »" in errors
     assert table_counts() == before
 
@@ -293,3 +293,35 @@ def test_alias_spelled_twice_is_refused(editor_client, territories):
         "Cet alias existe déjà (casse, accents et ponctuation ignorés)."
         in response.content.decode()
     )
+
+
+def test_changelist_offers_import_and_export_to_editors_and_export_to_readers(
+    client, db, territories
+):
+    client.force_login(make_staff(EDITORS, "editrice"))
+    page = client.get(CHANGELIST).content.decode()
+    assert IMPORT in page and EXPORT in page
+    client.force_login(make_staff(READERS, "lecteur"))
+    page = client.get(CHANGELIST).content.decode()
+    assert IMPORT not in page and EXPORT in page
+
+
+def test_confirmation_rechecks_the_file_and_writes_nothing_if_it_fails(editor_client, territories):
+    preview = upload(editor_client, CSV.encode())
+    Theme.objects.filter(slug="mobilites-transports").delete()
+    done = confirm(editor_client, preview)
+    assert done.redirect_chain[-1][0] == IMPORT
+    assert "Rien n&#x27;a été importé" in done.content.decode()
+    assert Cooperation.objects.count() == 0
+
+
+def test_export_queries_do_not_grow_with_the_number_of_cooperations(
+    editor_client, catalogue, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(20):
+        editor_client.post(EXPORT, {"resource": "0", "format": "2"})
+    for index in range(30):
+        make_cooperation(f"Encore {index}", metropoles=[Territory.objects.get(code="242900314")])
+    with django_assert_max_num_queries(20):
+        response = editor_client.post(EXPORT, {"resource": "0", "format": "2"})
+    assert len(plan_import(read_spreadsheet(response.content, "csv")).rows) == 34

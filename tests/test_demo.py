@@ -53,3 +53,25 @@ def test_demo_loads_through_the_import_and_reloads_unchanged(official_territorie
     call_command("load_demo", stdout=out)
     assert "40 inchangée(s)" in out.getvalue()
     assert Cooperation.objects.count() == 40
+
+
+@pytest.mark.parametrize(
+    ("cell", "siren"),
+    [("Lille", "200093201"), ("MEL", "200093201"), ("Marseille", "200054807"),
+     ("Paris", "200054781"), ("Lyon", "200046977"), ("Saint-Étienne", "244200770"),
+     ("Métropole Européenne de Lille", "200093201"), ("Toulouse Métropole", "243100518")],
+)  # fmt: skip
+def test_usual_short_names_of_metropoles_in_the_metropole_column(
+    official_territories, db, cell, siren
+):
+    from cooperations.importing import plan_import
+    from cooperations.inventory import Sheet
+
+    plan = plan_import(
+        Sheet(header=["Nom", "Métropoles", "Partenaires"], rows=[(2, ["X", cell, "Lille"])])
+    )
+    assert plan.row_errors == []
+    (metropole,) = plan.rows[0].participations["metropole"]
+    (partner,) = plan.rows[0].participations["partenaire"]
+    assert Territory.objects.get(pk=metropole).code == siren
+    assert Territory.objects.get(pk=partner).kind == "COM"  # among partners, Lille is the commune

@@ -153,6 +153,8 @@ def test_commit_creates_the_cooperation_with_every_field(full_row, brest, iroise
     petr = Territory.objects.get(name="Pays de Brest")
     assert (petr.kind, petr.code, petr.search_name) == ("PETR", "", "pays de brest")
     assert cooperation.history.count() == 1
+    assert cooperation.history.get().themes.count() == 2
+    assert "iroise" in cooperation.search_text and "pays de brest" in cooperation.search_text
 
 
 def test_reimporting_the_same_file_changes_nothing(full_row):
@@ -178,6 +180,10 @@ def test_a_changed_cell_is_an_update_naming_its_column(full_row):
     assert cooperation.status == "terminee"
     assert list(cooperation.themes.values_list("slug", flat=True)) == ["mobilites-transports"]
     assert cooperation.history.count() == 2
+    assert "culture" not in cooperation.search_text
+    latest = cooperation.history.latest()
+    assert latest.history_type == "~"
+    assert [t.theme.slug for t in latest.themes.all()] == ["mobilites-transports"]
 
 
 def test_slug_is_derived_from_the_name_and_is_the_import_key(brest):
@@ -501,3 +507,14 @@ def test_update_removes_reorders_and_records_history(full_row):
     assert Participation.history.filter(history_type="-").count() == 1
     plan, _ = run_import(sheet(row, header=header), commit=True)
     assert plan.rows[0].action == "skip"
+
+
+def test_overlong_new_territory_name_is_an_error(brest):
+    assert resolve("P" * 201 + " [PETR]") == ["un nom de territoire compte 200 caractères au plus."]
+
+
+def test_unknown_metropole_gets_its_own_message(brest):
+    assert resolve("Métropole de Nulle Part", column="Métropoles") == [
+        "Métropole inconnue : « Métropole de Nulle Part ». Indiquez son nom officiel ou son "
+        "SIREN (voir le modèle), ou ajoutez un alias dans l'administration."
+    ]

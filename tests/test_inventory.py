@@ -35,8 +35,8 @@ def test_headers_match_whatever_case_accents_spacing_and_plural(header, key):
 
 
 def test_unknown_headers_are_listed_as_ignored():
-    mapping = inventory.map_headers(["Nom", "Métropoles", "Commentaire interne", None, ""])
-    assert mapping.ignored == ["Commentaire interne"]
+    mapping = inventory.map_headers(["Nom", "Métropoles", "Commentaire interne", None, "", "ID"])
+    assert mapping.ignored == ["Commentaire interne", "ID"]
     assert mapping.errors == []
 
 

@@ -6,6 +6,7 @@ from cooperations.models import Cooperation
 from cooperations.search import document_for, refresh_search_text, search, search_words
 
 from .catalogue_data import build_catalogue
+from .conftest import make_cooperation
 
 
 @pytest.fixture
@@ -87,3 +88,18 @@ def test_refresh_follows_a_renamed_territory(catalogue):
     assert found("ocean") == set()
     refresh_search_text()
     assert found("ocean") == {"brest-iroise"}
+
+
+def test_search_ranks_accented_name_matches_first(catalogue):
+    make_cooperation("Contrat de partenariat Rouen", summary="Inspiré des contrats de réciprocité.")
+    make_cooperation("Contrats de réciprocité de l'estuaire")
+    ranked = list(
+        search(Cooperation.objects.published(), "contrats de reciprocite")
+        .order_by("-search_rank", "name")
+        .values_list("name", flat=True)
+    )
+    assert ranked[:2] == [
+        "Contrat de réciprocité Brest – Iroise",
+        "Contrats de réciprocité de l'estuaire",
+    ]
+    assert ranked[2] == "Contrat de partenariat Rouen"

@@ -14,7 +14,7 @@ from cooperations.territories import (
     write_fixture,
 )
 
-from .conftest import make_territory
+from .conftest import make_cooperation, make_territory
 
 Kind = Territory.Kind
 
@@ -154,6 +154,22 @@ def test_dry_run_leaves_the_database_untouched():
     report = load_territories(changed, dry_run=True)
     assert (report.total_created, report.total_updated) == (1, 1)
     assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_renamed_territory_is_found_by_search_under_its_new_name():
+    from cooperations.search import refresh_search_text
+
+    load_territories(small_rows())
+    epci = Territory.objects.get(kind=Kind.CA, code="000000001")
+    cooperation = make_cooperation(partners=[epci])
+    refresh_search_text()
+    changed = small_rows()
+    renamed = next(r for r in changed if r["code"] == "000000001")
+    renamed["name"] = "Agglomération Renommée"
+    load_territories(changed)
+    cooperation.refresh_from_db()
+    assert "agglomeration renommee" in cooperation.search_text
 
 
 @pytest.mark.django_db

@@ -61,7 +61,7 @@ def drop_trigger(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cooperations", "0004_search_text"),
+        ("cooperations", "0004_import_territory_alias"),
     ]
 
     operations = [

@@ -9,20 +9,16 @@ from cooperations.services import ensure_staff_groups
 
 from ..conftest import make_metropole, make_territory
 
-# serialized_rollback: its closing flush then skips post_migrate, which would recreate the
-# staff groups under the serialized copy that the next live-server test restores.
 pytestmark = [
     pytest.mark.browser,
+    # Like the public browser tests: the flush around a live server would otherwise drop the
+    # migrated vocabularies and staff groups for the tests that follow.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
 
 @pytest.fixture
 def staff_site(live_server):
-    from .conftest import _load_vocabularies
-
-    # The live server's database was flushed: vocabularies and groups come back first.
-    _load_vocabularies()
     editors, _ = ensure_staff_groups()
     user = User.objects.create_user("editrice", password="mot-de-passe-de-test", is_staff=True)
     user.groups.add(editors)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cooperations', '0002_vocabularies'),
+        ('cooperations', '0003_search_text'),
     ]
 
     operations = [

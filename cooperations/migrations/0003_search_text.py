@@ -61,7 +61,7 @@ def fill_search_text(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cooperations", "0003_import_territory_alias"),
+        ("cooperations", "0002_vocabularies"),
     ]
 
     operations = [
