@@ -42,7 +42,7 @@ def pick_territory(page, row: int, term: str, label: str, role: str) -> None:
     page.select_option(f"#id_participations-{row}-role", role)
 
 
-def test_editor_records_a_cooperation_with_autocompleted_partners(page, staff_site):
+def test_editor_records_a_cooperation_with_autocompleted_partners(staff_site, page):
     log_in(page, staff_site)
     page.goto(f"{staff_site}/admin/cooperations/cooperation/add/")
     page.fill("#id_name", "Coopération Brest – Iroise – Abers")

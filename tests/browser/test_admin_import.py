@@ -58,7 +58,7 @@ def upload(page, base_url, path):
     page.locator("form input[type=submit]").first.click()
 
 
-def test_editor_uploads_previews_confirms_and_finds_the_records(page, staff_site):
+def test_editor_uploads_previews_confirms_and_finds_the_records(staff_site, page):
     base_url, path = staff_site
     log_in(page, base_url, "editrice")
     upload(page, base_url, path)
@@ -84,7 +84,7 @@ def test_editor_uploads_previews_confirms_and_finds_the_records(page, staff_site
     assert signature == "mars 2019"
 
 
-def test_reader_sees_no_import_button_and_is_refused_its_url(page, staff_site):
+def test_reader_sees_no_import_button_and_is_refused_its_url(staff_site, page):
     base_url, _ = staff_site
     log_in(page, base_url, "lecteur")
     page.goto(f"{base_url}/admin/cooperations/cooperation/")
