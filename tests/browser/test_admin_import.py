@@ -37,10 +37,7 @@ def staff_site(live_server, tmp_path):
     # French Excel's CSV: semicolons, Windows-1252.
     path = tmp_path / "inventaire.csv"
     path.write_bytes(INVENTORY.encode("cp1252"))
-    yield live_server.url, path
-    # Queries made above, once Playwright's loop runs, opened a connection Django's teardown does
-    # not see (see test_admin_flow); PostgreSQL would refuse to drop the test database.
-    connections.close_all()
+    return live_server.url, path
 
 
 def log_in(page, base_url, username):
