@@ -299,7 +299,7 @@ def machine(options: Options) -> dict:
     wrk = shutil.which("wrk")
     if options.load and wrk:
         completed = subprocess.run([wrk, "--version"], capture_output=True, text=True)
-        wrk_version = (completed.stdout + completed.stderr).split("\n")[0].strip()
+        wrk_version = (completed.stdout + completed.stderr).split(" Copyright")[0].strip()
     import django
 
     return {
