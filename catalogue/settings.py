@@ -69,6 +69,14 @@ def database_config(url: str | None) -> dict:
         raise ImproperlyConfigured(
             "DATABASE_URL doit nommer la base : postgres://hôte/nom_de_base."
         )
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # Pages run many short queries: starting parallel workers costs more than it saves
+        # and takes cores from concurrent requests (benchmarks/REPORT.md: -30 % SQL time on
+        # the faceted list at 10,000 cooperations).
+        workers = env_int("DATABASE_PARALLEL_WORKERS", 0)
+        config.setdefault("OPTIONS", {})["options"] = (
+            f"-c max_parallel_workers_per_gather={workers}"
+        )
     return config
 
 
@@ -184,6 +192,10 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+
+# Seconds anonymous visitors may be served a cached public page (cooperations/caching.py);
+# writes through the admin or the import show at once, other edits within this delay. 0: off.
+PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 60)
 
 # Upload cap for the inventory import (bytes); larger files get a clear message.
 IMPORT_MAX_UPLOAD_SIZE = env_int("IMPORT_MAX_UPLOAD_SIZE", 5 * 1024 * 1024)

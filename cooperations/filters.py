@@ -6,11 +6,12 @@ facet. URL parameter names are French because visitors see, bookmark and share t
 """
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass
 
 import django_filters
 from django import forms
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils.functional import cached_property
 
 from . import search
@@ -240,62 +241,74 @@ class Facet:
 
 
 def compute_facets(filterset: CooperationFilter, base: QuerySet) -> list[Facet]:
-    """One grouped query per facet (two for départements and régions): for each value, how many
-    cooperations the other active filters would give with this value chosen.
+    """For each value of each facet, how many cooperations the other active filters would give
+    with this value chosen: 9 queries whatever the data size.
     """
     selected = {name: filterset.form.data.get(name, "") for name in filterset.filters}
 
     def ids(excluded):
         return filterset.filter_queryset_except(base, excluded).order_by().values("pk")
 
-    def options(rows, value_attr, name):
-        return [
-            FacetOption(
-                value=str(getattr(row, value_attr)),
-                label=str(row),
-                count=row.n,
-                selected=str(getattr(row, value_attr)) == selected[name],
-            )
-            for row in rows
-        ]
+    # The métropole, theme, factor and form facets cost two queries together: one UNION of
+    # grouped counts, each starting from the filtered ids and reaching its relation through the
+    # relation's (cooperation_id, …) unique index, and one UNION of the four lists of values.
+    # Counting every row of each relation with a FILTER, one query per facet, took 100–300 ms
+    # per facet at 100,000 cooperations.
+    def grouped(queryset, name, column):
+        return queryset.order_by().values_list(Value(name), column).annotate(n=Count("pk"))
 
+    through = Cooperation.themes.through
+    grouped_counts = grouped(
+        Participation.objects.filter(
+            role=Participation.Role.METROPOLE, cooperation__in=ids("metropole")
+        ),
+        "metropole",
+        "territory",
+    ).union(
+        grouped(through.objects.filter(cooperation__in=ids("thematique")), "thematique", "theme"),
+        grouped(
+            CooperationFactor.objects.filter(cooperation__in=ids("facteur")), "facteur", "factor"
+        ),
+        grouped(Cooperation.objects.filter(pk__in=ids("forme")), "forme", "legal_form"),
+        all=True,
+    )
+    found = {(name, pk): n for name, pk, n in grouped_counts}
+
+    def values(queryset, name, value, label, position):
+        return queryset.order_by().values_list(Value(name), "pk", value, label, position)
+
+    listed = values(Territory.objects.metropoles(), "metropole", "code", "name", Value(0)).union(
+        values(Theme.objects.all(), "thematique", "slug", "label", "position"),
+        values(SuccessFactor.objects.all(), "facteur", "slug", "label", "position"),
+        values(LegalForm.objects.all(), "forme", "slug", "label", "position"),
+        all=True,
+    )
+    options = defaultdict(list)
+    for name, pk, value, label, position in listed:
+        options[name].append((position, label, pk, value))
     facets = []
-    metropoles = (
-        Territory.objects.metropoles()
-        .annotate(
-            n=Count(
-                "participations",
-                filter=Q(
-                    participations__role=Participation.Role.METROPOLE,
-                    participations__cooperation__in=ids("metropole"),
-                ),
+    for name, label in (
+        ("metropole", "Métropole"),
+        ("thematique", "Thématique"),
+        ("facteur", "Facteur de réussite"),
+        ("forme", "Forme de coopération"),
+    ):
+        # Métropoles sorted in Python: the database's collation would put « Métropole … »
+        # after « Metz »; vocabularies in their display order (position, label).
+        rows = sorted(
+            options[name],
+            key=(lambda row: fold(row[1])) if name == "metropole" else (lambda row: row[:2]),
+        )
+        facets.append(
+            Facet(
+                name,
+                label,
+                [
+                    FacetOption(value, text, found.get((name, pk), 0), value == selected[name])
+                    for _position, text, pk, value in rows
+                ],
             )
         )
-        .order_by("name")
-    )
-    facets.append(
-        Facet(
-            "metropole",
-            "Métropole",
-            [
-                FacetOption(m.code, m.name, m.n, m.code == selected["metropole"])
-                # In Python: the database's collation would put « Métropole … » after « Metz ».
-                for m in sorted(metropoles, key=lambda m: fold(m.name))
-            ],
-        )
-    )
-    themes = Theme.objects.annotate(
-        n=Count("cooperations", filter=Q(cooperations__in=ids("thematique")))
-    )
-    facets.append(Facet("thematique", "Thématique", options(themes, "slug", "thematique")))
-    factors = SuccessFactor.objects.annotate(
-        n=Count("cooperation_links", filter=Q(cooperation_links__cooperation__in=ids("facteur")))
-    )
-    facets.append(Facet("facteur", "Facteur de réussite", options(factors, "slug", "facteur")))
-    forms_ = LegalForm.objects.annotate(
-        n=Count("cooperations", filter=Q(cooperations__in=ids("forme")))
-    )
-    facets.append(Facet("forme", "Forme de coopération", options(forms_, "slug", "forme")))
 
     status_counts = dict(
         Cooperation.objects.filter(pk__in=ids("statut"))

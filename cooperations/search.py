@@ -6,14 +6,15 @@ names and official codes of the territories taking part. `refresh_search_text()`
 whatever writes participations, themes or names (admin, import) must call it afterwards.
 
 - PostgreSQL: full-text search with the `french_unaccent` configuration (migration 0003): French
-  stemming, stop words, accents removed, each word matched as a prefix; a GIN index serves the
-  match; results are ranked with the name weighted above the rest.
+  stemming, stop words, accents removed, each word matched as a prefix, on `search_vector`, the
+  stored tsvector that a trigger (migration 0005) derives from the name (weighted above the
+  rest) and the search text; a GIN index serves the match and ranking reads the stored vector.
 - SQLite (and any other engine): every significant word of the query, folded and crudely
   de-pluralised, must start a word of the search text; results with those words in the name
   rank first.
 """
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections
 from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import StrIndex
@@ -117,15 +118,10 @@ def search(queryset: QuerySet, query: str) -> QuerySet:
         # match (:*) behaves like the SQLite fallback: "mobil" or a code's first digits match.
         text = " & ".join(f"{word}:*" for word in words)
         ts_query = SearchQuery(text, config=CONFIG, search_type="raw")
-        # Same expression as the GIN index of migration 0003, so that the index serves it.
-        vector = SearchVector("search_text", config=CONFIG)
-        ranked = SearchVector("name", config=CONFIG, weight="A") + SearchVector(
-            "search_text", config=CONFIG, weight="B"
-        )
-        return (
-            queryset.annotate(search_match=vector)
-            .filter(search_match=ts_query)
-            .annotate(search_rank=SearchRank(ranked, ts_query))
+        # The stored vector (name weighted A, search_text B; trigger of migration 0005) and its
+        # GIN index: no to_tsvector() per row, neither to match nor to rank.
+        return queryset.filter(search_vector=ts_query).annotate(
+            search_rank=SearchRank(F("search_vector"), ts_query)
         )
     stems = [_stem(word) for word in words]
     for stem in stems:

@@ -378,30 +378,13 @@ def cooperation_detail(request, slug):
         if p.role == Participation.Role.METROPOLE
     ]
     theme_ids = [t.pk for t in cooperation.themes.all()]
-    related = (
-        Cooperation.objects.published()
-        .exclude(pk=cooperation.pk)
-        .annotate(
-            shared_metropoles=Count(
-                "participations",
-                filter=Q(
-                    participations__territory__in=metropole_ids,
-                    participations__role=Participation.Role.METROPOLE,
-                ),
-                distinct=True,
-            ),
-            shared_themes=Count("themes", filter=Q(themes__in=theme_ids), distinct=True),
-        )
-        .filter(Q(shared_metropoles__gt=0) | Q(shared_themes__gt=0))
-        .order_by((F("shared_metropoles") + F("shared_themes")).desc(), "name")
-        .only("name", "slug", "summary")[:6]
-    )
+    related = Cooperation.objects.related_to(cooperation.pk, metropole_ids, theme_ids)
     return render(
         request,
         "cooperations/detail.html",
         {
             "cooperation": cooperation,
-            "related": list(related),
+            "related": related,
             "permalink": request.build_absolute_uri(cooperation.get_absolute_url()),
             "role_headings": [
                 (Participation.Role.METROPOLE, "Métropoles"),

@@ -95,3 +95,11 @@ def test_deploy_checks_pass_with_production_like_variables():
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_postgres_sessions_start_no_parallel_workers_unless_asked(monkeypatch):
+    config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+    assert config["OPTIONS"]["options"] == "-c max_parallel_workers_per_gather=0"
+    monkeypatch.setenv("DATABASE_PARALLEL_WORKERS", "2")
+    config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+    assert config["OPTIONS"]["options"] == "-c max_parallel_workers_per_gather=2"

@@ -1,0 +1,328 @@
+"""One data set, one engine, in a subprocess whose DATABASE_URL names its own database.
+
+    python -m benchmarks.worker --size 10000 --repeat 15 --heavy-repeat 3 --output out.json
+
+Builds the data set unless it is already there (`--reuse`), then times, in-process with
+Django's test client (so without any HTTP or server cost): the public pages, the exports of
+every published row and, with `--imports`, the admin import (preview then confirm) of 173 and
+10,000 rows. Writes one JSON document; the runner turns it into the report.
+
+Data set: `generate_rows` (the synthetic inventory over the official territories), read by the
+import's own `plan_import` and written by its `apply_import` — the import service without the
+spreadsheet file and the admin pages, history included — then `refresh_search_text`. The
+imports themselves are timed through the admin pages and rolled back, so every repetition
+imports the same rows into the same catalogue.
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+import tracemalloc
+from contextlib import contextmanager
+from pathlib import Path
+
+# Rows of the data sets and of the imported files: different seeds give different slugs.
+DATASET_SEED = 2018
+IMPORT_SEED = 5
+IMPORT_SIZES = (173, 10_000)
+# A word of a theme label (« Mobilités et transports »): about one cooperation in six.
+SEARCH_QUERY = "transports"
+SYNTHETIC_PREFIX = "synthetique-"
+
+
+def log(message: str) -> None:
+    print(
+        f"[worker {os.environ.get('BENCHMARK_LABEL', '')}] {message}", file=sys.stderr, flush=True
+    )
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile: with 15 runs, the 95th is the slowest one."""
+    ordered = sorted(values)
+    rank = max(1, -(-int(fraction * 100) * len(ordered) // 100))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+@contextmanager
+def counting_queries(connection):
+    """Count the statements sent to the database (lighter than CaptureQueriesContext)."""
+    counter = {"n": 0}
+
+    def wrapper(execute, sql, params, many, context):
+        counter["n"] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield counter
+
+
+def consume(response) -> int:
+    """Read the whole body, chunk by chunk for streamed responses, and return its size."""
+    if response.streaming:
+        size = sum(len(chunk) for chunk in response.streaming_content)
+        response.close()
+        return size
+    return len(response.content)
+
+
+def build(size: int) -> dict:
+    """Migrate, load the official territories and write `size` synthetic cooperations."""
+    from django.core.management import call_command
+
+    from cooperations.importing import apply_import, plan_import
+    from cooperations.inventory import Sheet
+    from cooperations.search import refresh_search_text
+    from cooperations.synthetic import generate_rows
+    from cooperations.territories import load_territories, read_fixture
+
+    timings = {}
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    load_territories(read_fixture())
+    timings["schema_and_territories_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    headers, rows = generate_rows(size, seed=DATASET_SEED)
+    plan = plan_import(Sheet(header=headers, rows=list(enumerate(rows, start=2))))
+    if not plan.is_valid:
+        raise SystemExit(f"synthetic rows rejected: {plan.summary()}")
+    apply_import(plan)
+    refresh_search_text()
+    timings["cooperations_s"] = time.perf_counter() - started
+    return timings
+
+
+def dataset_size() -> int:
+    from cooperations.models import Cooperation
+
+    return Cooperation.objects.filter(slug__startswith=SYNTHETIC_PREFIX).count()
+
+
+def targets() -> dict:
+    """The URLs measured, chosen from the data so that every size has the same kind of page."""
+    from django.db.models import Count, Q
+
+    from cooperations.models import Cooperation, Participation, Territory, Theme
+
+    published = Q(cooperations__is_published=True)
+    metropole = (
+        Territory.objects.metropoles()
+        .annotate(n=Count("cooperations", filter=published))
+        .order_by("-n", "code")
+        .first()
+    )
+    partner = (
+        Territory.objects.filter(
+            participations__role=Participation.Role.PARTNER,
+            participations__cooperation__is_published=True,
+        )
+        .annotate(n=Count("participations"))
+        .order_by("-n", "code")
+        .first()
+    )
+    theme = Theme.objects.order_by("position", "pk").first()
+    ids = list(Cooperation.objects.published().order_by("pk").values_list("slug", flat=True))
+    slug = ids[len(ids) // 2]
+    return {
+        "list": "/cooperations/",
+        "list_filtered": f"/cooperations/?metropole={metropole.code}&thematique={theme.slug}",
+        "search": f"/cooperations/?q={SEARCH_QUERY}",
+        "detail": f"/cooperations/{slug}/",
+        "metropole": f"/territoires/{metropole.pk}/",
+        "territory": f"/territoires/{partner.pk}/",
+        "json": "/cooperations/?format=json",
+        "csv": "/cooperations/?format=csv",
+        "xlsx": "/cooperations/?format=xlsx",
+    }
+
+
+PAGES = ["list", "list_filtered", "search", "detail", "metropole", "territory", "json"]
+EXPORTS = ["csv", "xlsx"]
+
+
+def time_request(client, connection, url: str, repeat: int, memory: bool) -> dict:
+    """Median and 95th percentile over `repeat` runs after one warm-up; queries of the
+    costliest run; with `memory`, one more run under tracemalloc for the peak."""
+    response = client.get(url)
+    if response.status_code != 200:
+        raise SystemExit(f"{url} answered {response.status_code}")
+    consume(response)
+    durations, queries, size = [], 0, 0
+    for _ in range(repeat):
+        with counting_queries(connection) as counter:
+            started = time.perf_counter()
+            response = client.get(url)
+            size = consume(response)
+            durations.append(time.perf_counter() - started)
+        queries = max(queries, counter["n"])
+    result = {
+        "url": url,
+        "runs": repeat,
+        "median_ms": statistics.median(durations) * 1000,
+        "p95_ms": percentile(durations, 0.95) * 1000,
+        "queries": queries,
+        "bytes": size,
+    }
+    if memory:
+        tracemalloc.start()
+        consume(client.get(url))
+        result["peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    return result
+
+
+_HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"')
+
+
+def _import_once(client, connection, data: bytes) -> tuple[float, float, int, str]:
+    """Preview then confirm one file through the admin pages, inside a transaction that is
+    rolled back; returns both durations, the queries and the success message."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import transaction
+    from django.urls import reverse
+
+    from cooperations.models import Cooperation
+
+    before = Cooperation.objects.count()
+    upload = reverse("admin:cooperations_cooperation_import")
+    process = reverse("admin:cooperations_cooperation_process_import")
+    with transaction.atomic():
+        with counting_queries(connection) as counter:
+            started = time.perf_counter()
+            preview = client.post(
+                upload,
+                {
+                    "resource": "0",
+                    "format": "0",
+                    "import_file": SimpleUploadedFile("inventaire.xlsx", data),
+                },
+            )
+            previewed = time.perf_counter()
+            fields = dict(_HIDDEN.findall(preview.content.decode()))
+            if preview.status_code != 200 or "import_file_name" not in fields:
+                raise SystemExit("import preview failed: no confirmation form")
+            confirmed = client.post(process, fields)
+            done = time.perf_counter()
+        if confirmed.status_code != 302:
+            raise SystemExit(f"import confirmation answered {confirmed.status_code}")
+        created = Cooperation.objects.count() - before
+        transaction.set_rollback(True)
+    return previewed - started, done - previewed, counter["n"], created
+
+
+def time_import(client, connection, rows: int, repeat: int) -> dict:
+    from cooperations.synthetic import generate_rows, write_inventory
+
+    headers, cells = generate_rows(rows, seed=IMPORT_SEED)
+    data = write_inventory(headers, cells, "xlsx")
+    previews, confirms, totals, queries = [], [], [], 0
+    for _ in range(repeat):
+        preview, confirm, count, created = _import_once(client, connection, data)
+        if created != rows:
+            raise SystemExit(f"import of {rows} rows created {created} cooperations")
+        previews.append(preview)
+        confirms.append(confirm)
+        totals.append(preview + confirm)
+        queries = max(queries, count)
+    tracemalloc.start()
+    _import_once(client, connection, data)
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    return {
+        "url": "admin import (XLSX), preview + confirm",
+        "runs": repeat,
+        "median_ms": statistics.median(totals) * 1000,
+        "p95_ms": percentile(totals, 0.95) * 1000,
+        "preview_median_ms": statistics.median(previews) * 1000,
+        "confirm_median_ms": statistics.median(confirms) * 1000,
+        "queries": queries,
+        "bytes": len(data),
+        "peak_mb": peak,
+    }
+
+
+def staff_client():
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="benchmark", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, required=True)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--heavy-repeat", type=int, default=3)
+    parser.add_argument("--reuse", action="store_true", help="Keep the data set if complete.")
+    parser.add_argument("--imports", action="store_true", help="Also time the imports.")
+    parser.add_argument(
+        "--import-sizes", default=",".join(str(n) for n in IMPORT_SIZES), help="173,10000"
+    )
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from cooperations.models import Cooperation
+
+    result = {"size": args.size, "vendor": connection.vendor, "build": None, "items": {}}
+    reused = False
+    if args.reuse:
+        try:
+            reused = dataset_size() == args.size
+        except Exception:  # noqa: BLE001 - an empty database has no table yet
+            reused = False
+    if reused:
+        # Migrations merged since the data set was built apply to it as they would in production.
+        call_command("migrate", verbosity=0, interactive=False)
+    else:
+        log(f"building {args.size} cooperations")
+        result["build"] = build(args.size)
+    if args.reuse and not reused:
+        log("data set was missing or incomplete: rebuilt")
+    if connection.vendor == "postgresql":
+        # Statistics as autovacuum would leave them in production, not those of an empty table.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    result["reused"] = reused
+    call_command("collectstatic", interactive=False, verbosity=0)
+    result["published"] = Cooperation.objects.published().count()
+    urls = targets()
+    result["urls"] = urls
+
+    client = Client()
+    for name in PAGES:
+        log(f"timing {name}")
+        result["items"][name] = time_request(client, connection, urls[name], args.repeat, False)
+    for name in EXPORTS:
+        log(f"timing {name} export")
+        result["items"][name] = time_request(
+            client, connection, urls[name], args.heavy_repeat, True
+        )
+    if args.imports:
+        client = staff_client()
+        for rows in [int(n) for n in args.import_sizes.split(",") if n]:
+            log(f"timing import of {rows} rows")
+            result["items"][f"import_{rows}"] = time_import(
+                client, connection, rows, args.heavy_repeat
+            )
+    args.output.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Measure the catalogue at 173, 10,000 and 100,000 cooperations and write benchmarks/REPORT.md.
+
+Why: issue 5's targets (pages, facets, search, exports, imports, load) must be checked on data
+the size of every cooperation in France, on both engines, and re-checked after each change.
+The logic lives in the `benchmarks` package (runner, worker, report); docs/benchmarks.md says
+how long it takes and what it needs (PostgreSQL, wrk). It only ever writes the databases
+bench_<size> and the files under benchmarks/out/, plus the report.
+"""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from benchmarks import runner
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise CommandError(f"Liste de nombres attendue, pas « {text} ».") from None
+    if any(value < 1 for value in values):
+        raise CommandError("Les tailles doivent être positives.")
+    return values
+
+
+class Command(BaseCommand):
+    help = (
+        "Construit des jeux de données synthétiques (PostgreSQL bench_<n>, SQLite "
+        "benchmarks/out/), mesure pages, exports, imports et charge, et écrit "
+        "benchmarks/REPORT.md."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--sizes", default="173,10000,100000", help="Tailles (%(default)s).")
+        parser.add_argument(
+            "--engines", default="postgres,sqlite", help="Moteurs : postgres, sqlite."
+        )
+        parser.add_argument("--repeat", type=int, default=15, help="Mesures par page (15).")
+        parser.add_argument(
+            "--heavy-repeat", type=int, default=3, help="Mesures par export et import (3)."
+        )
+        parser.add_argument(
+            "--skip-load",
+            action="store_true",
+            help="Réutilise les jeux de données déjà construits (reconstruits s'ils sont "
+            "incomplets).",
+        )
+        parser.add_argument(
+            "--no-wrk", action="store_true", help="Sans l'essai de charge gunicorn + wrk."
+        )
+        parser.add_argument(
+            "--load-size", type=int, default=10_000, help="Jeu servi à wrk (10000)."
+        )
+        parser.add_argument(
+            "--duration", type=int, default=30, help="Durée de l'essai de charge en s (30)."
+        )
+        parser.add_argument(
+            "--connections", type=int, default=20, help="Connexions simultanées de wrk (20)."
+        )
+        parser.add_argument(
+            "--import-sizes", default="173,10000", help="Lignes importées (%(default)s)."
+        )
+        parser.add_argument(
+            "--quick",
+            action="store_true",
+            help="Essai éclair : 50 coopérations, SQLite, 3 mesures, imports de 20 lignes, "
+            "sans wrk ; le rapport va dans benchmarks/out/.",
+        )
+        parser.add_argument(
+            "--postgres-url",
+            default=runner.POSTGRES_URL,
+            help="Serveur PostgreSQL (la base nommée sert à créer les bases bench_<n>).",
+        )
+        parser.add_argument("--out", type=Path, default=runner.OUT, help="Dossier de travail.")
+        parser.add_argument("--report", type=Path, help="Rapport (benchmarks/REPORT.md).")
+
+    def handle(self, *args, **options):
+        engines = tuple(e.strip() for e in options["engines"].split(",") if e.strip())
+        unknown = set(engines) - set(runner.ENGINES)
+        if unknown or not engines:
+            raise CommandError(f"Moteurs possibles : {', '.join(runner.ENGINES)}.")
+        settings = runner.Options(
+            sizes=_ints(options["sizes"]),
+            engines=engines,
+            repeat=max(1, options["repeat"]),
+            heavy_repeat=max(1, options["heavy_repeat"]),
+            reuse=options["skip_load"],
+            load=not options["no_wrk"],
+            load_size=options["load_size"],
+            duration=options["duration"],
+            connections=options["connections"],
+            import_sizes=_ints(options["import_sizes"]),
+            postgres_url=options["postgres_url"],
+            out=options["out"],
+            report=options["report"] or runner.REPORT,
+            log=lambda message: self.stdout.write(message),
+        )
+        if options["quick"]:
+            settings.sizes, settings.engines = (50,), ("sqlite",)
+            settings.repeat, settings.heavy_repeat = 3, 1
+            settings.import_sizes, settings.load = (20,), False
+            settings.report = options["report"] or settings.out / "REPORT-quick.md"
+        try:
+            results = runner.run(settings)
+        except (RuntimeError, OSError) as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Rapport écrit dans {settings.report} ({results['total_s'] / 60:.1f} min)."
+            )
+        )
