@@ -1,4 +1,4 @@
-"""The catalogue's benchmarks: `python manage.py benchmark` (see docs/benchmarks.md).
+"""The catalogue's benchmarks: `python manage.py benchmark` (see the README, « Benchmarks »).
 
 - `runner`: the orchestration the command calls — one subprocess per engine and data set, the
   HTTP load under gunicorn with `wrk`, the Markdown report.

@@ -186,7 +186,7 @@ def render(results) -> str:
         f"(sizes {', '.join(f'{s:,}' for s in options['sizes'])}; engines "
         f"{', '.join(ENGINE_NAMES.get(e, e) for e in options['engines'])}; "
         f"{options['repeat']} runs per page, {options['heavy_repeat']} per export and import). "
-        "Do not edit by hand: run the command again. How to run it: docs/benchmarks.md.",
+        "Do not edit by hand: run the command again. How to run it: README, « Benchmarks ».",
         "",
         "## Machine",
         "",

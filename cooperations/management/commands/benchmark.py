@@ -2,9 +2,9 @@
 
 Why: issue 5's targets (pages, facets, search, exports, imports, load) must be checked on data
 the size of every cooperation in France, on both engines, and re-checked after each change.
-The logic lives in the `benchmarks` package (runner, worker, report); docs/benchmarks.md says
-how long it takes and what it needs (PostgreSQL, wrk). It only ever writes the databases
-bench_<size> and the files under benchmarks/out/, plus the report.
+The logic lives in the `benchmarks` package (runner, worker, report); the README
+(« Benchmarks ») says how long it takes and what it needs (PostgreSQL, wrk). It only ever
+writes the databases bench_<size> and the files under benchmarks/out/, plus the report.
 """
 
 from pathlib import Path
