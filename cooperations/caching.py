@@ -54,7 +54,8 @@ def cache_public_page(view):
     def wrapper(request, *args, **kwargs):
         if not _cacheable(request):
             return view(request, *args, **kwargs)
-        path = request.get_full_path().encode()
+        # The host and scheme too: pages carry absolute permalinks.
+        path = request.build_absolute_uri().encode()
         key = (
             "public-page:" + hashlib.sha256(catalogue_version().encode() + b"|" + path).hexdigest()
         )

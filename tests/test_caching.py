@@ -57,3 +57,13 @@ def test_cache_off_when_the_delay_is_zero(client, settings, cooperation):
     client.get("/cooperations/")
     Cooperation.objects.filter(pk=cooperation.pk).update(name="Renommée sans historique")
     assert "Renommée sans historique" in client.get("/cooperations/").content.decode()
+
+
+def test_each_host_gets_its_own_permalinks(client, page_cache, cooperation, settings):
+    settings.ALLOWED_HOSTS = ["catalogue.example.fr", "miroir.example.fr"]
+    url = cooperation.get_absolute_url()
+    first = client.get(url, HTTP_HOST="catalogue.example.fr").content.decode()
+    second = client.get(url, HTTP_HOST="miroir.example.fr").content.decode()
+    assert "http://catalogue.example.fr/" in first
+    assert "http://miroir.example.fr/" in second
+    assert "catalogue.example.fr" not in second
