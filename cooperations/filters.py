@@ -26,12 +26,10 @@ from .models import (
     Theme,
 )
 from .text import fold
+from .vocabularies import PLUS_VALUE_FIELDS
 
-PLUS_VALUES = {
-    "echelles": ("adds_scale", "Enjeux d'échelles"),
-    "filieres": ("adds_value_chain", "Filières"),
-    "mutualisation": ("adds_pooling", "Mutualisation"),
-}
+# URL value → (model field, label), in the order of the vocabulary.
+PLUS_VALUES = dict(zip(["echelles", "filieres", "mutualisation"], PLUS_VALUE_FIELDS, strict=True))
 
 # Kinds a partner can have: everything but the métropoles themselves.
 PARTNER_KINDS = [

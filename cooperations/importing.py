@@ -33,6 +33,7 @@ from .models import (
 )
 from .search import refresh_search_text
 from .text import fold
+from .vocabularies import PLUS_VALUE_FIELDS
 
 Role = Participation.Role
 ROLE_COLUMNS = {
@@ -86,11 +87,12 @@ FIELD_LABELS = {
     "is_published": "Publiée",
 }
 
-PLUS_VALUES = [
-    ("adds_scale", "Enjeux d'échelles", ["échelle", "enjeu d'échelle", "échelles", "scale"]),
-    ("adds_value_chain", "Filières", ["filière", "chaîne de valeur", "value chain"]),
-    ("adds_pooling", "Mutualisation", ["mutualisations", "pooling"]),
-]
+PLUS_VALUE_ALIASES = {
+    "adds_scale": ["échelle", "enjeu d'échelle", "échelles", "scale"],
+    "adds_value_chain": ["filière", "chaîne de valeur", "value chain"],
+    "adds_pooling": ["mutualisations", "pooling"],
+}
+PLUS_VALUES = [(field, label, PLUS_VALUE_ALIASES[field]) for field, label in PLUS_VALUE_FIELDS]
 
 STATUS_ALIASES = {
     Cooperation.Status.PROJECT: ["projet", "en cours de projet"],

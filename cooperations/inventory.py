@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .text import fold
+from .vocabularies import FACTOR_CODES
 
 
 class ParseError(ValueError):
@@ -190,14 +191,6 @@ COLUMNS: list[Column] = [
     ),
 ]
 
-FACTOR_CODES = [
-    "connaissance",
-    "vision",
-    "gouvernance",
-    "competences",
-    "financements",
-    "cadre-juridique",
-]
 for _code in FACTOR_CODES:
     COLUMNS.append(
         Column(

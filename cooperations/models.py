@@ -12,6 +12,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from .text import fold
+from .vocabularies import FACTOR_CODES, PLUS_VALUE_FIELDS
 
 CURRENT_VINTAGE = 2026
 
@@ -45,16 +46,6 @@ class LegalForm(Vocabulary):
     class Meta(Vocabulary.Meta):
         verbose_name = "forme de coopération"
         verbose_name_plural = "formes de coopération"
-
-
-FACTOR_CODES = [
-    "connaissance",
-    "vision",
-    "gouvernance",
-    "competences",
-    "financements",
-    "cadre-juridique",
-]
 
 
 class SuccessFactor(Vocabulary):
@@ -381,14 +372,7 @@ class Cooperation(models.Model):
 
     @property
     def plus_values(self) -> list[str]:
-        labels = []
-        if self.adds_scale:
-            labels.append("Enjeux d'échelles")
-        if self.adds_value_chain:
-            labels.append("Filières")
-        if self.adds_pooling:
-            labels.append("Mutualisation")
-        return labels
+        return [label for field, label in PLUS_VALUE_FIELDS if getattr(self, field)]
 
     def clean(self) -> None:
         if self.signed_on and not self.signed_on_precision:

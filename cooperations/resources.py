@@ -17,6 +17,7 @@ from . import inventory
 from .importing import RowPlan, run_import
 from .inventory import COLUMNS, FACTOR_TEXT_PREFIX, format_date, format_territory_ref
 from .models import Cooperation, CooperationFactor, Participation
+from .vocabularies import PLUS_VALUE_FIELDS
 
 HEADERS = [column.header for column in COLUMNS]
 
@@ -56,15 +57,6 @@ def export_row(cooperation: Cooperation) -> list[str]:
         )
 
     factor_texts = {link.factor.slug: link.text for link in cooperation.factor_links.all()}
-    plus_values = [
-        label
-        for name, label in (
-            ("adds_scale", "Enjeux d'échelles"),
-            ("adds_value_chain", "Filières"),
-            ("adds_pooling", "Mutualisation"),
-        )
-        if getattr(cooperation, name)
-    ]
     sources = sorted(cooperation.sources.all(), key=lambda s: (s.position, s.pk))
     values = {
         "slug": cooperation.slug,
@@ -79,7 +71,7 @@ def export_row(cooperation: Cooperation) -> list[str]:
         "ends_on": format_date(cooperation.ends_on),
         "themes": "; ".join(theme.label for theme in cooperation.themes.all()),
         "factors": "; ".join(link.factor.label for link in cooperation.factor_links.all()),
-        "plus_value": "; ".join(plus_values),
+        "plus_value": "; ".join(cooperation.plus_values),
         "summary": cooperation.summary,
         "description": cooperation.description,
         "governance": cooperation.governance,
@@ -355,7 +347,7 @@ def template_workbook() -> bytes:
         "Facteurs de réussite": list(SuccessFactor.objects.values_list("label", flat=True)),
         "Codes des facteurs": list(SuccessFactor.objects.values_list("slug", flat=True)),
         "Statuts": [label for _value, label in Cooperation.Status.choices],
-        "Plus-values": ["Enjeux d'échelles", "Filières", "Mutualisation"],
+        "Plus-values": [label for _field, label in PLUS_VALUE_FIELDS],
         "Provenances": [label for _value, label in Cooperation.Provenance.choices],
         "Publiée": ["oui", "non"],
         "Natures de territoire (entre crochets)": [

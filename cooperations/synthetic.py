@@ -17,6 +17,7 @@ from .importing import TerritoryIndex
 from .models import Cooperation, LegalForm, SuccessFactor, Territory, Theme
 from .resources import write_csv, write_ods
 from .text import fold
+from .vocabularies import PLUS_VALUE_FIELDS
 
 FORMATS = ["xlsx", "ods", "csv-utf8", "csv-cp1252"]
 EXTENSIONS = {"xlsx": "xlsx", "ods": "ods", "csv-utf8": "csv", "csv-cp1252": "csv"}
@@ -33,7 +34,7 @@ MESSY_HEADERS = [
     "facteur gouvernance", "plus values", "resume", "origine", "Source", "publie",
 ]  # fmt: skip
 
-PLUS_VALUES = ["Enjeux d'échelles", "Filières", "Mutualisation"]
+PLUS_VALUES = [label for _field, label in PLUS_VALUE_FIELDS]
 PROVENANCES = ["Inventaire 2018", "Fabrique prospective", "Ajout ultérieur"]
 
 

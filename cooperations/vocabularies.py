@@ -4,6 +4,14 @@ editable in the admin afterwards, the six factors do not.
 Definitions are the project's own one-sentence wording, written for users of the catalogue.
 """
 
+# The plus-value a cooperation brings (Fabrique prospective): model field and label. Several
+# may hold for one cooperation, hence one boolean field each.
+PLUS_VALUE_FIELDS = [
+    ("adds_scale", "Enjeux d'échelles"),
+    ("adds_value_chain", "Filières"),
+    ("adds_pooling", "Mutualisation"),
+]
+
 SUCCESS_FACTORS = [
     (
         "connaissance",
@@ -42,6 +50,7 @@ SUCCESS_FACTORS = [
         "la freinaient.",
     ),
 ]
+FACTOR_CODES = [slug for slug, _label, _definition in SUCCESS_FACTORS]
 
 THEMES = [
     (
