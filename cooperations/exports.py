@@ -104,6 +104,14 @@ _PROVENANCE = dict(Cooperation.Provenance.choices)
 _ROLES = Participation.Role
 
 
+def _by_cooperation(pairs) -> defaultdict:
+    """(cooperation id, value) pairs grouped as {cooperation id: [values in order]}."""
+    grouped = defaultdict(list)
+    for cooperation_id, value in pairs:
+        grouped[cooperation_id].append(value)
+    return grouped
+
+
 def _relations(ids: list[int]) -> tuple[dict, dict, dict, dict]:
     """Labels of the territories, themes, factors and sources of some cooperations: 4 queries,
     plain tuples rather than model instances, which is what keeps a 10,000-row export fast.
@@ -115,27 +123,21 @@ def _relations(ids: list[int]) -> tuple[dict, dict, dict, dict]:
         .values_list("cooperation_id", "role", "territory__name", "territory__code")
     ):
         territories[cooperation_id][role].append(f"{name} ({code})" if code else name)
-    themes = defaultdict(list)
-    for cooperation_id, label in (
+    themes = _by_cooperation(
         Cooperation.themes.through.objects.filter(cooperation_id__in=ids)
         .order_by("theme__position", "theme__label")
         .values_list("cooperation_id", "theme__label")
-    ):
-        themes[cooperation_id].append(label)
-    factors = defaultdict(list)
-    for cooperation_id, label in (
+    )
+    factors = _by_cooperation(
         CooperationFactor.objects.filter(cooperation_id__in=ids)
         .order_by("factor__position", "factor__label")
         .values_list("cooperation_id", "factor__label")
-    ):
-        factors[cooperation_id].append(label)
-    sources = defaultdict(list)
-    for cooperation_id, url in (
+    )
+    sources = _by_cooperation(
         Source.objects.filter(cooperation_id__in=ids)
         .order_by("position", "pk")
         .values_list("cooperation_id", "url")
-    ):
-        sources[cooperation_id].append(url)
+    )
     return territories, themes, factors, sources
 
 
