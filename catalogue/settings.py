@@ -87,8 +87,8 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY est obligatoire quand DEBUG est désactivé "
-            "(définissez DEBUG=1 pour un poste de développement)."
+            "SECRET_KEY est obligatoire quand DEBUG est désactivé (sur un poste de "
+            "développement, lancez les commandes par « python3 dev.py manage … »)."
         )
     # Only ever used with DEBUG on, on a developer's machine.
     SECRET_KEY = "insecure-development-key-never-used-in-production"  # noqa: S105
