@@ -28,24 +28,18 @@ class Problems(list):
 
     def watch(self, page) -> None:
         page.add_init_script(REPORT_CSP_VIOLATIONS)
-        page.on(
-            "console",
-            lambda message: (
-                message.type == "error"
-                and self.append(f"console: {message.text} {message.location.get('url')}")
-            ),
-        )
+        page.on("console", self.console)
         page.on("pageerror", lambda error: self.append(f"script error: {error}"))
-        page.on(
-            "requestfailed",
-            lambda request: self.append(f"failed: {request.url} {request.failure}"),
-        )
-        page.on(
-            "response",
-            lambda response: (
-                response.status >= 400 and self.append(f"HTTP {response.status}: {response.url}")
-            ),
-        )
+        page.on("requestfailed", lambda request: self.append(f"failed: {request.url}"))
+        page.on("response", self.response)
+
+    def console(self, message) -> None:
+        if message.type == "error":
+            self.append(f"console: {message.text} {message.location.get('url')}")
+
+    def response(self, response) -> None:
+        if response.status >= 400:
+            self.append(f"HTTP {response.status}: {response.url}")
 
 
 @pytest.fixture
@@ -123,7 +117,7 @@ def test_public_pages_are_styled_and_nothing_is_refused(production_site, page, p
     assert problems == []
 
 
-def test_admin_pages_work_under_the_security_policy(production_site, page, problems):
+def test_admin_pages_work_under_the_security_policy(production_site, page, problems, tmp_path):
     base, catalogue = production_site
     visit(page, base + "/admin/login/")
     assert [sheet["href"] for sheet in stylesheets(page) if sheet["rules"] == 0] == []
@@ -141,6 +135,18 @@ def test_admin_pages_work_under_the_security_policy(production_site, page, probl
     assert page.locator(".select2-selection").count() > 0
     visit(page, change_form.replace("/change/", "/history/"))
     visit(page, changelist + "import/")
-    assert page.locator("input[type=file]").count() == 1
+    inventory = tmp_path / "inventaire.csv"
+    inventory.write_text(
+        "Nom;Métropoles;Territoires partenaires\r\n"
+        "Coopération de contrôle;Brest Métropole;CC du Pays d'Iroise\r\n",
+        encoding="utf-8",
+    )
+    page.set_input_files("input[type=file]", str(inventory))
+    page.locator("form input[type=submit]").first.click()
+    page.wait_for_load_state("networkidle")
+    assert "1 nouvelle(s)" in page.locator("#import-summary").inner_text()
+    page.locator("input[name=confirm]").click()
+    page.wait_for_url(changelist)
+    assert "Import terminé" in page.locator(".messagelist").inner_text()
     visit(page, changelist + "export/")
     assert problems == []
