@@ -174,14 +174,24 @@ def make_territory_world(metropoles=4, neighbours=6) -> list[Territory]:
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# What the suite sets for itself (tests/settings.py, pytest-django): a subprocess that plays a
+# production or a developer's process must not inherit it.
+SUITE_VARIABLES = {
+    "DJANGO_SETTINGS_MODULE",
+    "DATABASE_URL",
+    "DEBUG",
+    "SECRET_KEY",
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "PUBLIC_CACHE_SECONDS",
+}
+
+
 def production_environment(**variables) -> dict:
     """The environment of a production process (DEBUG off, manifest static files) speaking
     plain HTTP on 127.0.0.1, for subprocesses; keyword arguments add or replace variables."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "DATABASE_URL"}
-    }
+    env = {key: value for key, value in os.environ.items() if key not in SUITE_VARIABLES}
     env.update(
         DJANGO_SETTINGS_MODULE="catalogue.settings",
         SECRET_KEY="tests-only-production-key-not-for-deployment",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, SUITE_VARIABLES
 
 README = ROOT / "README.md"
 # The README's lines are shell lines (variable prefixes, &&): a POSIX shell runs them.
@@ -126,19 +126,8 @@ def fresh_clone(tmp_path) -> Path:
 def shell_environment(clone: Path) -> dict:
     """A developer's shell: none of the suite's variables, the project's environment active
     (`python` and `gunicorn` on the PATH, as after `pip install` in production)."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in {
-            "DJANGO_SETTINGS_MODULE",
-            "DATABASE_URL",
-            "DEBUG",
-            "SECRET_KEY",
-            "CATALOGUE_ADMIN_PASSWORD",
-            "STATIC_ROOT",
-        }
-    }
+    ignored = SUITE_VARIABLES | {"CATALOGUE_ADMIN_PASSWORD", "STATIC_ROOT"}
+    env = {key: value for key, value in os.environ.items() if key not in ignored}
     env["PATH"] = f"{clone / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     return env
 
