@@ -7,6 +7,7 @@ locked dependencies (hash-checked) once per lock change, then delegates to `mana
 
     python3 dev.py start    # demo catalogue on http://127.0.0.1:8000 (SQLite by default)
     python3 dev.py test     # test suite (SQLite, or PostgreSQL when DATABASE_URL says so)
+    python3 dev.py manage COMMAND …  # a management command, with the development defaults
     python3 dev.py install  # dependencies only (used by CI)
 """
 
@@ -47,10 +48,24 @@ def manage(*args: str, env: dict | None = None) -> None:
     subprocess.run([str(PYTHON), str(ROOT / "manage.py"), *args], check=True, env=env)
 
 
-def start(extra: list[str]) -> None:
+def development_environment() -> dict:
     env = dict(os.environ)
-    # A laptop demo: debug pages and a throw-away key are acceptable only here, never by default.
+    # A laptop: debug pages and a throw-away key are acceptable only here, never by default.
+    # Production runs manage.py and gunicorn directly, so it never gets these defaults.
     env.setdefault("DEBUG", "1")
+    return env
+
+
+def run_command(extra: list[str]) -> int:
+    """`manage.py` with the development defaults of `start`; its exit status is ours."""
+    if not extra:
+        extra = ["help"]
+    command = [str(PYTHON), str(ROOT / "manage.py"), *extra]
+    return subprocess.run(command, env=development_environment()).returncode
+
+
+def start(extra: list[str]) -> None:
+    env = development_environment()
     manage("migrate", "--no-input", env=env)
     manage("setup_catalogue", "--demo-account", "admin", env=env)
     address = extra[0] if extra else "127.0.0.1:8000"
@@ -63,7 +78,7 @@ def test(extra: list[str]) -> int:
 
 def main() -> int:
     command, *extra = sys.argv[1:] or ["help"]
-    if command not in {"start", "test", "install"}:
+    if command not in {"start", "test", "manage", "install"}:
         print(__doc__)
         return 2
     ensure_environment()
@@ -71,6 +86,8 @@ def main() -> int:
         start(extra)
     elif command == "test":
         return test(extra)
+    elif command == "manage":
+        return run_command(extra)
     return 0
 
 

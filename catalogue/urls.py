@@ -1,11 +1,21 @@
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 admin.site.site_header = "Catalogue des coopérations interterritoriales — administration"
 admin.site.site_title = "Administration du catalogue"
 admin.site.index_title = "Gestion du catalogue"
 
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages without an icon link (the admin's): the DSFR's
+    icon, by its hashed name in production, so the request never ends in a 404."""
+    return redirect(static("dsfr/dist/favicon/favicon.ico"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("", include("cooperations.urls")),
 ]

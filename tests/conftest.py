@@ -6,6 +6,10 @@ Territories are made by hand here; tests that need the full official list use th
 
 import datetime
 import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +169,51 @@ def make_territory_world(metropoles=4, neighbours=6) -> list[Territory]:
             )
         made.append(metropole)
     return made
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# What the suite sets for itself (tests/settings.py, pytest-django): a subprocess that plays a
+# production or a developer's process must not inherit it.
+SUITE_VARIABLES = {
+    "DJANGO_SETTINGS_MODULE",
+    "DATABASE_URL",
+    "DEBUG",
+    "SECRET_KEY",
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "PUBLIC_CACHE_SECONDS",
+}
+
+
+def production_environment(**variables) -> dict:
+    """The environment of a production process (DEBUG off, manifest static files) speaking
+    plain HTTP on 127.0.0.1, for subprocesses; keyword arguments add or replace variables."""
+    env = {key: value for key, value in os.environ.items() if key not in SUITE_VARIABLES}
+    env.update(
+        DJANGO_SETTINGS_MODULE="catalogue.settings",
+        SECRET_KEY="tests-only-production-key-not-for-deployment",
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        SECURE_HSTS_SECONDS="0",
+    )
+    env.update(variables)
+    return env
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory) -> Path:
+    """`manage.py collectstatic` as production runs it, once per session, into a temporary
+    STATIC_ROOT (about 6 s: the DSFR ships thousands of files)."""
+    root = tmp_path_factory.mktemp("staticfiles")
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "--verbosity", "0"],
+        cwd=ROOT,
+        env=production_environment(STATIC_ROOT=str(root)),
+        check=True,
+    )
+    return root

@@ -16,20 +16,24 @@ from cooperations.models import CURRENT_VINTAGE, Territory
 from cooperations.services import EDITORS, ensure_staff_groups
 
 
-def ensure_demo_account(username: str, password: str | None) -> str | None:
-    """Create a superuser member of the editors group if missing; return its new password.
+def ensure_demo_account(username: str, password: str | None) -> tuple[bool, str | None]:
+    """Create a superuser member of the editors group if missing.
 
     The password is random unless given, so no deployment ever carries a known password.
-    Returns None when the account already exists (its password is left alone).
+    Returns whether the account was created, and the random password drawn for it: None when
+    the password was given (whoever chose it knows it; it must not reach a terminal log) or
+    when the account already existed (its password is left alone).
     """
     user_model = get_user_model()
     if user_model.objects.filter(username=username).exists():
-        return None
-    password = password or secrets.token_urlsafe(12)
-    user = user_model.objects.create_superuser(username=username, email="", password=password)
+        return False, None
+    drawn = None if password else secrets.token_urlsafe(12)
+    user = user_model.objects.create_superuser(
+        username=username, email="", password=password or drawn
+    )
     editors, _ = ensure_staff_groups()
     user.groups.add(editors)
-    return password
+    return True, drawn
 
 
 class Command(BaseCommand):
@@ -63,18 +67,27 @@ class Command(BaseCommand):
             call_command("load_demo", stdout=self.stdout)
         username = options["demo_account"]
         if username:
-            password = ensure_demo_account(username, os.environ.get("CATALOGUE_ADMIN_PASSWORD"))
-            if password:
+            created, drawn = ensure_demo_account(
+                username, os.environ.get("CATALOGUE_ADMIN_PASSWORD")
+            )
+            if drawn:
                 self.stdout.write(
                     self.style.SUCCESS(
                         f"Compte « {username} » créé. Mot de passe (affiché une seule fois) : "
-                        f"{password}"
+                        f"{drawn}"
+                    )
+                )
+            elif created:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"Compte « {username} » créé avec le mot de passe de "
+                        "CATALOGUE_ADMIN_PASSWORD."
                     )
                 )
             else:
                 self.stdout.write(
                     f"Compte « {username} » existant. Mot de passe oublié : "
-                    f"python3 manage.py changepassword {username}"
+                    f"python3 dev.py manage changepassword {username}"
                 )
         self.stdout.write(self.style.SUCCESS("Catalogue prêt."))
 
