@@ -125,7 +125,7 @@ def test_an_admin_edit_on_one_server_is_served_by_the_other_at_its_next_request(
 
     User.objects.create_superuser("agente", password="mot-de-passe-des-deux-serveurs")
     staff = Client(port_a, host=PUBLIC_HOST)
-    staff.login("agente", "mot-de-passe-des-deux-serveurs")
+    assert staff.login("agente", "mot-de-passe-des-deux-serveurs") == 302
     saved = staff.submit(
         f"/admin/cooperations/cooperation/{cooperation.pk}/change/",
         "cooperation_form",
