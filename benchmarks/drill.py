@@ -75,13 +75,16 @@ class PrivateCluster:
         self.as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
     def _run(self, *args: str) -> None:
-        subprocess.run(
+        result = subprocess.run(
             [*self.as_owner, *args],
-            check=True,
+            check=False,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            text=True,
             cwd=self.root,
         )
+        if result.returncode:
+            raise RuntimeError(f"{Path(args[0]).name} a échoué : {result.stderr.strip()}")
 
     def create(self) -> None:
         if self.as_owner:
