@@ -209,7 +209,8 @@ def _counts(counter: collections.Counter) -> str:
 
 def verdict_lines(summary: dict, acknowledged: int, lost: int) -> list[str]:
     yes_no = {True: "oui", False: "non"}
-    only_503_200 = bool(summary["during"]) and set(summary["during"]) <= {"200", "503"}
+    # 302: the admin acknowledging a write that reached the database just before its stop.
+    only_503_200 = bool(summary["during"]) and set(summary["during"]) <= {"200", "302", "503"}
     recovery = summary["recovery_s"]
     return [
         f"Requêtes pendant la coupure : {_counts(summary['during'])}",
@@ -218,7 +219,8 @@ def verdict_lines(summary: dict, acknowledged: int, lost: int) -> list[str]:
         "Reprise (du redémarrage de la base à la première réponse réussie) : "
         + (f"{recovery:.1f} s" if recovery is not None else "aucune réponse réussie"),
         f"Écritures acquittées : {acknowledged} ; perdues : {lost}",
-        f"Pendant la coupure : seulement 503 et 200 : {yes_no[only_503_200]}",
+        f"Pendant la coupure : seulement 503 et 200 (302 : écriture acquittée) : "
+        f"{yes_no[only_503_200]}",
         f"Aucune écriture acquittée perdue : {yes_no[lost == 0]}",
     ]
 

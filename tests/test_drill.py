@@ -44,11 +44,14 @@ def test_no_success_after_the_restart_means_no_recovery():
 
 
 def test_verdict_says_yes_only_for_503_and_200_during_the_outage_and_no_lost_write():
-    good = summarise([outcome(12, "503"), outcome(13, "200"), outcome(21, "200")], 10, 20)
+    good = summarise(
+        [outcome(12, "503"), outcome(13, "200"), outcome(14, "302"), outcome(21, "200")], 10, 20
+    )
     bad = summarise([outcome(12, "503"), outcome(13, "500"), outcome(21, "200")], 10, 20)
-    assert "Pendant la coupure : seulement 503 et 200 : oui" in verdict_lines(good, 4, 0)
+    during = "Pendant la coupure : seulement 503 et 200 (302 : écriture acquittée) : "
+    assert during + "oui" in verdict_lines(good, 4, 0)
     assert "Aucune écriture acquittée perdue : oui" in verdict_lines(good, 4, 0)
-    assert "Pendant la coupure : seulement 503 et 200 : non" in verdict_lines(bad, 4, 0)
+    assert during + "non" in verdict_lines(bad, 4, 0)
     assert "Aucune écriture acquittée perdue : non" in verdict_lines(good, 4, 1)
 
 
