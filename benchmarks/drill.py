@@ -17,6 +17,7 @@ restart) or outside it.
 
 import collections
 import http.client
+import json
 import os
 import secrets
 import shutil
@@ -229,6 +230,7 @@ def verdict_lines(summary: dict, acknowledged: int, lost: int) -> list[str]:
 
 
 def _environment(database_url: str, port: int, options: DrillOptions, secret: str) -> dict:
+    # The developer's REDIS_URL is dropped: the drill's pages must not land in a shared Redis.
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "REDIS_URL", "ALLOWED_HOSTS"}}
     env.update(
         DJANGO_SETTINGS_MODULE="benchmarks.settings",
@@ -251,6 +253,43 @@ def _manage(env: dict, *args: str) -> None:
     )
 
 
+def prepare_catalogue(cluster: PrivateCluster, env: dict, password: str) -> None:
+    """The catalogue database with the official territories, the demo data and a staff account."""
+    subprocess.run(
+        [*cluster.as_owner, str(cluster.pg_bin / "createdb"), "-h", "127.0.0.1"]
+        + ["-p", str(cluster.port), "-U", "postgres", "catalogue"],
+        check=True,
+        cwd=cluster.root,
+    )
+    _manage(env, "migrate", "--no-input")
+    _manage(
+        {**env, "CATALOGUE_ADMIN_PASSWORD": password},
+        "setup_catalogue",
+        "--demo-account",
+        "exercice",
+    )
+    _manage(env, "collectstatic", "--no-input")
+
+
+def start_gunicorn(env: dict, log_file) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "catalogue.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop_gunicorn(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: no graceful wait
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def _wait_served(port: int, server, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -265,6 +304,74 @@ def _wait_served(port: int, server, timeout: float = 60) -> None:
     raise RuntimeError(f"gunicorn ne sert pas le catalogue après {timeout:.0f} s")
 
 
+@dataclass
+class Load:
+    """The running reader and writer threads and what they recorded."""
+
+    stop: threading.Event
+    threads: list[threading.Thread]
+    outcomes: list[Outcome]
+    acknowledged: list[str]
+    run_id: str
+
+    def finish(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=15)
+
+
+def start_load(port: int, password: str, readers: int) -> Load:
+    slug = _first_slug(port)
+    paths = [
+        ("accueil", "/"),
+        ("liste", "/cooperations/"),
+        ("JSON", "/cooperations/?format=json"),
+        ("coopération", f"/cooperations/{slug}/"),
+        ("export CSV", "/cooperations/?format=csv"),
+    ]
+    load = Load(threading.Event(), [], [], [], secrets.token_hex(3))
+    for n in range(readers):
+        # Each reader starts elsewhere in the mix, so every kind of page is always requested.
+        rotated = paths[n % len(paths) :] + paths[: n % len(paths)]
+        load.threads.append(
+            threading.Thread(
+                target=reader, args=(port, rotated, load.stop, load.outcomes), daemon=True
+            )
+        )
+    load.threads.append(
+        threading.Thread(
+            target=writer,
+            args=(port, password, load.stop, load.outcomes, load.acknowledged, load.run_id),
+            daemon=True,
+        )
+    )
+    for thread in load.threads:
+        thread.start()
+    return load
+
+
+def cut_the_database(cluster: PrivateCluster, load: Load, options: DrillOptions):
+    """Stop the database for `options.outage` seconds under load, restart it, wait for the
+    first success and `options.after` seconds more; return the outage's start and end."""
+    log = options.log
+    log(f"Charge : {options.readers} lecteurs et 1 écrivain ; {options.before:.0f} s avant…")
+    time.sleep(options.before)
+    outage_start = time.monotonic()
+    log(f"Arrêt de la base (pg_ctl stop -m fast) pendant {options.outage:.0f} s…")
+    cluster.stop("fast")
+    time.sleep(max(0.0, options.outage - (time.monotonic() - outage_start)))
+    cluster.start()
+    outage_end = time.monotonic()
+    log(f"Base redémarrée ; charge maintenue jusqu'à la reprise, puis {options.after:.0f} s…")
+    deadline = outage_end + options.recovery_timeout
+    while time.monotonic() < deadline:
+        if summarise(list(load.outcomes), outage_start, outage_end)["recovery_s"] is not None:
+            break
+        time.sleep(0.2)
+    time.sleep(options.after)
+    return outage_start, outage_end
+
+
 def _on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
@@ -275,104 +382,40 @@ def run(options: DrillOptions) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     root = Path(tempfile.mkdtemp(prefix="catalogue-exercice-"))
     cluster = PrivateCluster(root, free_port(), options.pg_bin)
-    server = None
-    stop = threading.Event()
-    threads: list[threading.Thread] = []
+    server = load = None
     try:
-        log(f"Grappe PostgreSQL privée sur 127.0.0.1:{cluster.port} ({root})…")
-        cluster.create()
-        cluster.start()
-        subprocess.run(
-            [*cluster.as_owner, str(options.pg_bin / "createdb"), "-h", "127.0.0.1"]
-            + ["-p", str(cluster.port), "-U", "postgres", "catalogue"],
-            check=True,
-            cwd=root,
-        )
-        port = free_port()
-        secret = secrets.token_urlsafe(50)
-        password = secrets.token_urlsafe(16)
-        env = _environment(cluster.url("catalogue"), port, options, secret)
-        log("Migrations, territoires officiels, données de démonstration, fichiers statiques…")
-        _manage(env, "migrate", "--no-input")
-        _manage(
-            {**env, "CATALOGUE_ADMIN_PASSWORD": password},
-            "setup_catalogue",
-            "--demo-account",
-            "exercice",
-        )
-        _manage(env, "collectstatic", "--no-input")
-        log(f"gunicorn ({options.workers} processus) sur http://127.0.0.1:{port}/ …")
-        server_log = open(root / "gunicorn.log", "w")  # noqa: SIM115 - closed in finally
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
-            + ["catalogue.wsgi"],
-            cwd=ROOT,
-            env=env,
-            stdout=server_log,
-            stderr=subprocess.STDOUT,
-        )
-        _wait_served(port, server)
-        slug = _first_slug(port)
-        paths = [
-            ("accueil", "/"),
-            ("liste", "/cooperations/"),
-            ("JSON", "/cooperations/?format=json"),
-            ("coopération", f"/cooperations/{slug}/"),
-            ("export CSV", "/cooperations/?format=csv"),
-        ]
-        outcomes: list[Outcome] = []
-        acknowledged: list[str] = []
-        run_id = secrets.token_hex(3)
-        for n in range(options.readers):
-            rotated = paths[n % len(paths) :] + paths[: n % len(paths)]
-            threads.append(
-                threading.Thread(target=reader, args=(port, rotated, stop, outcomes), daemon=True)
+        with open(root / "gunicorn.log", "w") as server_log:
+            log(f"Grappe PostgreSQL privée sur 127.0.0.1:{cluster.port} ({root})…")
+            cluster.create()
+            cluster.start()
+            port = free_port()
+            password = secrets.token_urlsafe(16)
+            env = _environment(cluster.url("catalogue"), port, options, secrets.token_urlsafe(50))
+            log("Migrations, territoires officiels, données de démonstration, fichiers statiques…")
+            prepare_catalogue(cluster, env, password)
+            log(f"gunicorn ({options.workers} processus) sur http://127.0.0.1:{port}/ …")
+            server = start_gunicorn(env, server_log)
+            _wait_served(port, server)
+            load = start_load(port, password, options.readers)
+            outage_start, outage_end = cut_the_database(cluster, load, options)
+            load.finish()
+            summary = summarise(list(load.outcomes), outage_start, outage_end)
+            present = _saved_names(cluster.url("catalogue"), load.run_id)
+            lost = [name for name in load.acknowledged if name not in present]
+            log("")
+            log(
+                f"Coupure de la base : {outage_end - outage_start:.1f} s ; "
+                f"requêtes : {len(load.outcomes)}"
             )
-        threads.append(
-            threading.Thread(
-                target=writer,
-                args=(port, password, stop, outcomes, acknowledged, run_id),
-                daemon=True,
-            )
-        )
-        for thread in threads:
-            thread.start()
-        log(f"Charge : {options.readers} lecteurs et 1 écrivain ; {options.before:.0f} s avant…")
-        time.sleep(options.before)
-        outage_start = time.monotonic()
-        log(f"Arrêt de la base (pg_ctl stop -m fast) pendant {options.outage:.0f} s…")
-        cluster.stop("fast")
-        time.sleep(max(0.0, options.outage - (time.monotonic() - outage_start)))
-        cluster.start()
-        outage_end = time.monotonic()
-        log(f"Base redémarrée ; charge maintenue jusqu'à la reprise, puis {options.after:.0f} s…")
-        deadline = outage_end + options.recovery_timeout
-        while time.monotonic() < deadline:
-            if summarise(list(outcomes), outage_start, outage_end)["recovery_s"] is not None:
-                break
-            time.sleep(0.2)
-        time.sleep(options.after)
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=15)
-        summary = summarise(list(outcomes), outage_start, outage_end)
-        present = _saved_names(cluster.url("catalogue"), run_id)
-        lost = [name for name in acknowledged if name not in present]
-        log("")
-        log(f"Coupure de la base : {outage_end - outage_start:.1f} s ; requêtes : {len(outcomes)}")
-        for line in verdict_lines(summary, len(acknowledged), len(lost)):
-            log(line)
-        return 0 if acknowledged and not lost and summary["recovery_s"] is not None else 1
+            for line in verdict_lines(summary, len(load.acknowledged), len(lost)):
+                log(line)
+            recovered = summary["recovery_s"] is not None
+            return 0 if load.acknowledged and not lost and recovered else 1
     finally:
-        stop.set()
+        if load is not None:
+            load.stop.set()
         if server is not None:
-            server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: no graceful wait
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-            server_log.close()
+            stop_gunicorn(server)
         if cluster.data.exists() and cluster.running():
             cluster.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
@@ -380,8 +423,6 @@ def run(options: DrillOptions) -> int:
 
 
 def _first_slug(port: int) -> str:
-    import json
-
     response = Client(port).get("/cooperations/?format=json")
     results = json.loads(response.text)["results"]
     if not results:

@@ -42,17 +42,22 @@ class Command(BaseCommand):
                 raise CommandError(f"--{name} doit être positif ou nul.")
         if options["readers"] < 1 or options["workers"] < 1:
             raise CommandError("--readers et --workers doivent valoir au moins 1.")
-        status = run(
-            DrillOptions(
-                outage=options["outage"],
-                before=options["before"],
-                after=options["after"],
-                readers=options["readers"],
-                workers=options["workers"],
-                pg_bin=pg_bin,
-                log=lambda line: self.stdout.write(line, ending="\n") or self.stdout.flush(),
+        try:
+            status = run(
+                DrillOptions(
+                    outage=options["outage"],
+                    before=options["before"],
+                    after=options["after"],
+                    readers=options["readers"],
+                    workers=options["workers"],
+                    pg_bin=pg_bin,
+                    log=lambda line: self.stdout.write(line, ending="\n") or self.stdout.flush(),
+                )
             )
-        )
+        except KeyboardInterrupt:
+            raise CommandError(
+                "Exercice interrompu : grappe et gunicorn arrêtés, dossier temporaire supprimé."
+            ) from None
         if status:
             raise CommandError("Exercice de coupure : écritures perdues ou site non rétabli.")
         self.stdout.write(self.style.SUCCESS("Exercice de coupure terminé."))
