@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from benchmarks.drill import PG_BIN, Outcome, PrivateCluster, summarise, verdict_lines
 from benchmarks.runner import free_port
@@ -80,3 +81,16 @@ def test_private_cluster_serves_unaccent_and_stops():
         if cluster.running():
             cluster.stop("immediate")
         shutil.rmtree(root)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--pg-bin", "/nulle/part"], "initdb est introuvable dans /nulle/part"),
+        (["--outage", "-1"], "--outage doit être positif ou nul"),
+        (["--readers", "0"], "--readers et --workers doivent valoir au moins 1"),
+    ],
+)
+def test_bad_drill_options_are_refused_in_french_before_anything_starts(arguments, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("outage_drill", *arguments)

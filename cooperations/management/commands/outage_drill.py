@@ -34,14 +34,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        pg_bin = Path(options["pg_bin"])
-        if not (pg_bin / "initdb").exists():
-            raise CommandError(f"initdb est introuvable dans {pg_bin} (option --pg-bin).")
         for name in ("outage", "before", "after"):
             if options[name] < 0:
                 raise CommandError(f"--{name} doit être positif ou nul.")
         if options["readers"] < 1 or options["workers"] < 1:
             raise CommandError("--readers et --workers doivent valoir au moins 1.")
+        pg_bin = Path(options["pg_bin"])
+        if not (pg_bin / "initdb").exists():
+            raise CommandError(f"initdb est introuvable dans {pg_bin} (option --pg-bin).")
         try:
             status = run(
                 DrillOptions(
