@@ -7,8 +7,9 @@ a theme), so the rendered page is kept in Django's cache for PUBLIC_CACHE_SECOND
 process's local memory, or in one Redis shared by every server when REDIS_URL is set.
 
 Several servers: the key depends only on the catalogue's version (read from the shared
-database) and the request's absolute URL, never on the process, the worker or the hash seed,
-so every server computes the same key and serves what another one cached. When the cache
+database) and the request's absolute URL (with the public host the reverse proxy passes on),
+never on the process, the worker or the hash seed, so every server computes the same key and
+serves what another one cached. When the cache
 cannot be reached, pages are served uncached: the catalogue must not go down with its cache.
 
 Correctness: the key holds the catalogue's version — the latest history id of cooperations,
@@ -69,7 +70,7 @@ def page_cache_key(request, version: str) -> str:
 
 
 def _cache_call(method: str, *args):
-    """Call the cache, or return None while it is unreachable (one warning per outage)."""
+    """Call the cache, or return None while it is unreachable (a warning per retry delay)."""
     global _cache_down_until
     if time.monotonic() < _cache_down_until:
         return None
