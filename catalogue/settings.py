@@ -6,6 +6,7 @@ to an insecure or surprising default.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
@@ -79,6 +80,40 @@ def database_config(url: str | None) -> dict:
             f"-c max_parallel_workers_per_gather={workers}"
         )
     return config
+
+
+def cache_config(url: str | None, key_prefix: str) -> dict:
+    """Parse REDIS_URL: unset means each process keeps its own cache in local memory.
+
+    Several application servers need one shared cache (README « Plusieurs serveurs »);
+    anything that is not a Redis URL stops the start-up rather than silently falling back to
+    per-process caches that would disagree.
+    """
+    if not url:
+        return {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "KEY_PREFIX": key_prefix,
+        }
+    scheme, _, rest = url.partition("://")
+    if scheme not in {"redis", "rediss", "unix"} or not rest.strip("/"):
+        raise ImproperlyConfigured(
+            "REDIS_URL doit être de la forme redis://hôte:6379/0 (ou rediss://, unix://), "
+            f"pas {url!r}."
+        )
+    try:
+        port = urlsplit(url).port  # reads the port, which fails on a non-numeric one
+    except ValueError:
+        port = -1
+    if port is not None and not 0 < port < 65536:
+        raise ImproperlyConfigured(f"REDIS_URL a un port invalide : {url!r}.")
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": key_prefix,
+        # A Redis that stops answering must cost a page a fraction of a second, not hang
+        # it: cooperations/caching.py then serves pages uncached.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -225,6 +260,13 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # Seconds anonymous visitors may be served a cached public page (cooperations/caching.py);
 # writes through the admin or the import show at once, other edits within this delay. 0: off.
 PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 60)
+# One Redis shared by every application server, or local memory per process when unset;
+# the prefix lets several catalogues (production, staging) share one Redis.
+CACHES = {
+    "default": cache_config(
+        os.environ.get("REDIS_URL"), os.environ.get("CACHE_KEY_PREFIX", "catalogue")
+    )
+}
 
 # Upload cap for the inventory import (bytes); larger files get a clear message.
 IMPORT_MAX_UPLOAD_SIZE = env_int("IMPORT_MAX_UPLOAD_SIZE", 5 * 1024 * 1024)

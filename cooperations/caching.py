@@ -3,8 +3,14 @@
 Why: a filtered list with its facet counts costs 15 queries and 50–60 ms of CPU at 10,000
 cooperations, so 2 cores serve about 35 of them per second; issue 5 asks for 100 under 20
 concurrent clients. Visitors mostly open the same few lists (the whole catalogue, a métropole,
-a theme), so each gunicorn worker keeps the rendered page in Django's cache
-(local memory unless CACHES says otherwise) for PUBLIC_CACHE_SECONDS.
+a theme), so the rendered page is kept in Django's cache for PUBLIC_CACHE_SECONDS: in each
+process's local memory, or in one Redis shared by every server when REDIS_URL is set.
+
+Several servers: the key depends only on the catalogue's version (read from the shared
+database) and the request's absolute URL (with the public host the reverse proxy passes on),
+never on the process, the worker or the hash seed, so every server computes the same key and
+serves what another one cached. When the cache
+cannot be reached, pages are served uncached: the catalogue must not go down with its cache.
 
 Correctness: the key holds the catalogue's version — the latest history id of cooperations,
 participations, factors and sources, one indexed query — so any write through the admin or
@@ -16,15 +22,24 @@ cached.
 
 import functools
 import hashlib
+import logging
+import time
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from redis.exceptions import RedisError
 
 from .exports import FORMATS
 from .models import Cooperation, CooperationFactor, Participation, Source
 
+logger = logging.getLogger(__name__)
+
 _HISTORY_MODELS = (Cooperation, Participation, CooperationFactor, Source)
+# After a cache error, this process leaves the cache alone for this many seconds: during an
+# outage each page then pays no connection attempt and the log gets one line, not one per page.
+CACHE_RETRY_SECONDS = 10
+_cache_down_until = 0.0
 
 
 def catalogue_version() -> str:
@@ -47,6 +62,31 @@ def _cacheable(request) -> bool:
     )
 
 
+def page_cache_key(request, version: str) -> str:
+    """The same on every server for the same request and catalogue version."""
+    # The host and scheme too: pages carry absolute permalinks.
+    url = request.build_absolute_uri().encode()
+    return "public-page:" + hashlib.sha256(version.encode() + b"|" + url).hexdigest()
+
+
+def _cache_call(method: str, *args):
+    """Call the cache, or return None while it is unreachable (a warning per retry delay)."""
+    global _cache_down_until
+    if time.monotonic() < _cache_down_until:
+        return None
+    try:
+        return getattr(cache, method)(*args)
+    except (RedisError, OSError) as error:
+        _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
+        logger.warning(
+            "Cache des pages injoignable (%s : %s) : pages servies sans cache pendant %s s.",
+            error.__class__.__name__,
+            error,
+            CACHE_RETRY_SECONDS,
+        )
+        return None
+
+
 def cache_public_page(view):
     """Serve the view's 200 responses from the cache for anonymous visitors (see above)."""
 
@@ -54,16 +94,12 @@ def cache_public_page(view):
     def wrapper(request, *args, **kwargs):
         if not _cacheable(request):
             return view(request, *args, **kwargs)
-        # The host and scheme too: pages carry absolute permalinks.
-        path = request.build_absolute_uri().encode()
-        key = (
-            "public-page:" + hashlib.sha256(catalogue_version().encode() + b"|" + path).hexdigest()
-        )
-        response = cache.get(key)
+        key = page_cache_key(request, catalogue_version())
+        response = _cache_call("get", key)
         if response is None:
             response = view(request, *args, **kwargs)
             if response.status_code == 200 and not response.streaming and not response.cookies:
-                cache.set(key, response, settings.PUBLIC_CACHE_SECONDS)
+                _cache_call("set", key, response, settings.PUBLIC_CACHE_SECONDS)
         return response
 
     return wrapper

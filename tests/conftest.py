@@ -9,6 +9,7 @@ import itertools
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,43 @@ def collected_static(tmp_path_factory) -> Path:
         check=True,
     )
     return root
+
+
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/0")
+# One prefix per test session: keys of concurrent runs (other developers, CI) never meet, and
+# the clean-up deletes only this session's keys — never FLUSHDB on a shared Redis.
+REDIS_TEST_PREFIX = f"catalogue-test-{uuid.uuid4().hex[:12]}"
+
+
+def require_redis() -> str:
+    """The Redis URL of the tests; skip when unreachable, or fail when REQUIRE_REDIS_TESTS=1."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+        return REDIS_TEST_URL
+    except redis.RedisError:
+        message = (
+            f"Tests Redis ignorés : Redis ne répond pas sur {REDIS_TEST_URL} "
+            "(REDIS_TEST_URL pour en choisir un autre)."
+        )
+        if os.environ.get("REQUIRE_REDIS_TESTS") == "1":
+            pytest.fail(message + " REQUIRE_REDIS_TESTS=1 exige ces tests.", pytrace=False)
+        pytest.skip(message)
+    finally:
+        client.close()
+
+
+def delete_redis_prefix(url: str, prefix: str) -> int:
+    """Delete the keys under `prefix` only (SCAN, never KEYS or FLUSHDB); return their count."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
+        if keys:
+            client.delete(*keys)
+        return len(keys)
+    finally:
+        client.close()

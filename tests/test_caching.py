@@ -1,20 +1,44 @@
-"""The public page cache: anonymous visitors share a page until the catalogue changes."""
+"""The public page cache: anonymous visitors share a page until the catalogue changes.
+
+Every behaviour is checked with both backends: local memory (one process) and Redis (shared by
+several servers, REDIS_URL).
+"""
+
+import itertools
+import json
+import logging
+import os
+import subprocess
+import sys
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.test import RequestFactory
 
+from catalogue.settings import BASE_DIR, cache_config
+from cooperations import caching
 from cooperations.models import Cooperation
 
-from .conftest import make_cooperation
+from .conftest import REDIS_TEST_PREFIX, delete_redis_prefix, make_cooperation, require_redis
+
+_test_number = itertools.count(1)
 
 
-@pytest.fixture
-def page_cache(settings):
+@pytest.fixture(params=["locmem", "redis"])
+def page_cache(request, settings, monkeypatch):
+    """The page cache on, with a key prefix of its own: SQLite reuses the history ids of
+    rolled-back tests, so pages cached by an earlier test must never be found."""
     settings.PUBLIC_CACHE_SECONDS = 60
-    cache.clear()
+    monkeypatch.setattr(caching, "_cache_down_until", 0.0)
+    prefix = f"{REDIS_TEST_PREFIX}-{next(_test_number)}"
+    url = require_redis() if request.param == "redis" else None
+    settings.CACHES = {"default": cache_config(url, prefix)}
     yield
-    cache.clear()
+    if url:
+        delete_redis_prefix(url, prefix)
+    else:
+        cache.clear()
 
 
 def test_anonymous_visitors_get_the_cached_page_without_its_queries(
@@ -67,3 +91,103 @@ def test_each_host_gets_its_own_permalinks(client, page_cache, cooperation, sett
     assert "http://catalogue.example.fr/" in first
     assert "http://miroir.example.fr/" in second
     assert "catalogue.example.fr" not in second
+
+
+@pytest.mark.parametrize("page_cache", ["redis"], indirect=True)
+def test_pages_cached_in_redis_are_stored_under_the_key_prefix(
+    client, settings, page_cache, cooperation
+):
+    import redis
+
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    assert client.get("/").status_code == 200
+    with redis.Redis.from_url(settings.CACHES["default"]["LOCATION"]) as server:
+        keys = list(server.scan_iter(match=f"{prefix}:*"))
+    assert len(keys) == 1
+    assert keys[0].decode().startswith(f"{prefix}:1:public-page:")
+
+
+def test_a_cache_outage_serves_pages_uncached_with_one_warning(
+    client, settings, cooperation, caplog, monkeypatch
+):
+    from benchmarks.runner import free_port
+
+    settings.PUBLIC_CACHE_SECONDS = 60
+    # Nothing listens on a port just freed: every connection is refused, as when Redis is down.
+    settings.CACHES = {"default": cache_config(f"redis://127.0.0.1:{free_port()}/0", "panne")}
+    monkeypatch.setattr(caching, "_cache_down_until", 0.0)
+    with caplog.at_level(logging.WARNING, logger="cooperations.caching"):
+        first = client.get("/cooperations/")
+        second = client.get(cooperation.get_absolute_url())
+    assert first.status_code == 200
+    assert second.status_code == 200
+    assert cooperation.name in first.content.decode()
+    assert cooperation.name in second.content.decode()
+    warnings = [r for r in caplog.records if r.name == "cooperations.caching"]
+    assert len(warnings) == 1
+    assert "Cache des pages injoignable" in warnings[0].getMessage()
+
+
+def test_the_cache_is_tried_again_after_the_retry_delay(
+    client, settings, cooperation, caplog, monkeypatch
+):
+    from benchmarks.runner import free_port
+
+    settings.PUBLIC_CACHE_SECONDS = 60
+    settings.CACHES = {"default": cache_config(f"redis://127.0.0.1:{free_port()}/0", "panne")}
+    monkeypatch.setattr(caching, "_cache_down_until", 0.0)
+    with caplog.at_level(logging.WARNING, logger="cooperations.caching"):
+        assert client.get("/cooperations/").status_code == 200
+        monkeypatch.setattr(caching, "_cache_down_until", 0.0)  # the delay has passed
+        assert client.get("/cooperations/").status_code == 200
+    assert len([r for r in caplog.records if r.name == "cooperations.caching"]) == 2
+
+
+KEY_SCRIPT = """
+import json, sys
+import django
+django.setup()
+from django.core.cache import cache
+from django.test import RequestFactory
+from cooperations.caching import page_cache_key
+request = RequestFactory().get(
+    "/cooperations/?metropole=242900314&q=mobilit%C3%A9", HTTP_HOST="catalogue.example.fr"
+)
+print(json.dumps(cache.make_key(page_cache_key(request, sys.argv[1]))))
+"""
+
+
+def test_separate_processes_compute_the_same_cache_key(settings):
+    """What two servers do: separate interpreters, other hash seeds, same configuration."""
+    settings.ALLOWED_HOSTS = ["catalogue.example.fr"]
+    processes = []
+    for seed in ("1", "2"):
+        env = dict(os.environ)
+        env.update(
+            DJANGO_SETTINGS_MODULE="tests.settings",
+            PYTHONHASHSEED=seed,
+            ALLOWED_HOSTS="catalogue.example.fr",
+            REDIS_URL="redis://127.0.0.1:6379/0",
+            CACHE_KEY_PREFIX="catalogue",
+        )
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-c", KEY_SCRIPT, "41-7-3-2"],
+                cwd=BASE_DIR,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    keys = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, stderr
+        keys.append(json.loads(stdout))
+    request = RequestFactory().get(
+        "/cooperations/?metropole=242900314&q=mobilit%C3%A9", HTTP_HOST="catalogue.example.fr"
+    )
+    assert keys[0] == keys[1]
+    assert keys[0] == "catalogue:1:" + caching.page_cache_key(request, "41-7-3-2")
+    assert keys[0] != "catalogue:1:" + caching.page_cache_key(request, "41-7-3-3")

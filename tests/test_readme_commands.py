@@ -77,6 +77,14 @@ COMMANDS = {
         "python3 dev.py manage benchmark --help",
         "half a minute; tests/test_benchmark.py runs the harness on 20 rows",
     ),
+    "python3 dev.py manage outage_drill": (
+        "python3 dev.py manage outage_drill --help",
+        "about 80 s with a private PostgreSQL cluster; tests/test_drill.py covers its parts",
+    ),
+    "python3 dev.py manage outage_drill --outage 30 --readers 8": (
+        "python3 dev.py manage outage_drill --help",
+        "a longer run of the same drill",
+    ),
 }
 
 # The copy leaves out what a fresh clone does not have.

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from catalogue.settings import database_config, env_bool
+from catalogue.settings import cache_config, database_config, env_bool
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,3 +103,31 @@ def test_postgres_sessions_start_no_parallel_workers_unless_asked(monkeypatch):
     monkeypatch.setenv("DATABASE_PARALLEL_WORKERS", "2")
     config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
     assert config["OPTIONS"]["options"] == "-c max_parallel_workers_per_gather=2"
+
+
+def test_unset_redis_url_keeps_each_process_cache_in_local_memory():
+    config = cache_config(None, "catalogue")
+    assert config["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert config["KEY_PREFIX"] == "catalogue"
+
+
+def test_redis_url_selects_the_shared_redis_cache_with_its_prefix():
+    config = cache_config("redis://cache.interne:6379/2", "recette")
+    assert config["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert config["LOCATION"] == "redis://cache.interne:6379/2"
+    assert config["KEY_PREFIX"] == "recette"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["127.0.0.1:6379", "http://127.0.0.1:6379", "redis://", "redis://127.0.0.1:port/0"],
+)
+def test_malformed_redis_url_is_refused(url):
+    with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
+        cache_config(url, "catalogue")
+
+
+def test_malformed_redis_url_stops_the_start_up_in_french():
+    result = import_settings(SECRET_KEY="x" * 50, DEBUG="0", REDIS_URL="localhost:6379")
+    assert result.returncode != 0
+    assert "REDIS_URL doit être de la forme redis://" in result.stderr
