@@ -51,14 +51,6 @@ class LegalForm(Vocabulary):
 class SuccessFactor(Vocabulary):
     """The six success factors of the ANCT Fabrique prospective; fixed, never added or deleted."""
 
-    class Code(models.TextChoices):
-        CONNAISSANCE = "connaissance", "La connaissance des dynamiques interterritoriales"
-        VISION = "vision", "Le partage d'une vision stratégique des coopérations"
-        GOUVERNANCE = "gouvernance", "La mise en place d'espaces de gouvernance adaptés"
-        COMPETENCES = "competences", "L'allocation ou le partage de « compétences métiers »"
-        FINANCEMENTS = "financements", "La définition de financements spécifiques"
-        CADRE_JURIDIQUE = "cadre-juridique", "L'évolution du cadre juridique"
-
     class Meta(Vocabulary.Meta):
         verbose_name = "facteur de réussite"
         verbose_name_plural = "facteurs de réussite"

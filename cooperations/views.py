@@ -29,20 +29,6 @@ PAGE_SIZE = 20
 ROLE_ORDER = [r.value for r in Participation.Role]
 
 
-def published_for_list():
-    """Published cooperations with what a result row shows: 3 queries per page once evaluated
-    (rows with their legal form, themes, participations with their territory).
-    """
-    return (
-        Cooperation.objects.published()
-        .select_related("legal_form")
-        .prefetch_related(
-            "themes",
-            Prefetch("participations", queryset=Participation.objects.select_related("territory")),
-        )
-    )
-
-
 def home(request):
     published = Q(cooperations__is_published=True)
     metropoles = (

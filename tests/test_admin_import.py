@@ -319,9 +319,11 @@ def test_export_queries_do_not_grow_with_the_number_of_cooperations(
     editor_client, catalogue, django_assert_max_num_queries
 ):
     with django_assert_max_num_queries(20):
-        editor_client.post(EXPORT, {"resource": "0", "format": "2"})
+        response = editor_client.post(EXPORT, {"resource": "0", "format": "2"})
+    assert response.status_code == 200
     for index in range(30):
         make_cooperation(f"Encore {index}", metropoles=[Territory.objects.get(code="242900314")])
     with django_assert_max_num_queries(20):
         response = editor_client.post(EXPORT, {"resource": "0", "format": "2"})
+    assert response.status_code == 200
     assert len(plan_import(read_spreadsheet(response.content, "csv")).rows) == 34
