@@ -75,7 +75,8 @@ class CatalogueList(View):
     """A filtered, faceted, sorted, paginated list; also answers ?format=json|csv|xlsx|ods."""
 
     template_name = "cooperations/list.html"
-    stem = "cooperations"
+    # What the page narrows the catalogue to, named in export file names.
+    export_scope = ""
 
     def get_base_queryset(self):
         return Cooperation.objects.published()
@@ -124,7 +125,7 @@ class CatalogueList(View):
                 fmt,
                 queryset,
                 request.build_absolute_uri,
-                self.stem,
+                self.export_scope or self._main_filter_name(filterset),
                 self.plain_filters(filterset, sort),
                 self.permalink(),
             )
@@ -230,6 +231,16 @@ class CatalogueList(View):
             return value.name
         return str(value)
 
+    @staticmethod
+    def _main_filter_name(filterset) -> str:
+        """The first of the métropole, theme, factor, département, région or form filters, to
+        name an export of the whole list."""
+        for name in ("metropole", "thematique", "facteur", "departement", "region", "forme"):
+            value = filterset.valid_data.get(name)
+            if value is not None:
+                return getattr(value, "slug", "") or getattr(value, "name", "") or str(value)
+        return ""
+
     def plain_filters(self, filterset, sort) -> str:
         parts = [self.scope_description()] if self.scope_description() else []
         parts += [
@@ -258,7 +269,7 @@ class ThemeView(CatalogueList):
 
     def get(self, request, slug):
         self.theme = get_object_or_404(Theme, slug=slug)
-        self.stem = f"cooperations-{slug}"
+        self.export_scope = slug
         return super().get(request)
 
     def get_base_queryset(self):
@@ -276,7 +287,7 @@ class FactorView(CatalogueList):
 
     def get(self, request, slug):
         self.factor = get_object_or_404(SuccessFactor, slug=slug)
-        self.stem = f"cooperations-{slug}"
+        self.export_scope = slug
         return super().get(request)
 
     def get_base_queryset(self):
@@ -300,7 +311,7 @@ class TerritoryView(CatalogueList):
         self.territory = get_object_or_404(
             Territory.objects.select_related("departement", "region", "epci"), pk=pk
         )
-        self.stem = f"cooperations-{self.territory.code or self.territory.pk}"
+        self.export_scope = self.territory.name
         return super().get(request)
 
     def get_base_queryset(self):
