@@ -125,7 +125,8 @@ def write_csv(
 
 # --- XLSX ----------------------------------------------------------------------------------------
 
-_BOLD = Font(bold=True)
+# The name and size of openpyxl's default font: a bare Font(bold=True) shows in a serif.
+_BOLD = Font(name="Calibri", size=11, bold=True)
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
 
