@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views import View
 
 from . import api, exports, search
+from .collation import FrenchOrder
 from .filters import PLUS_VALUES, SORTS, CooperationFilter, compute_facets
 from .models import (
     Cooperation,
@@ -176,13 +177,14 @@ class CatalogueList(View):
 
     @staticmethod
     def _ordering(sort: str) -> list:
+        by_name = [FrenchOrder("name"), "pk"]
         if sort == "pertinence":
-            return [F("search_rank").desc(), "name", "pk"]
+            return [F("search_rank").desc(), *by_name]
         if sort == "recent":
-            return [F("signed_on").desc(nulls_last=True), "name", "pk"]
+            return [F("signed_on").desc(nulls_last=True), *by_name]
         if sort == "ancien":
-            return [F("signed_on").asc(nulls_last=True), "name", "pk"]
-        return ["name", "pk"]
+            return [F("signed_on").asc(nulls_last=True), *by_name]
+        return by_name
 
     def _page_number(self, raw, paginator) -> int:
         if raw in (None, ""):
