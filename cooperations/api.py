@@ -1,8 +1,6 @@
-"""JSON shapes of the public API (documented in docs/public.md): plain dicts, no query of their
-own when the cooperation comes from the list or detail querysets of views.py.
+"""JSON shapes of the public API (documented in the README, section « JSON API »): plain dicts,
+no query of their own when the cooperation comes from the list or detail querysets of views.py.
 """
-
-from .models import Participation
 
 
 def _territory(request, participation) -> dict:
@@ -97,6 +95,3 @@ def list_payload(request, page, paginator, notices) -> dict:
         "notices": notices,
         "results": [summary(request, c) for c in page.object_list],
     }
-
-
-ROLES = [role.value for role in Participation.Role]

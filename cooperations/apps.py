@@ -1,5 +1,8 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
+
+from .collation import register_sqlite_collation
 
 
 class CooperationsConfig(AppConfig):
@@ -9,6 +12,8 @@ class CooperationsConfig(AppConfig):
     def ready(self) -> None:
         # Permissions only exist after every app has migrated, hence post_migrate.
         post_migrate.connect(_create_staff_groups, sender=self)
+        # Before any query: the French name order and its index need it on SQLite.
+        connection_created.connect(register_sqlite_collation)
 
 
 def _create_staff_groups(**kwargs) -> None:

@@ -1,27 +1,27 @@
 """Spreadsheet exports of a list view: every page, same filters, same order.
 
-One row per cooperation with readable labels. XLSX and ODS carry a second sheet « À propos »
-(filters in plain French, permalink, extraction date, row count, licence); CSV is streamed in
-UTF-8 with a BOM and `;` separators so that French Excel opens it as it is.
+One row per cooperation with readable labels, unknown values left empty. XLSX and ODS carry a
+second sheet « À propos » (filters in plain French, permalink, extraction date, row count,
+licence); CSV is streamed in UTF-8 with a BOM and `;` separators so that French Excel opens it as
+it is. The writing itself, formula escaping included, is spreadsheets.py's, shared with the admin.
 """
 
-import csv
 import datetime
-import io
-import re
-import zipfile
+import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from xml.sax.saxutils import escape
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from openpyxl import Workbook
 
+from . import spreadsheets
 from .filters import PLUS_VALUES
 from .models import Cooperation, CooperationFactor, Participation, Source, format_partial_date
+from .spreadsheets import FORMATS, Sheet
+from .text import fold
 
 _PLUS_VALUES = list(PLUS_VALUES.values())
 
@@ -32,51 +32,61 @@ LICENCE = (
 PRODUCER = "Catalogue des coopérations interterritoriales (ANCT)"
 CHUNK = 2000
 
-# Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-FORMATS = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "ods": "application/vnd.oasis.opendocument.spreadsheet",
-}
-
-
-def neutralise(value: str) -> str:
-    """Prefix a cell that a spreadsheet would run as a formula with an apostrophe."""
-    if value and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
 
 def _date(value: datetime.date | None) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
 
 
-HEADERS = [
-    "Identifiant",
-    "Nom",
-    "Adresse de la fiche",
-    "Résumé",
-    "Description",
-    "Métropoles",
-    "Partenaires",
-    "Associés",
-    "Thématiques",
-    "Facteurs de réussite",
-    "Forme de coopération",
-    "Statut",
-    "Date de signature",
-    "Début",
-    "Fin",
-    "Plus-value",
-    "Gouvernance",
-    "Financements",
-    "Moyens humains",
-    "Sources",
-    "Provenance",
-    "Dernière vérification",
+_STATUS = dict(Cooperation.Status.choices)
+_PROVENANCE = dict(Cooperation.Provenance.choices)
+_ROLES = Participation.Role
+
+
+@dataclass
+class _Relations:
+    """Labels of the related rows of a batch of cooperations, keyed by cooperation id."""
+
+    territories: dict
+    themes: dict
+    factors: dict
+    sources: dict
+
+
+def _joined(values: list[str]) -> str:
+    return " ; ".join(values)
+
+
+# The export's columns, in order: header and how to read the cell from a `values()` record and
+# the relations of its batch. A new column is one line here (plus its field in _FIELDS or a
+# query in _relations when it needs one).
+COLUMNS: list[tuple[str, Callable[[dict, _Relations], str]]] = [
+    ("Identifiant", lambda r, rel: r["slug"]),
+    ("Nom", lambda r, rel: r["name"]),
+    ("Adresse de la fiche", lambda r, rel: r["url"]),
+    ("Résumé", lambda r, rel: r["summary"]),
+    ("Description", lambda r, rel: r["description"]),
+    ("Métropoles", lambda r, rel: _joined(rel.territories[r["pk"]][_ROLES.METROPOLE])),
+    ("Partenaires", lambda r, rel: _joined(rel.territories[r["pk"]][_ROLES.PARTNER])),
+    ("Associés", lambda r, rel: _joined(rel.territories[r["pk"]][_ROLES.ASSOCIATED])),
+    ("Thématiques", lambda r, rel: _joined(rel.themes[r["pk"]])),
+    ("Facteurs de réussite", lambda r, rel: _joined(rel.factors[r["pk"]])),
+    ("Forme de coopération", lambda r, rel: r["legal_form__label"] or ""),
+    ("Statut", lambda r, rel: _STATUS.get(r["status"], "")),
+    (
+        "Date de signature",
+        lambda r, rel: format_partial_date(r["signed_on"], r["signed_on_precision"]),
+    ),
+    ("Début", lambda r, rel: _date(r["starts_on"])),
+    ("Fin", lambda r, rel: _date(r["ends_on"])),
+    ("Plus-value", lambda r, rel: _joined([label for f, label in _PLUS_VALUES if r[f]])),
+    ("Gouvernance", lambda r, rel: r["governance"]),
+    ("Financements", lambda r, rel: r["funding"]),
+    ("Moyens humains", lambda r, rel: r["staffing"]),
+    ("Sources", lambda r, rel: _joined(rel.sources[r["pk"]])),
+    ("Provenance", lambda r, rel: _PROVENANCE.get(r["provenance"], "")),
+    ("Dernière vérification", lambda r, rel: _date(r["last_verified_on"])),
 ]
+HEADERS = [header for header, _cell in COLUMNS]
 
 _FIELDS = [
     "pk",
@@ -99,9 +109,6 @@ _FIELDS = [
     "provenance",
     "last_verified_on",
 ]
-_STATUS = dict(Cooperation.Status.choices)
-_PROVENANCE = dict(Cooperation.Provenance.choices)
-_ROLES = Participation.Role
 
 
 def _by_cooperation(pairs) -> defaultdict:
@@ -112,7 +119,7 @@ def _by_cooperation(pairs) -> defaultdict:
     return grouped
 
 
-def _relations(ids: list[int]) -> tuple[dict, dict, dict, dict]:
+def _relations(ids: list[int]) -> _Relations:
     """Labels of the territories, themes, factors and sources of some cooperations: 4 queries,
     plain tuples rather than model instances, which is what keeps a 10,000-row export fast.
     """
@@ -138,43 +145,19 @@ def _relations(ids: list[int]) -> tuple[dict, dict, dict, dict]:
         .order_by("position", "pk")
         .values_list("cooperation_id", "url")
     )
-    return territories, themes, factors, sources
+    return _Relations(territories, themes, factors, sources)
 
 
 def _batch(records: list[dict], url_template: str) -> Iterator[list[str]]:
-    territories, themes, factors, sources = _relations([r["pk"] for r in records])
-    for r in records:
-        pk = r["pk"]
-        cells = [
-            r["slug"],
-            r["name"],
-            url_template.replace("__slug__", r["slug"]),
-            r["summary"],
-            r["description"],
-            " ; ".join(territories[pk][_ROLES.METROPOLE]),
-            " ; ".join(territories[pk][_ROLES.PARTNER]),
-            " ; ".join(territories[pk][_ROLES.ASSOCIATED]),
-            " ; ".join(themes[pk]),
-            " ; ".join(factors[pk]),
-            r["legal_form__label"] or "",
-            _STATUS.get(r["status"], "Non renseigné"),
-            format_partial_date(r["signed_on"], r["signed_on_precision"]),
-            _date(r["starts_on"]),
-            _date(r["ends_on"]),
-            " ; ".join(label for field, label in _PLUS_VALUES if r[field]),
-            r["governance"],
-            r["funding"],
-            r["staffing"],
-            " ; ".join(sources[pk]),
-            _PROVENANCE.get(r["provenance"], ""),
-            _date(r["last_verified_on"]),
-        ]
-        yield [neutralise(cell or "") for cell in cells]
+    relations = _relations([r["pk"] for r in records])
+    for record in records:
+        record["url"] = url_template.replace("__slug__", record["slug"])
+        yield [cell(record, relations) or "" for _header, cell in COLUMNS]
 
 
 def rows(queryset: QuerySet, absolute_url) -> Iterator[list[str]]:
-    """Neutralised cells of each cooperation in the queryset's order, read in chunks so that
-    memory stays flat: 1 query per chunk of rows plus 4 for their relations.
+    """Cells of each cooperation in the queryset's order, read in chunks so that memory stays
+    flat: 1 query per chunk of rows plus 4 for their relations.
     """
     url_template = absolute_url(reverse("cooperations:detail", args=["__slug__"]))
     records = []
@@ -187,124 +170,70 @@ def rows(queryset: QuerySet, absolute_url) -> Iterator[list[str]]:
         yield from _batch(records, url_template)
 
 
-def about_rows(filters: str, permalink: str, count: int) -> list[list[str]]:
+def about_rows(filters: str, permalink: str, count: int) -> list[list]:
     return [
         ["Source", PRODUCER],
-        ["Filtres", neutralise(filters)],
+        ["Filtres", filters],
         ["Lien permanent", permalink],
         ["Date d'extraction", timezone.localtime().strftime("%d/%m/%Y %H:%M")],
-        ["Nombre de lignes", str(count)],
+        ["Nombre de lignes", count],
         ["Licence", LICENCE],
     ]
 
 
-class _Echo:
-    def write(self, value):
-        return value
+class _Counted:
+    """Rows passed through, counted on the way."""
+
+    def __init__(self, rows):
+        self.rows, self.count = rows, 0
+
+    def __iter__(self):
+        for row in self.rows:
+            self.count += 1
+            yield row
 
 
-def _csv_lines(data: Iterable[list[str]]) -> Iterator[str]:
-    writer = csv.writer(_Echo(), delimiter=";", lineterminator="\r\n")
-    yield "\ufeff" + writer.writerow(HEADERS)
-    for row in data:
-        yield writer.writerow(row)
-
-
-def _filename(stem: str, extension: str) -> str:
-    return f"{stem}-{timezone.localdate():%Y%m%d}.{extension}"
-
-
-def csv_response(queryset, absolute_url, stem) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in _csv_lines(rows(queryset, absolute_url))),
-        content_type=FORMATS["csv"],
+def _sheets(data: Iterator[list[str]], filters: str, permalink: str) -> Iterator[Sheet]:
+    # A generator on purpose: the writer asks for the « À propos » sheet only once it has
+    # written every row of the first one, when the count is known.
+    counted = _Counted(data)
+    yield Sheet("Coopérations", HEADERS, counted)
+    yield Sheet(
+        "À propos", ["Rubrique", "Valeur"], about_rows(filters, permalink, counted.count), False
     )
-    response["Content-Disposition"] = f'attachment; filename="{_filename(stem, "csv")}"'
+
+
+def filename(scope: str, extension: str) -> str:
+    """`cooperations-<scope>-YYYY-MM-DD.<ext>`, or without scope for the whole list; ASCII
+    letters, digits and hyphens only, so the Content-Disposition header needs no encoding."""
+    slug = fold(scope).replace(" ", "-")[:60].strip("-")
+    stem = f"cooperations-{slug}" if slug else "cooperations"
+    return f"{stem}-{timezone.localdate():%Y-%m-%d}.{extension}"
+
+
+def _attachment(response, scope: str, extension: str):
+    response["Content-Disposition"] = f'attachment; filename="{filename(scope, extension)}"'
     return response
 
 
-def xlsx_response(queryset, absolute_url, stem, filters, permalink) -> HttpResponse:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Coopérations")
-    sheet.append(HEADERS)
-    count = 0
-    for row in rows(queryset, absolute_url):
-        sheet.append(row)
-        count += 1
-    about = workbook.create_sheet("À propos")
-    about.append(["Rubrique", "Valeur"])
-    for row in about_rows(filters, permalink, count):
-        about.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=FORMATS["xlsx"])
-    response["Content-Disposition"] = f'attachment; filename="{_filename(stem, "xlsx")}"'
-    return response
+def csv_response(data: Iterator[list[str]], scope: str) -> StreamingHttpResponse:
+    # The first row is read before the response exists, so that the queries run (and may fail
+    # with a proper error page) before any byte is sent.
+    data = iter(data)
+    first = list(itertools.islice(data, 1))
+    lines = spreadsheets.csv_lines(HEADERS, itertools.chain(first, data))
+    body = itertools.chain(["\ufeff"], lines)
+    response = StreamingHttpResponse(
+        (line.encode("utf-8") for line in body), content_type=FORMATS["csv"]
+    )
+    return _attachment(response, scope, "csv")
 
 
-_ODS_MIME = FORMATS["ods"]
-_ODS_MANIFEST = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n'
-    '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" '
-    'manifest:version="1.2">'
-    f'<manifest:file-entry manifest:full-path="/" manifest:version="1.2" '
-    f'manifest:media-type="{_ODS_MIME}"/>'
-    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-    "</manifest:manifest>"
-)
-_ODS_HEAD = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n'
-    '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
-    "<office:body><office:spreadsheet>"
-)
-_ODS_TAIL = "</office:spreadsheet></office:body></office:document-content>"
-# Characters XML 1.0 forbids; a pasted control character must not break the whole file.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _ods_row(cells: list[str]) -> str:
-    parts = ["<table:table-row>"]
-    for value in cells:
-        lines = _XML_INVALID.sub("", value).split("\n")
-        paragraphs = "".join(f"<text:p>{escape(line)}</text:p>" for line in lines)
-        parts.append(
-            f'<table:table-cell office:value-type="string">{paragraphs}</table:table-cell>'
-        )
-    parts.append("</table:table-row>")
-    return "".join(parts)
-
-
-def ods_response(queryset, absolute_url, stem, filters, permalink) -> HttpResponse:
-    """ODS written directly as XML, streamed into the archive: through a DOM library (odfpy)
-    10,000 rows took about 18 s, this way a few seconds."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        # The mimetype entry must come first and uncompressed (ODF packaging rule).
-        archive.writestr(zipfile.ZipInfo("mimetype"), _ODS_MIME, compress_type=zipfile.ZIP_STORED)
-        archive.writestr("META-INF/manifest.xml", _ODS_MANIFEST)
-        with archive.open("content.xml", "w") as content:
-            content.write(_ODS_HEAD.encode())
-            content.write('<table:table table:name="Coopérations">'.encode())
-            content.write(_ods_row(HEADERS).encode())
-            count = 0
-            for row in rows(queryset, absolute_url):
-                content.write(_ods_row(row).encode())
-                count += 1
-            content.write('</table:table><table:table table:name="À propos">'.encode())
-            content.write(_ods_row(["Rubrique", "Valeur"]).encode())
-            for row in about_rows(filters, permalink, count):
-                content.write(_ods_row(row).encode())
-            content.write(b"</table:table>" + _ODS_TAIL.encode())
-    response = HttpResponse(buffer.getvalue(), content_type=_ODS_MIME)
-    response["Content-Disposition"] = f'attachment; filename="{_filename(stem, "ods")}"'
-    return response
-
-
-def export_response(fmt, queryset, absolute_url, stem, filters, permalink):
+def export_response(fmt, queryset, absolute_url, scope, filters, permalink):
+    """The export of a list in `fmt` (a key of FORMATS); `scope` names the file."""
+    data = rows(queryset, absolute_url)
     if fmt == "csv":
-        return csv_response(queryset, absolute_url, stem)
-    if fmt == "xlsx":
-        return xlsx_response(queryset, absolute_url, stem, filters, permalink)
-    return ods_response(queryset, absolute_url, stem, filters, permalink)
+        return csv_response(data, scope)
+    write = spreadsheets.write_xlsx if fmt == "xlsx" else spreadsheets.write_ods
+    response = HttpResponse(write(_sheets(data, filters, permalink)), content_type=FORMATS[fmt])
+    return _attachment(response, scope, fmt)

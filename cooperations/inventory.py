@@ -259,20 +259,10 @@ def map_headers(headers: Sequence) -> HeaderMapping:
 
 # --- Cells ----------------------------------------------------------------------------------------
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_formula(value: str) -> str:
-    """Prefix a cell a spreadsheet would run as a formula with an apostrophe (OWASP advice);
-    `clean_text` removes it again, so export then import gives back the same text."""
-    if value and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
 
 def clean_text(value) -> str:
     """A cell as text: None and blanks become "", numbers lose a useless « .0 », the apostrophe
-    added by `neutralise_formula` is removed, spaces around lines are trimmed."""
+    added by `spreadsheets.neutralise` is removed, spaces around lines are trimmed."""
     if value is None:
         return ""
     if isinstance(value, bool):

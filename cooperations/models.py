@@ -51,14 +51,6 @@ class LegalForm(Vocabulary):
 class SuccessFactor(Vocabulary):
     """The six success factors of the ANCT Fabrique prospective; fixed, never added or deleted."""
 
-    class Code(models.TextChoices):
-        CONNAISSANCE = "connaissance", "La connaissance des dynamiques interterritoriales"
-        VISION = "vision", "Le partage d'une vision stratégique des coopérations"
-        GOUVERNANCE = "gouvernance", "La mise en place d'espaces de gouvernance adaptés"
-        COMPETENCES = "competences", "L'allocation ou le partage de « compétences métiers »"
-        FINANCEMENTS = "financements", "La définition de financements spécifiques"
-        CADRE_JURIDIQUE = "cadre-juridique", "L'évolution du cadre juridique"
-
     class Meta(Vocabulary.Meta):
         verbose_name = "facteur de réussite"
         verbose_name_plural = "facteurs de réussite"
@@ -349,7 +341,9 @@ class Cooperation(models.Model):
         indexes = [
             # Public list sorted by signature date (newest / oldest first) among published rows.
             models.Index(fields=["is_published", "signed_on"], name="coop_published_signed_idx"),
-            # Public list sorted by name among published rows.
+            # Published rows by name in the database's own order (admin list, inventory export);
+            # the public list's French order has its own index, coop_published_name_fr_idx,
+            # created by a migration because its collation is named differently on each engine.
             models.Index(fields=["is_published", "name"], name="coop_published_name_idx"),
             # Facet counts and filters start from the ids of the published cooperations: an
             # index-only scan of this partial index rather than a read of the wide rows (the

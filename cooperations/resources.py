@@ -3,9 +3,6 @@ the export rows. The checks and writes themselves live in importing.py, shared w
 `import_inventory` command.
 """
 
-import csv
-import io
-
 import tablib
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
@@ -17,6 +14,7 @@ from . import inventory
 from .importing import RowPlan, run_import
 from .inventory import COLUMNS, FACTOR_TEXT_PREFIX, format_date, format_territory_ref
 from .models import Cooperation, CooperationFactor, Participation
+from .spreadsheets import Sheet, write_csv, write_ods, write_xlsx
 from .vocabularies import PLUS_VALUE_FIELDS
 
 HEADERS = [column.header for column in COLUMNS]
@@ -46,7 +44,8 @@ def export_queryset(queryset):
 
 
 def export_row(cooperation: Cooperation) -> list[str]:
-    """One cooperation in the inventory format, every cell as text."""
+    """One cooperation in the inventory format, every cell as text (the writers of
+    spreadsheets.py escape formulas)."""
     participations = cooperation.participations.all()
 
     def territories(role):
@@ -84,7 +83,7 @@ def export_row(cooperation: Cooperation) -> list[str]:
     }
     for code, text in factor_texts.items():
         values[FACTOR_TEXT_PREFIX + code] = text
-    return [inventory.neutralise_formula(values.get(column.key, "")) for column in COLUMNS]
+    return [values.get(column.key, "") for column in COLUMNS]
 
 
 def export_dataset(queryset) -> tablib.Dataset:
@@ -141,9 +140,13 @@ class SpreadsheetImport(base_formats.Format):
         return True
 
 
-class _TextExport:
-    # The library's formula escaping drops the leading « = » and loses data; export_row
-    # prefixes such cells with an apostrophe instead, which the import removes again.
+def _sheets(dataset: tablib.Dataset) -> list[Sheet]:
+    return [Sheet(dataset.title or "Coopérations", list(dataset.headers), dataset)]
+
+
+class _SpreadsheetExport:
+    # spreadsheets.py writes the files: the library's own formula escaping drops the leading
+    # « = » and loses data, its ODS writer (odfpy) is slow.
     def is_binary(self):
         return True
 
@@ -154,89 +157,24 @@ class _TextExport:
         return False
 
 
-class XLSXExport(_TextExport, base_formats.XLSX):
+class XLSXExport(_SpreadsheetExport, base_formats.XLSX):
     def export_data(self, dataset, **kwargs):
-        return write_xlsx(dataset)
+        return write_xlsx(_sheets(dataset))
 
 
-class ODSExport(_TextExport, base_formats.ODS):
+class ODSExport(_SpreadsheetExport, base_formats.ODS):
     def export_data(self, dataset, **kwargs):
-        return write_ods(dataset)
+        return write_ods(_sheets(dataset))
 
 
-class CSVExport(_TextExport, base_formats.CSV):
+class CSVExport(_SpreadsheetExport, base_formats.CSV):
     """UTF-8 with a BOM and semicolons, which French Excel opens correctly."""
 
     def export_data(self, dataset, **kwargs):
-        return write_csv(dataset)
+        return write_csv(list(dataset.headers), dataset)
 
 
 EXPORT_FORMATS = [XLSXExport, ODSExport, CSVExport]
-
-
-def write_csv(dataset: tablib.Dataset, encoding: str = "utf-8-sig", delimiter: str = ";") -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(dataset.headers)
-    writer.writerows(dataset)
-    return buffer.getvalue().encode(encoding)
-
-
-def write_xlsx(dataset: tablib.Dataset, extra_sheets=()) -> bytes:
-    """Text cells stay text (never formulas); optional extra sheets as (title, headers, rows)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = (dataset.title or "Coopérations")[:31]
-    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
-
-    def fill(ws, headers, rows):
-        ws.append(list(headers))
-        for cell in ws[1]:
-            cell.font = bold
-        ws.freeze_panes = "A2"
-        for row in rows:
-            ws.append(["" if v is None else str(v) for v in row])
-        for row in ws.iter_rows(min_row=2):
-            for cell in row:
-                cell.data_type = "s"
-                if isinstance(cell.value, str) and "\n" in cell.value:
-                    cell.alignment = wrap
-        for index, header in enumerate(headers, start=1):
-            ws.column_dimensions[ws.cell(1, index).column_letter].width = max(
-                12, min(50, len(str(header)) + 4)
-            )
-
-    fill(sheet, dataset.headers, list(dataset))
-    for title, headers, rows in extra_sheets:
-        fill(workbook.create_sheet(title[:31]), headers, rows)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def write_ods(dataset: tablib.Dataset) -> bytes:
-    """Every cell as text, one paragraph per line so LibreOffice shows line breaks."""
-    from odf.opendocument import OpenDocumentSpreadsheet
-    from odf.table import Table, TableCell, TableRow
-    from odf.text import P
-
-    document = OpenDocumentSpreadsheet()
-    table = Table(name=(dataset.title or "Coopérations"))
-    for values in [dataset.headers, *list(dataset)]:
-        row = TableRow()
-        for value in values:
-            cell = TableCell(valuetype="string")
-            for line in str(value or "").split("\n") if value else []:
-                cell.addElement(P(text=line))
-            row.addElement(cell)
-        table.addElement(row)
-    document.spreadsheet.addElement(table)
-    buffer = io.BytesIO()
-    document.write(buffer)
-    return buffer.getvalue()
 
 
 # --- Resource ------------------------------------------------------------------------------------
@@ -332,9 +270,6 @@ def template_workbook() -> bytes:
     each column. Five queries."""
     from .models import LegalForm, SuccessFactor, Territory, Theme
 
-    example = tablib.Dataset(headers=HEADERS, title="Coopérations")
-    example.append([column.example for column in COLUMNS])
-
     metropoles = [
         format_territory_ref(name, kind, code)
         for name, kind, code in Territory.objects.metropoles()
@@ -364,13 +299,14 @@ def template_workbook() -> bytes:
         for column in COLUMNS
     ]
     return write_xlsx(
-        example,
-        extra_sheets=[
-            ("Valeurs autorisées", list(lists), allowed_rows),
-            (
+        [
+            Sheet("Coopérations", HEADERS, [[column.example for column in COLUMNS]]),
+            Sheet("Valeurs autorisées", list(lists), allowed_rows),
+            Sheet(
                 "Colonnes",
                 ["Colonne", "Autres intitulés acceptés", "Valeurs", "Exemple"],
                 columns_rows,
+                autofilter=False,
             ),
-        ],
+        ]
     )

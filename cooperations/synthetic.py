@@ -10,12 +10,10 @@ import datetime
 import random
 from collections import Counter, defaultdict
 
-import tablib
-
 from . import inventory
 from .importing import TerritoryIndex
 from .models import Cooperation, LegalForm, SuccessFactor, Territory, Theme
-from .resources import write_csv, write_ods
+from .spreadsheets import Sheet, write_csv, write_ods, write_xlsx
 from .text import fold
 from .vocabularies import PLUS_VALUE_FIELDS
 
@@ -191,41 +189,18 @@ def generate_rows(rows: int = 173, seed: int = 2018, messy: bool = False):
 
 
 def write_inventory(headers, rows, file_format: str) -> bytes:
-    dataset = tablib.Dataset(headers=headers, title="Inventaire")
-    for row in rows:
-        dataset.append(row)
+    """The rows in one of FORMATS; XLSX keeps dates as dates, the others hold text."""
     if file_format == "xlsx":
-        return _write_xlsx_keeping_dates(headers, rows)
+        return write_xlsx([Sheet("Inventaire", list(headers), rows)])
+    text = [
+        [cell.strftime("%d/%m/%Y") if isinstance(cell, datetime.date) else str(cell)
+         for cell in row]
+        for row in rows
+    ]  # fmt: skip
     if file_format == "ods":
-        return write_ods(_as_text(dataset))
+        return write_ods([Sheet("Inventaire", list(headers), text)])
     if file_format == "csv-utf8":
-        return write_csv(_as_text(dataset), encoding="utf-8", delimiter=",")
+        return write_csv(list(headers), text, encoding="utf-8", delimiter=",")
     if file_format == "csv-cp1252":
-        return write_csv(_as_text(dataset), encoding="cp1252", delimiter=";")
+        return write_csv(list(headers), text, encoding="cp1252", delimiter=";")
     raise ValueError(f"Format inconnu : {file_format} ({', '.join(FORMATS)}).")
-
-
-def _as_text(dataset: tablib.Dataset) -> tablib.Dataset:
-    text = tablib.Dataset(headers=dataset.headers, title=dataset.title)
-    for row in dataset:
-        text.append(
-            [cell.strftime("%d/%m/%Y") if isinstance(cell, datetime.date) else str(cell)
-             for cell in row]
-        )  # fmt: skip
-    return text
-
-
-def _write_xlsx_keeping_dates(headers, rows) -> bytes:
-    import io
-
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Inventaire"
-    sheet.append(list(headers))
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()

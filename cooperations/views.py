@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views import View
 
 from . import api, exports, search
+from .collation import FrenchOrder
 from .filters import PLUS_VALUES, SORTS, CooperationFilter, compute_facets
 from .models import (
     Cooperation,
@@ -27,20 +28,6 @@ from .text import fold
 
 PAGE_SIZE = 20
 ROLE_ORDER = [r.value for r in Participation.Role]
-
-
-def published_for_list():
-    """Published cooperations with what a result row shows: 3 queries per page once evaluated
-    (rows with their legal form, themes, participations with their territory).
-    """
-    return (
-        Cooperation.objects.published()
-        .select_related("legal_form")
-        .prefetch_related(
-            "themes",
-            Prefetch("participations", queryset=Participation.objects.select_related("territory")),
-        )
-    )
 
 
 def home(request):
@@ -89,7 +76,8 @@ class CatalogueList(View):
     """A filtered, faceted, sorted, paginated list; also answers ?format=json|csv|xlsx|ods."""
 
     template_name = "cooperations/list.html"
-    stem = "cooperations"
+    # What the page narrows the catalogue to, named in export file names.
+    export_scope = ""
 
     def get_base_queryset(self):
         return Cooperation.objects.published()
@@ -138,7 +126,7 @@ class CatalogueList(View):
                 fmt,
                 queryset,
                 request.build_absolute_uri,
-                self.stem,
+                self.export_scope or self._main_filter_name(filterset),
                 self.plain_filters(filterset, sort),
                 self.permalink(),
             )
@@ -189,13 +177,14 @@ class CatalogueList(View):
 
     @staticmethod
     def _ordering(sort: str) -> list:
+        by_name = [FrenchOrder("name"), "pk"]
         if sort == "pertinence":
-            return [F("search_rank").desc(), "name", "pk"]
+            return [F("search_rank").desc(), *by_name]
         if sort == "recent":
-            return [F("signed_on").desc(nulls_last=True), "name", "pk"]
+            return [F("signed_on").desc(nulls_last=True), *by_name]
         if sort == "ancien":
-            return [F("signed_on").asc(nulls_last=True), "name", "pk"]
-        return ["name", "pk"]
+            return [F("signed_on").asc(nulls_last=True), *by_name]
+        return by_name
 
     def _page_number(self, raw, paginator) -> int:
         if raw in (None, ""):
@@ -244,6 +233,16 @@ class CatalogueList(View):
             return value.name
         return str(value)
 
+    @staticmethod
+    def _main_filter_name(filterset) -> str:
+        """The first of the métropole, theme, factor, département, région or form filters, to
+        name an export of the whole list."""
+        for name in ("metropole", "thematique", "facteur", "departement", "region", "forme"):
+            value = filterset.valid_data.get(name)
+            if value is not None:
+                return getattr(value, "slug", "") or getattr(value, "name", "") or str(value)
+        return ""
+
     def plain_filters(self, filterset, sort) -> str:
         parts = [self.scope_description()] if self.scope_description() else []
         parts += [
@@ -272,7 +271,7 @@ class ThemeView(CatalogueList):
 
     def get(self, request, slug):
         self.theme = get_object_or_404(Theme, slug=slug)
-        self.stem = f"cooperations-{slug}"
+        self.export_scope = slug
         return super().get(request)
 
     def get_base_queryset(self):
@@ -290,7 +289,7 @@ class FactorView(CatalogueList):
 
     def get(self, request, slug):
         self.factor = get_object_or_404(SuccessFactor, slug=slug)
-        self.stem = f"cooperations-{slug}"
+        self.export_scope = slug
         return super().get(request)
 
     def get_base_queryset(self):
@@ -314,7 +313,7 @@ class TerritoryView(CatalogueList):
         self.territory = get_object_or_404(
             Territory.objects.select_related("departement", "region", "epci"), pk=pk
         )
-        self.stem = f"cooperations-{self.territory.code or self.territory.pk}"
+        self.export_scope = self.territory.name
         return super().get(request)
 
     def get_base_queryset(self):

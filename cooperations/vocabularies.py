@@ -1,5 +1,5 @@
-"""Starting vocabularies (DOMAIN.md), loaded by a data migration; themes and forms stay
-editable in the admin afterwards, the six factors do not.
+"""Starting vocabularies of the catalogue (described in the README's introduction), loaded by a
+data migration; themes and forms stay editable in the admin afterwards, the six factors do not.
 
 Definitions are the project's own one-sentence wording, written for users of the catalogue.
 """

@@ -243,9 +243,13 @@ def test_territory_changelist_query_count_does_not_grow_with_rows(admin_client, 
     department = make_territory(Territory.Kind.DEPARTEMENT, "Finistère", code="29")
     make_territory(Territory.Kind.CC, departement=department)
     with CaptureQueriesContext(connection) as few:
-        admin_client.get(url)
+        response = admin_client.get(url)
+    assert response.status_code == 200
+    before = response.context["cl"].result_count
     for _ in range(100):
         make_territory(Territory.Kind.CC, departement=department)
     with CaptureQueriesContext(connection) as many:
-        admin_client.get(url)
+        response = admin_client.get(url)
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == before + 100
     assert len(few) == len(many)

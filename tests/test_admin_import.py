@@ -3,6 +3,7 @@
 import datetime
 import io
 import re
+import zipfile
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -230,12 +231,18 @@ def test_export_then_reimport_reports_every_row_unchanged(
 
 
 def test_exported_formulas_are_neutralised(editor_client, catalogue):
-    csv_text = editor_client.post(EXPORT, {"resource": "0", "format": "2"}).content.decode(
-        "utf-8-sig"
-    )
+    response = editor_client.post(EXPORT, {"resource": "0", "format": "2"})
+    assert response.status_code == 200
+    csv_text = response.content.decode("utf-8-sig")
     assert '\'=HYPERLINK(""http://evil"") ; @coop' in csv_text
-    xlsx = editor_client.post(EXPORT, {"resource": "0", "format": "0"}).content
-    sheet = load_workbook(io.BytesIO(xlsx)).active
+    response = editor_client.post(EXPORT, {"resource": "0", "format": "1"})
+    assert response.status_code == 200
+    content = zipfile.ZipFile(io.BytesIO(response.content)).read("content.xml").decode()
+    assert '<text:p>\'=HYPERLINK("http://evil") ; @coop' in content
+    response = editor_client.post(EXPORT, {"resource": "0", "format": "0"})
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.b
     cells = [cell for row in sheet.iter_rows() for cell in row if cell.value]
     assert all(cell.data_type == "s" for cell in cells)
     assert not any(str(cell.value).startswith(("=", "+", "-", "@")) for cell in cells)
@@ -319,9 +326,11 @@ def test_export_queries_do_not_grow_with_the_number_of_cooperations(
     editor_client, catalogue, django_assert_max_num_queries
 ):
     with django_assert_max_num_queries(20):
-        editor_client.post(EXPORT, {"resource": "0", "format": "2"})
+        response = editor_client.post(EXPORT, {"resource": "0", "format": "2"})
+    assert response.status_code == 200
     for index in range(30):
         make_cooperation(f"Encore {index}", metropoles=[Territory.objects.get(code="242900314")])
     with django_assert_max_num_queries(20):
         response = editor_client.post(EXPORT, {"resource": "0", "format": "2"})
+    assert response.status_code == 200
     assert len(plan_import(read_spreadsheet(response.content, "csv")).rows) == 34

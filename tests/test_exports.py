@@ -2,12 +2,16 @@
 
 import csv
 import io
+import re
 
 import openpyxl
 import pytest
 import tablib
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from cooperations.exports import HEADERS, neutralise
+from cooperations.exports import HEADERS, filename
 
 from .catalogue_data import build_catalogue
 from .conftest import make_cooperation
@@ -76,7 +80,7 @@ def test_xlsx_about_sheet_states_filters_permalink_date_count_and_licence(client
     assert about["Lien permanent"] == (
         "http://testserver/cooperations/?metropole=242900314&tri=recent"
     )
-    assert about["Nombre de lignes"] == "2"
+    assert about["Nombre de lignes"] == 2
     assert "Licence Ouverte" in about["Licence"] and "2.0" in about["Licence"]
     assert about["Date d'extraction"]
 
@@ -89,7 +93,7 @@ def test_ods_has_the_same_rows_and_about_sheet(client, catalogue):
     assert rows[0] == HEADERS
     assert [row[HEADERS.index("Nom")] for row in rows[1:]] == listed(client, FILTERED)
     about = {row[0]: row[1] for row in sheets["À propos"][1:]}
-    assert about["Nombre de lignes"] == "2"
+    assert about["Nombre de lignes"] == 2
     assert "Licence Ouverte" in about["Licence"]
 
 
@@ -125,22 +129,6 @@ def test_export_leaves_out_unpublished_records(client, catalogue):
     rows = xlsx_sheets(client.get("/cooperations/", {"format": "xlsx"}))["Coopérations"]
     assert len(rows) == 1 + 4
     assert "brouillon" not in {row[0] for row in rows}
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
-        ("+33 1 23", "'+33 1 23"),
-        ("-1+2", "'-1+2"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tcmd", "'\tcmd"),
-        ("Brest = Iroise", "Brest = Iroise"),
-        ("", ""),
-    ],
-)
-def test_neutralise_prefixes_formula_starts(value, expected):
-    assert neutralise(value) == expected
 
 
 def test_formulas_in_records_are_neutralised_in_every_format(client, catalogue):
@@ -191,3 +179,114 @@ def test_export_query_count_grows_only_by_chunks_of_rows(
         response = client.get("/cooperations/", {"format": "csv"})
         body = b"".join(response.streaming_content)
     assert body.count(b"\r\n") == 1 + 404
+
+
+def attachment_name(response) -> str:
+    match = re.fullmatch(
+        r'attachment; filename="([a-z0-9-]+\.(csv|xlsx|ods))"', response["Content-Disposition"]
+    )
+    assert match, response["Content-Disposition"]
+    return match.group(1)
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "stem"),
+    [
+        ("/cooperations/", {"format": "csv"}, "cooperations"),
+        (
+            "/cooperations/",
+            {"format": "xlsx", "metropole": "242900314"},
+            "cooperations-brest-metropole",
+        ),
+        (
+            "/cooperations/",
+            {"format": "ods", "thematique": "mobilites-transports", "statut": "active"},
+            "cooperations-mobilites-transports",
+        ),
+        (
+            "/thematiques/mobilites-transports/",
+            {"format": "csv"},
+            "cooperations-mobilites-transports",
+        ),
+    ],
+)
+def test_file_name_says_the_scope_then_the_date(client, catalogue, url, params, stem):
+    response = client.get(url, params)
+    assert response.status_code == 200
+    extension = params["format"]
+    assert attachment_name(response) == f"{stem}-{timezone.localdate():%Y-%m-%d}.{extension}"
+
+
+def test_territory_page_export_is_named_after_the_territory(client, catalogue):
+    response = client.get(catalogue.brest.get_absolute_url(), {"format": "xlsx"})
+    assert response.status_code == 200
+    assert attachment_name(response).startswith("cooperations-brest-metropole-")
+
+
+def test_file_name_is_plain_ascii_whatever_the_scope():
+    name = filename('Cœur d\'Essonne « Agglo » / Île-de-France\r\n"x"', "csv")
+    assert (
+        name
+        == f"cooperations-coeur-d-essonne-agglo-ile-de-france-x-{timezone.localdate():%Y-%m-%d}.csv"
+    )
+
+
+def test_unknown_values_are_left_empty(client, catalogue):
+    catalogue.carpool.status = ""
+    catalogue.carpool.legal_form = None
+    catalogue.carpool.save()
+    response = client.get("/cooperations/", {"metropole": "200023414", "format": "xlsx"})
+    assert response.status_code == 200
+    row = dict(zip(HEADERS, xlsx_sheets(response)["Coopérations"][1], strict=True))
+    assert row["Nom"] == "Covoiturage rouennais"
+    assert row["Statut"] is None
+    assert row["Forme de coopération"] is None
+    assert "Non renseigné" not in response.content.decode("latin-1")
+
+
+def test_no_result_page_offers_no_download(client, catalogue):
+    response = client.get("/cooperations/", {"q": "introuvablexyz"})
+    assert response.status_code == 200
+    assert response.context["paginator"].count == 0
+    content = response.content.decode()
+    assert "Télécharger cette sélection" not in content
+    assert "format=csv" not in content
+    listing = client.get("/cooperations/")
+    assert "Télécharger cette sélection" in listing.content.decode()
+
+
+def test_csv_runs_its_queries_before_sending_any_byte(client, catalogue):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/cooperations/", {"format": "csv"})
+    assert response.status_code == 200
+    assert response.streaming
+    sql = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "cooperations_cooperation" in sql and "cooperations_participation" in sql
+    with CaptureQueriesContext(connection) as later:
+        body = b"".join(response.streaming_content)
+    assert later.captured_queries == []
+    assert body.count(b"\r\n") == 1 + 4
+
+
+def test_csv_of_an_empty_selection_has_only_its_header(client, catalogue):
+    response = client.get("/cooperations/", {"q": "introuvablexyz", "format": "csv"})
+    assert response.status_code == 200
+    rows = list(
+        csv.reader(
+            io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")), delimiter=";"
+        )
+    )
+    assert rows == [HEADERS]
+
+
+def test_xlsx_export_has_a_bold_frozen_filtered_header(client, catalogue):
+    response = client.get("/cooperations/", {**FILTERED, "format": "xlsx"})
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content))["Coopérations"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:V3"
+    assert all(cell.font.b for cell in sheet[1])
+    assert not sheet["B2"].font.b
+    widths = [sheet.column_dimensions[letter].width for letter in "ABCDEFGHIJKLMNOPQRSTUV"]
+    assert all(8 <= width <= 60 for width in widths)
+    assert widths[HEADERS.index("Nom")] > widths[HEADERS.index("Fin")]

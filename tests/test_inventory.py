@@ -7,6 +7,7 @@ import pytest
 
 from cooperations import inventory
 from cooperations.inventory import ParseError, TerritoryRef, VocabularyMatcher
+from cooperations.spreadsheets import neutralise
 
 
 @pytest.mark.parametrize(
@@ -275,13 +276,13 @@ def test_export_notation_of_territories():
 
 @pytest.mark.parametrize("text", ["=1+1", "+33 1", "-x", "@SUM(A1)", "\tx"])
 def test_formulas_are_neutralised_and_read_back(text):
-    neutral = inventory.neutralise_formula(text)
+    neutral = neutralise(text)
     assert neutral == "'" + text
     assert inventory.clean_text(neutral) == text.strip()
 
 
 def test_plain_text_is_not_touched_by_neutralisation():
-    assert inventory.neutralise_formula("Contrat") == "Contrat"
+    assert neutralise("Contrat") == "Contrat"
     assert inventory.clean_text("'quoted'") == "'quoted'"
 
 

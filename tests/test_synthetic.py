@@ -28,7 +28,12 @@ def test_every_cooperation_name_is_marked_fictitious(world):
 
 
 def test_partners_are_neighbours_of_the_metropole(world):
-    plan, _ = run_import(read_spreadsheet(write_inventory(*generate_rows(40), "csv-utf8")), True)
+    plan, outcome = run_import(
+        read_spreadsheet(write_inventory(*generate_rows(40), "csv-utf8")), True
+    )
+    assert plan.row_errors == [] and plan.file_errors == []
+    assert outcome.created == 40
+    assert Cooperation.objects.count() == 40
     for cooperation in Cooperation.objects.prefetch_related("participations__territory"):
         metropoles = [
             p.territory

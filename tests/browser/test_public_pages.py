@@ -33,6 +33,10 @@ def test_visitor_filters_by_metropole_and_theme_opens_a_record_and_downloads_it(
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Excel (XLSX)").click()
+    assert re.fullmatch(
+        r"cooperations-brest-metropole-\d{4}-\d{2}-\d{2}\.xlsx",
+        download_info.value.suggested_filename,
+    )
     path = download_info.value.path()
     book = openpyxl.load_workbook(io.BytesIO(Path(path).read_bytes()), read_only=True)
     rows = list(book["Coopérations"].iter_rows(values_only=True))
