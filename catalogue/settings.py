@@ -253,6 +253,9 @@ PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 60)
 # Upload cap for the inventory import (bytes); larger files get a clear message.
 IMPORT_MAX_UPLOAD_SIZE = env_int("IMPORT_MAX_UPLOAD_SIZE", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_UPLOAD_SIZE + 1024 * 1024
+# Seconds an import waits for another one to finish before it is refused (PostgreSQL; on SQLite
+# the connection's timeout applies). Imports are serialised: cooperations/concurrency.py.
+IMPORT_LOCK_WAIT_SECONDS = env_int("IMPORT_LOCK_WAIT_SECONDS", 10)
 
 LOGGING = {
     "version": 1,
