@@ -1058,4 +1058,5 @@ def run_import(
         return plan_import(sheet), None
     with import_lock():
         plan = plan_import(sheet)
-        return plan, apply_import(plan, user=user) if plan.is_valid else None
+        outcome = apply_import(plan, user=user) if plan.is_valid else None
+    return plan, outcome
