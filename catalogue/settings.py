@@ -192,10 +192,13 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 20)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_HANDLER = "catalogue.login_throttling.LoginThrottlingHandler"
-# A lockout ends LOGIN_COOLOFF_MINUTES after the last failure (a failure during the lockout
-# starts it again): 5 guesses per quarter of an hour make a 12-character password out of reach,
-# while a member of staff who mistyped waits at most that long, or is unlocked at once.
+# A lockout ends LOGIN_COOLOFF_MINUTES after the failure that caused it: 5 guesses per quarter of
+# an hour make a 12-character password out of reach, while a member of staff who mistyped waits
+# at most that long, or is unlocked at once by an administrator.
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+# Attempts refused during a lockout are not recorded: a flood of them then writes nothing (no
+# growing failure log, no write per request), and does not push the end of the lockout back.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 # Keeps every failure (with whether it was locked out) after the attempts expire, for the admin.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True

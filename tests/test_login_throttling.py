@@ -77,9 +77,15 @@ def test_locked_out_attempt_computes_no_password_hash(client, staff, settings, h
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         attempt(client, "editrice", "mauvais-mot-de-passe")
     hashing_calls.clear()
+    recorded = AccessFailureLog.objects.count(), AccessAttempt.objects.get().failures_since_start
     assert attempt(client, "editrice", PASSWORD).status_code == 429
     assert attempt(client, "editrice", "mauvais-mot-de-passe").status_code == 429
     assert hashing_calls == []
+    # Nor is anything written: a flood of locked-out attempts does not grow the tables.
+    assert (
+        AccessFailureLog.objects.count(),
+        AccessAttempt.objects.get().failures_since_start,
+    ) == recorded
     # Another username from the same address is not locked yet, and is hashed as usual.
     assert attempt(client, "inconnu", "nimporte-quoi").status_code == 200
     assert hashing_calls == ["encode"]
