@@ -103,7 +103,12 @@ def version_token(cooperation: Cooperation) -> str:
     history_id = (
         cooperation.history.order_by("-history_id").values_list("history_id", flat=True).first()
     )
-    parts = [cooperation.updated_at.isoformat(), str(history_id or ""), timezone.now().isoformat()]
+    # A version rebuilt from the history (the « revert » form) has no updated_at of its own: it
+    # is about to replace the current record, whose version counts.
+    updated_at = cooperation.updated_at or (
+        Cooperation.objects.filter(pk=cooperation.pk).values_list("updated_at", flat=True).get()
+    )
+    parts = [updated_at.isoformat(), str(history_id or ""), timezone.now().isoformat()]
     return _SEPARATOR.join(parts)
 
 
@@ -114,6 +119,8 @@ def _parse_token(token: str) -> tuple[str, str, datetime.datetime | None]:
         opened_at = datetime.datetime.fromisoformat(opened)
     except ValueError:
         opened_at = None
+    if opened_at is not None and timezone.is_naive(opened_at):
+        opened_at = None  # not written by version_token()
     return updated, history_id, opened_at
 
 

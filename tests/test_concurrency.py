@@ -25,7 +25,7 @@ from cooperations.models import Cooperation, Participation, Territory
 from cooperations.services import EDITORS
 
 from .conftest import get_or_make_territory, make_cooperation, make_territory
-from .test_admin import change_form_data
+from .test_admin import _form_values, change_form_data
 from .test_admin_import import confirm, upload
 from .test_importing import sheet
 
@@ -318,3 +318,21 @@ def test_two_editors_saving_the_same_version_together_one_is_refused(cooperation
     saved = next(form for form, r in zip(forms, responses, strict=True) if r.status_code == 302)
     cooperation.refresh_from_db()
     assert cooperation.summary == saved["summary"]
+
+
+def test_reverting_to_an_old_version_carries_the_current_version(client, cooperation_page):
+    cooperation, url = cooperation_page
+    client.force_login(editor("editrice"))
+    first = cooperation.history.earliest()
+    cooperation.summary = "Deuxième version"
+    cooperation.save()
+    revert = reverse(
+        "admin:cooperations_cooperation_simple_history", args=[cooperation.pk, first.history_id]
+    )
+    response = client.get(revert)
+    assert response.status_code == 200
+    form = _form_values(response.context["adminform"].form)
+    assert form["version"].startswith(cooperation.updated_at.isoformat())
+    assert client.post(revert, form).status_code == 302
+    cooperation.refresh_from_db()
+    assert cooperation.summary == ""
