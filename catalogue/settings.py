@@ -203,6 +203,8 @@ AXES_RESET_ON_SUCCESS = True
 # Keeps every failure (with whether it was locked out) after the attempts expire, for the admin.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_CALLABLE = "catalogue.login_throttling.lockout_response"
+# No start-up banner on every command; each failure is still logged, and listed in the admin.
+AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "catalogue.login_throttling.client_ip_address"
 # Addresses (or networks) of the reverse proxies in front of the application: only a request
 # coming from one of them has its X-Forwarded-For header read, from the right, skipping these
