@@ -4,6 +4,8 @@ Every helper fails loudly: a typo in a variable must stop the start-up, not sile
 to an insecure or surprising default.
 """
 
+import datetime
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -47,6 +49,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated IP addresses or networks (10.0.0.0/8); a typo stops the start-up."""
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} doit lister des adresses IP ou des réseaux (10.0.0.0/8), pas {item!r}."
+            ) from None
+    return networks
 
 
 def database_config(url: str | None) -> dict:
@@ -146,6 +161,7 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "csp",
+    "axes",
     "cooperations",
 ]
 
@@ -163,6 +179,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "catalogue.urls"
@@ -189,10 +207,50 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        # Staff accounts can change the whole catalogue: 12 characters at least, out of reach
+        # of online guessing at the throttled rate below.
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login throttling (django-axes). The standalone backend comes first so that a locked-out
+# attempt is refused before ModelBackend hashes the password: guessing costs no CPU once locked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failures are counted per account *and* address (AXES_LOCKOUT_PARAMETERS): locking an account
+# for everyone would let anybody lock the real staff out by typing wrong passwords. Five
+# failures of one username from one address lock that pair; LOGIN_FAILURE_LIMIT_PER_ADDRESS
+# failures from one address, whatever the usernames, lock the address (catalogue/
+# login_throttling.py), which stops one client trying many accounts.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 20)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "catalogue.login_throttling.LoginThrottlingHandler"
+# A lockout ends LOGIN_COOLOFF_MINUTES after the failure that caused it: 5 guesses per quarter of
+# an hour make a 12-character password out of reach, while a member of staff who mistyped waits
+# at most that long, or is unlocked at once by an administrator.
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+# Attempts refused during a lockout are not recorded: a flood of them then writes nothing (no
+# growing failure log, no write per request), and does not push the end of the lockout back.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+# Keeps every failure (with whether it was locked out) after the attempts expire, for the admin.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "catalogue.login_throttling.lockout_response"
+# No start-up banner on every command; each failure is still logged, and listed in the admin.
+AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "catalogue.login_throttling.client_ip_address"
+# Addresses (or networks) of the reverse proxies in front of the application: only a request
+# coming from one of them has its X-Forwarded-For header read, from the right, skipping these
+# proxies. Empty: the header is ignored and the peer address counts, so a client can never
+# choose the address it is counted under.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]
@@ -271,6 +329,9 @@ CACHES = {
 # Upload cap for the inventory import (bytes); larger files get a clear message.
 IMPORT_MAX_UPLOAD_SIZE = env_int("IMPORT_MAX_UPLOAD_SIZE", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_UPLOAD_SIZE + 1024 * 1024
+# Seconds an import waits for another one to finish before it is refused (PostgreSQL; on SQLite
+# the connection's timeout applies). Imports are serialised: cooperations/concurrency.py.
+IMPORT_LOCK_WAIT_SECONDS = env_int("IMPORT_LOCK_WAIT_SECONDS", 10)
 
 LOGGING = {
     "version": 1,

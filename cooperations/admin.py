@@ -10,6 +10,7 @@ from django.forms.models import BaseInlineFormSet
 from simple_history.admin import SimpleHistoryAdmin
 
 from .admin_import import InventoryImportExportMixin
+from .concurrency import VersionedCooperationForm
 from .models import (
     Cooperation,
     CooperationFactor,
@@ -147,6 +148,8 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
     autocomplete_fields = ["legal_form"]
     filter_horizontal = ["themes"]
     inlines = [ParticipationInline, CooperationFactorInline, SourceInline]
+    # Refuses to save over a version saved or imported since the form was opened.
+    form = VersionedCooperationForm
     list_per_page = 50
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
@@ -167,7 +170,14 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
         ("Mise en œuvre", {"fields": ["governance", "funding", "staffing"]}),
         (
             "Suivi",
-            {"fields": ["provenance", "last_verified_on", ("created_at", "updated_at")]},
+            {
+                "fields": [
+                    "provenance",
+                    "last_verified_on",
+                    ("created_at", "updated_at"),
+                    "version",
+                ]
+            },
         ),
     ]
 

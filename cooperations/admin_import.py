@@ -14,7 +14,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from import_export.admin import ExportActionMixin, ImportMixin
 from import_export.forms import ExportForm, ImportForm
+from import_export.results import Result
 
+from .concurrency import ImportBusy
 from .inventory import ParseError
 from .models import TerritoryAlias
 from .resources import EXPORT_FORMATS, CooperationResource, SpreadsheetImport, template_workbook
@@ -102,7 +104,22 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
                 "ou CSV.",
             )
 
+    def process_dataset(self, dataset, form, request, **kwargs):
+        try:
+            return super().process_dataset(dataset, form, request, **kwargs)
+        except ImportBusy as busy:
+            # Handed to process_result, so that the library still removes the uploaded file.
+            result = Result()
+            result.import_busy = str(busy)
+            return result
+
     def process_result(self, result, request):
+        busy = getattr(result, "import_busy", None)
+        if busy:
+            messages.error(request, busy)
+            return HttpResponseRedirect(
+                reverse("admin:{}_{}_import".format(*self.get_model_info()))
+            )
         plan = getattr(result, "inventory_plan", None)
         if plan is not None and not plan.is_valid:
             # The database changed between preview and confirmation (a territory or a

@@ -19,6 +19,7 @@ from django.utils.text import slugify
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from . import inventory
+from .concurrency import get_or_create_codeless_territories, import_lock
 from .inventory import ParseError, TerritoryRef, clean_text
 from .models import (
     Cooperation,
@@ -796,23 +797,19 @@ def apply_import(plan: ImportPlan, user=None) -> ImportOutcome:
         raise ImportRejected(plan.summary())
     outcome = ImportOutcome()
 
-    territory_ids: dict[NewTerritory, int] = {}
-    if plan.new_territories:
-        objects = [
-            Territory(kind=t.kind, name=t.name, code="", search_name=fold(t.name))
-            for t in plan.new_territories
-        ]
-        for new, obj in zip(
-            plan.new_territories, Territory.objects.bulk_create(objects), strict=True
-        ):
-            territory_ids[new] = obj.pk
-        outcome.territories_created = len(objects)
+    territory_ids, outcome.territories_created = get_or_create_codeless_territories(
+        plan.new_territories
+    )
 
     def territory_pk(handle) -> int:
         return territory_ids[handle] if isinstance(handle, NewTerritory) else handle
 
     new_rows = [row for row in plan.rows if row.action == RowPlan.NEW]
-    update_rows = [row for row in plan.rows if row.action == RowPlan.UPDATE]
+    # Rows are locked and updated in primary-key order, whatever the file's order: two writers
+    # that lock rows in one order can wait for each other but never deadlock.
+    update_rows = sorted(
+        (row for row in plan.rows if row.action == RowPlan.UPDATE), key=lambda row: row.existing.pk
+    )
     outcome.unchanged = plan.count(RowPlan.SKIP)
 
     new_objects = []
@@ -845,7 +842,8 @@ def apply_import(plan: ImportPlan, user=None) -> ImportOutcome:
         pks = [row.existing.pk for row in update_rows]
         instances = {}
         for start in range(0, len(pks), 2000):
-            instances.update(Cooperation.objects.in_bulk(pks[start : start + 2000]))
+            locked = Cooperation.objects.filter(pk__in=pks[start : start + 2000])
+            instances.update((c.pk, c) for c in locked.order_by("pk").select_for_update())
         for row in update_rows:
             row.instance = instances[row.existing.pk]
             row.instance.updated_at = now
@@ -1051,8 +1049,14 @@ def _replace_sources(cooperation_ids: list[int], additions: list[Source], user) 
 def run_import(
     sheet: inventory.Sheet, commit: bool, user=None
 ) -> tuple[ImportPlan, ImportOutcome | None]:
-    """Plan, then apply when asked and the plan is clean: the one code path of every import."""
-    plan = plan_import(sheet)
-    if commit and plan.is_valid:
-        return plan, apply_import(plan, user=user)
-    return plan, None
+    """Plan, then apply when asked and the plan is clean: the one code path of every import.
+
+    A commit plans under the import lock, in the transaction that writes: the plan then sees
+    every import committed before it (a preview made earlier may be stale). ImportBusy when
+    another import holds the lock for too long; nothing is written then."""
+    if not commit:
+        return plan_import(sheet), None
+    with import_lock():
+        plan = plan_import(sheet)
+        outcome = apply_import(plan, user=user) if plan.is_valid else None
+    return plan, outcome

@@ -157,6 +157,18 @@ class Territory(models.Model):
                 condition=~Q(code=""),
                 name="territory_unique_code_per_kind",
             ),
+            # Territories without official code are told apart by kind and folded name: two
+            # « Pays de Retz [PETR] » would make every later import naming it ambiguous. Its
+            # index also serves the import's get-or-create of such a territory:
+            # WHERE kind = %s AND search_name = %s AND code = ''.
+            models.UniqueConstraint(
+                fields=["kind", "search_name"],
+                condition=Q(code=""),
+                name="territory_unique_codeless_name_per_kind",
+                violation_error_message="Un territoire sans code officiel de cette nature porte "
+                "déjà ce nom (casse, accents et ponctuation ignorés) : utilisez-le, ou "
+                "indiquez son code officiel.",
+            ),
             models.CheckConstraint(
                 condition=Q(kind__in=TerritoryKind.values),
                 name="territory_kind_is_known",
@@ -177,6 +189,12 @@ class Territory(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("cooperations:territory", args=[self.pk])
 
+    def validate_constraints(self, exclude=None):
+        # search_name is not a form field, so forms would skip the constraint on it and a
+        # duplicate would reach the database as an IntegrityError; clean() has just set it.
+        exclude = set(exclude or ()) - {"search_name"}
+        super().validate_constraints(exclude=exclude)
+
     @property
     def is_metropole(self) -> bool:
         return self.kind in self.METROPOLE_KINDS
@@ -184,6 +202,7 @@ class Territory(models.Model):
     def clean(self) -> None:
         code = (self.code or "").strip().upper()
         self.code = code
+        self.search_name = fold(self.name)
         if (
             code
             and self.kind in {*self.EPCI_KINDS, self.Kind.EPT}

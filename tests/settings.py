@@ -19,6 +19,8 @@ from catalogue.settings import *  # noqa: E402, F403
 
 # Fast hashing: password strength is not under test, and logins happen in many tests.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Login throttling (django-axes) stays on, as in production: tests log in with force_login()
+# or by posting to the login page; Client.login() passes no request, which axes refuses.
 # Tests never need the compressed manifest; a missing collectstatic must not fail them.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

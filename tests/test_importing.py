@@ -457,8 +457,9 @@ def test_commit_costs_a_bounded_number_of_queries(brest, iroise):
         return len(context.captured_queries)
 
     # Bulk statements: the count grows with batches of rows (SQLite caps parameters), not rows.
-    assert queries(3) < 20
-    assert queries(150) < 30
+    # The import lock's transaction and its advisory lock (PostgreSQL) add up to 3.
+    assert queries(3) < 23
+    assert queries(150) < 33
 
 
 def test_participation_history_is_recorded(brest, iroise):

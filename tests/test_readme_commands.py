@@ -77,6 +77,12 @@ COMMANDS = {
         "python3 dev.py manage benchmark --help",
         "half a minute; tests/test_benchmark.py runs the harness on 20 rows",
     ),
+    "python3 dev.py manage axes_list_attempts": RUN,
+    "python3 dev.py manage axes_reset_username editrice": RUN,
+    "python3 dev.py manage axes_reset_ip 203.0.113.7": RUN,
+    "python3 dev.py manage axes_reset_ip_username 203.0.113.7 editrice": RUN,
+    "python3 dev.py manage axes_reset": RUN,
+    "python3 dev.py manage axes_reset_failure_logs --age 90": RUN,
     "python3 dev.py manage outage_drill": (
         "python3 dev.py manage outage_drill --help",
         "about 80 s with a private PostgreSQL cluster; tests/test_drill.py covers its parts",

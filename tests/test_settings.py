@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from catalogue.settings import cache_config, database_config, env_bool
+from catalogue.settings import cache_config, database_config, env_bool, env_networks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,6 +71,18 @@ def test_unreadable_boolean_is_refused(monkeypatch, raw):
     monkeypatch.setenv("SOME_FLAG", raw)
     with pytest.raises(ImproperlyConfigured, match="SOME_FLAG"):
         env_bool("SOME_FLAG")
+
+
+def test_trusted_proxies_are_addresses_or_networks(monkeypatch):
+    monkeypatch.setenv("TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1")
+    assert [str(network) for network in env_networks("TRUSTED_PROXIES")] == [
+        "127.0.0.1/32",
+        "10.0.0.0/8",
+        "::1/128",
+    ]
+    monkeypatch.setenv("TRUSTED_PROXIES", "127.0.0.1,proxy.example")
+    with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXIES"):
+        env_networks("TRUSTED_PROXIES")
 
 
 def test_deploy_checks_pass_with_production_like_variables():

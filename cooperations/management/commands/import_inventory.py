@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from cooperations.concurrency import ImportBusy
 from cooperations.importing import run_import
 from cooperations.inventory import ParseError, read_spreadsheet
 
@@ -20,7 +21,10 @@ def import_file(path: Path, commit: bool, stdout, style, verbose: bool = False):
         raise CommandError(f"Lecture impossible de {path} : {error.strerror}.") from None
     except ParseError as error:
         raise CommandError(f"{path} : {error}") from None
-    plan, outcome = run_import(sheet, commit=commit)
+    try:
+        plan, outcome = run_import(sheet, commit=commit)
+    except ImportBusy as busy:
+        raise CommandError(str(busy)) from None
     for message in plan.file_errors:
         stdout.write(style.ERROR(message))
     for error in plan.row_errors:

@@ -1,0 +1,75 @@
+"""Data migrations run against rows a migration test builds in the schema they expect."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from cooperations.text import fold
+
+BEFORE_MERGE = [("cooperations", "0007_french_name_order_index")]
+AFTER_MERGE = [("cooperations", "0009_territory_unique_codeless_name")]
+
+
+@pytest.fixture
+def migrator(transactional_db):
+    """Migrates the test database back and forth; leaves it migrated to the latest state."""
+    yield lambda targets: _migrate(targets)
+    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+def _migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    return MigrationExecutor(connection).loader.project_state(targets).apps
+
+
+# The migrations' vocabularies and staff groups come back after the flush (serialized_rollback).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_duplicate_codeless_territories_are_merged_keeping_links_and_aliases(migrator):
+    apps = migrator(BEFORE_MERGE)
+    Territory = apps.get_model("cooperations", "Territory")
+    Cooperation = apps.get_model("cooperations", "Cooperation")
+    Participation = apps.get_model("cooperations", "Participation")
+    TerritoryAlias = apps.get_model("cooperations", "TerritoryAlias")
+
+    def territory(kind, name, code="", search_name=None):
+        return Territory.objects.create(
+            kind=kind,
+            name=name,
+            code=code,
+            search_name=fold(name) if search_name is None else search_name,
+        )
+
+    metropole = territory("METRO", "Brest Métropole", code="242900314")
+    kept = territory("PETR", "Pays de Retz")
+    twin = territory("PETR", "PAYS DE RETZ")
+    stale = territory("PETR", "Pays-de-Retz", search_name="")  # folded name never written
+    other_kind = territory("SM", "Pays de Retz")
+    both = Cooperation.objects.create(name="Liée aux deux", slug="liee-aux-deux")
+    twin_only = Cooperation.objects.create(name="Liée au double", slug="liee-au-double")
+    for cooperation in (both, twin_only):
+        Participation.objects.create(cooperation=cooperation, territory=metropole, role="metropole")
+    Participation.objects.create(cooperation=both, territory=kept, role="partenaire")
+    Participation.objects.create(cooperation=both, territory=twin, role="associe")
+    Participation.objects.create(cooperation=twin_only, territory=stale, role="associe")
+    TerritoryAlias.objects.create(alias="Retz", search_alias="retz", territory=twin)
+
+    apps = migrator(AFTER_MERGE)
+    Territory = apps.get_model("cooperations", "Territory")
+    Participation = apps.get_model("cooperations", "Participation")
+    TerritoryAlias = apps.get_model("cooperations", "TerritoryAlias")
+
+    petr = Territory.objects.filter(kind="PETR")
+    assert list(petr.values_list("pk", flat=True)) == [kept.pk]
+    assert Territory.objects.filter(pk=other_kind.pk).exists()
+    # The cooperation linked to both keeps the link of the territory that stays, with its role.
+    assert list(
+        Participation.objects.filter(cooperation_id=both.pk, territory_id=kept.pk).values_list(
+            "role", flat=True
+        )
+    ) == ["partenaire"]
+    assert Participation.objects.filter(cooperation_id=both.pk).count() == 2
+    assert Participation.objects.get(cooperation_id=twin_only.pk, role="associe").territory_id == (
+        kept.pk
+    )
+    assert TerritoryAlias.objects.get(alias="Retz").territory_id == kept.pk
