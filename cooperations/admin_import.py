@@ -134,8 +134,14 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
 
 @admin.register(TerritoryAlias)
 class TerritoryAliasAdmin(admin.ModelAdmin):
-    list_display = ["alias", "territory"]
+    list_display = ["alias", "territory", "source_url"]
     list_select_related = ["territory"]
+    list_filter = ["territory__kind"]
     search_fields = ["alias", "search_alias", "territory__name", "territory__code"]
     autocomplete_fields = ["territory"]
-    fields = ["alias", "territory"]
+    fields = ["alias", "territory", "source_url"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "source_url":
+            kwargs["assume_scheme"] = "https"  # Django 6's default; silences its deprecation
+        return super().formfield_for_dbfield(db_field, request, **kwargs)

@@ -44,6 +44,8 @@ ROLE_COLUMNS = {
 
 # Kinds whose official list is complete: a name missing from it is a typo, never a new territory.
 NOT_CREATABLE_KINDS = {"METRO", "MET69", "COM", "DEP", "REG"}
+# Intercommunal groupings: the only territories a name may designate by its core words alone.
+GROUPING_KINDS = ("CC", "CA", "CU", "METRO", "MET69", "EPT")
 
 SCALAR_FIELDS = [
     "name",
@@ -116,7 +118,7 @@ class NewTerritory:
     name: str
 
     def __str__(self) -> str:
-        return f"{self.name} ({Territory.Kind(self.kind).label}, sans code, à créer)"
+        return f"{self.name} ({Territory.Kind(self.kind).label}, à créer, sans code officiel)"
 
 
 @dataclass
@@ -129,9 +131,9 @@ class RowError:
     def __str__(self) -> str:
         where = f"Ligne {self.line}"
         if self.column:
-            where += f", colonne « {self.column} »"
+            where += f", colonne « {inventory.shorten(self.column)} »"
         if self.value:
-            where += f", valeur « {self.value} »"
+            where += f", valeur « {inventory.shorten(self.value)} »"
         return f"{where} : {self.message}"
 
 
@@ -169,6 +171,11 @@ class ImportPlan:
     @property
     def row_errors(self) -> list[RowError]:
         return [error for row in self.rows for error in row.errors]
+
+    @property
+    def ignored_summary(self) -> str:
+        """The ignored headers as the report shows them: ten at most, each cut to 80 characters."""
+        return inventory.summarise(self.ignored_headers)
 
     @property
     def is_valid(self) -> bool:
@@ -247,28 +254,63 @@ class _T:
 class TerritoryIndex:
     """Every territory in memory (two queries), so that 10,000 rows cost no query each.
 
-    Resolution never guesses: a code designates its territory; a name must match exactly one
-    territory (after folding case, accents and punctuation), an alias wins over names, and the
-    shorter « core » name (« Pays d'Iroise » for « CC du Pays d'Iroise ») is only tried when the
-    cell or the column says which kind of territory is meant.
+    Resolution never guesses. A code designates its territory. A name is looked up in steps,
+    each looser than the one before, and the first step that finds anything decides: one
+    territory is the answer, several are an error listing them all, so a looser step never
+    overrides a stricter one.
+
+    1. an alias (editable table), then the exact name, after folding case, accents, hyphens,
+       apostrophes and `&`;
+    2. the loose key (`inventory.loose_key`): without kind prefix, articles nor « et »,
+       « agglo » read as « agglomération » — « Quimper Bretagne Occidentale » finds
+       « CA Quimper Bretagne Occidentale »; aliases are read the same way;
+    3. only when the cell says it names a grouping (a prefix, or « agglomération »,
+       « communauté », « métropole » in the name): the core key without those words, among
+       groupings — « Agglomération de Lorient » finds « CA Lorient Agglomération »;
+    4. an acronym: the one in brackets at the end of the cell (« … (CAPB) ») as an alias or
+       as the register writes it (« CA Porte de l'Isère (CAPI) »), or a one-word cell that is
+       such a register acronym.
+    A kind given in brackets or by a prefix, and the column (métropoles only), narrow every
+    step.
     """
 
     def __init__(self, territories: Iterable[tuple], aliases: Iterable[tuple[str, int]]):
         self.by_pk: dict[int, _T] = {}
         self.by_code: dict[str, list[_T]] = defaultdict(list)
         self.by_name: dict[str, list[_T]] = defaultdict(list)
+        self.by_loose: dict[str, list[_T]] = defaultdict(list)
         self.by_core: dict[str, list[_T]] = defaultdict(list)
+        self.acronyms: dict[str, list[_T]] = defaultdict(list)
         for pk, kind, code, name, search_name in territories:
             territory = _T(pk, kind, code, name)
             self.by_pk[pk] = territory
             if code:
                 self.by_code[code.upper()].append(territory)
-            folded = search_name or fold(name)
+            folded = inventory.fold_name(name) if "&" in name else (search_name or fold(name))
             self.by_name[folded].append(territory)
-            _, core = inventory.split_kind_prefix(folded)
-            if core != folded:
-                self.by_core[core].append(territory)
-        self.aliases = {search_alias: self.by_pk[pk] for search_alias, pk in aliases}
+            bare, acronym = inventory.split_acronym(name)
+            if acronym:
+                # « CA Porte de l'Isère (CAPI) »: the register's own acronym, and the name
+                # without it, designate the territory too.
+                self.acronyms[fold(acronym)].append(territory)
+                folded = inventory.fold_name(bare)
+                self.by_name[folded].append(territory)
+            # Communes are written as they are named, except « St » for « Saint »: only those
+            # get a loose key, which keeps the load of 35,000 communes cheap.
+            if kind != "COM" or " saint" in f" {folded}":
+                loose = inventory.loose_key(folded)
+                if loose and loose != folded:
+                    self.by_loose[loose].append(territory)
+            if kind in GROUPING_KINDS:
+                core = inventory.core_key(folded)
+                if core:
+                    self.by_core[core].append(territory)
+        self.aliases: dict[str, _T] = {}
+        self.loose_aliases: dict[str, list[_T]] = defaultdict(list)
+        for search_alias, pk in aliases:
+            territory = self.by_pk[pk]
+            self.aliases[search_alias] = territory
+            self.loose_aliases[inventory.loose_key(search_alias)].append(territory)
         self.created: dict[tuple[str, str], NewTerritory] = {}
 
     @classmethod
@@ -283,22 +325,26 @@ class TerritoryIndex:
         With create=False, a territory the file would create counts as not found."""
         if ref.code:
             return self._by_code(ref, allowed_kinds)
-        folded = fold(ref.name)
+        name, acronym = inventory.split_acronym(ref.name)
+        folded = inventory.fold_name(name)
         if not folded:
             raise ParseError("Nom de territoire vide.")
-        prefix_kinds, core = inventory.split_kind_prefix(folded)
+        prefix_kinds, _ = inventory.split_kind_prefix(folded)
         kinds = (ref.kind,) if ref.kind else prefix_kinds
         if allowed_kinds:
             kinds = tuple(k for k in (kinds or allowed_kinds) if k in allowed_kinds)
             if not kinds:
                 raise ParseError(self._not_allowed(ref.name, allowed_kinds))
 
-        def keep(candidates):
-            return [t for t in candidates if not kinds or t.kind in kinds]
+        def keep(candidates, among=()):
+            found = [t for t in candidates if (not kinds or t.kind in kinds)]
+            return list(dict.fromkeys(t for t in found if not among or t.kind in among))
 
-        alias = self.aliases.get(folded)
-        if alias is not None and (not kinds or alias.kind in kinds):
-            return alias.pk
+        full = inventory.fold_name(ref.name)
+        for key in (full, folded):
+            alias = self.aliases.get(key)
+            if alias is not None and (not kinds or alias.kind in kinds):
+                return alias.pk
         if set(allowed_kinds) == set(Territory.METROPOLE_KINDS):
             short = [
                 t
@@ -307,32 +353,78 @@ class TerritoryIndex:
             ]
             if len(short) == 1:
                 return short[0].pk
-        candidates = keep(self.by_name.get(folded, []))
-        if not candidates and kinds:
-            candidates = keep(self.by_name.get(core, []) + self.by_core.get(core, []))
-            if not candidates and folded != core:
-                candidates = keep(self.by_core.get(folded, []))
-        candidates = list(dict.fromkeys(candidates))
-        if len(candidates) == 1:
-            return candidates[0].pk
-        if len(candidates) > 1:
-            raise ParseError(self._ambiguous(ref.name, candidates))
-        if create and ref.kind and ref.kind not in NOT_CREATABLE_KINDS:
+        loose = inventory.loose_key(folded)
+        steps = [
+            lambda: keep(self.by_name.get(folded, [])),
+            lambda: (
+                keep(self.by_loose.get(loose, []) + self.by_name.get(loose, []))
+                or keep(self.loose_aliases.get(loose, []))
+            ),
+        ]
+        if inventory.names_a_grouping(folded):
+            core = inventory.core_key(folded)
+            if "metropole" in folded.split():
+                # « Métropole de Montpellier », « Nice Métropole »: a métropole by the short
+                # name of its city, since the cell says métropole.
+                short = METROPOLE_SHORT_NAMES.get(core, "")
+                steps.append(lambda: keep(self.by_code.get(short, []), Territory.METROPOLE_KINDS))
+            steps.append(lambda: keep(self.by_core.get(core, []), GROUPING_KINDS))
+        if acronym:
+            steps.append(lambda: keep([t for t in [self.aliases.get(fold(acronym))] if t]))
+            steps.append(lambda: keep(self.acronyms.get(fold(acronym), [])))
+        elif " " not in folded:
+            steps.append(lambda: keep(self.acronyms.get(folded, [])))
+        for step in steps:
+            candidates = step()
+            if len(candidates) == 1:
+                return candidates[0].pk
+            if len(candidates) > 1:
+                raise ParseError(self._ambiguous(ref.name, candidates))
+        creatable = ref.kind or (
+            prefix_kinds[0]
+            if len(prefix_kinds) == 1 and prefix_kinds[0] in inventory.CREATED_BY_WORD
+            else ""
+        )
+        if create and creatable and creatable not in NOT_CREATABLE_KINDS:
             if len(ref.name.strip()) > 200:
                 raise ParseError("un nom de territoire compte 200 caractères au plus.")
-            key = (ref.kind, folded)
+            key = (creatable, folded)
             if key not in self.created:
-                self.created[key] = NewTerritory(ref.kind, ref.name.strip())
+                self.created[key] = NewTerritory(creatable, ref.name.strip())
             return self.created[key]
+        raise ParseError(self._unknown(ref.name, kinds, allowed_kinds))
+
+    @staticmethod
+    def _unknown(text: str, kinds: tuple[str, ...], allowed_kinds: tuple[str, ...]) -> str:
+        shown = inventory.shorten(text)
         if set(allowed_kinds) == set(Territory.METROPOLE_KINDS):
-            raise ParseError(
-                f"Métropole inconnue : « {ref.name} ». Indiquez son nom officiel ou son SIREN "
+            return (
+                f"Métropole inconnue : « {shown} ». Indiquez son nom officiel ou son SIREN "
                 "(voir le modèle), ou ajoutez un alias dans l'administration."
             )
-        raise ParseError(
-            f"Territoire inconnu : « {ref.name} ». Indiquez son code officiel (SIREN ou INSEE), "
+        if kinds and set(kinds) <= set(Territory.METROPOLE_KINDS):
+            return (
+                f"Métropole inconnue : « {shown} ». Indiquez son SIREN entre crochets "
+                f"(« {shown} [SIREN] ») ou ajoutez un alias dans l'administration."
+            )
+        if kinds and set(kinds) <= set(NOT_CREATABLE_KINDS):
+            return (
+                f"Territoire inconnu : « {shown} ». Indiquez son code officiel entre crochets "
+                "(INSEE, par exemple [DEP:29] ou [COM:29019]) ou ajoutez un alias dans "
+                "l'administration."
+            )
+        if kinds:
+            kind = kinds[0]
+            return (
+                f"Territoire inconnu : « {shown} ». Indiquez son SIREN entre crochets "
+                f"(« {shown} [SIREN] »), ajoutez un alias dans l'administration, ou, s'il n'a "
+                f"pas de code officiel, écrivez « {shown} [{kind}] » pour le créer sans code."
+            )
+        return (
+            f"Territoire inconnu : « {shown} ». Indiquez son code officiel (SIREN ou INSEE), "
             "ajoutez un alias dans l'administration, ou, pour un territoire sans code, précisez "
-            f"sa nature entre crochets : « {ref.name} [PETR] »."
+            f"sa nature au début du nom (PETR, Pôle métropolitain, Syndicat mixte, Parc naturel "
+            f"régional…) ou entre crochets : « {shown} [PETR] »."
         )
 
     def _by_code(self, ref: TerritoryRef, allowed_kinds: tuple[str, ...]):
@@ -341,7 +433,7 @@ class TerritoryIndex:
             candidates = [t for t in candidates if t.kind == ref.kind]
         if not candidates:
             raise ParseError(
-                f"Aucun territoire n'a le code officiel « {ref.code} »"
+                f"Aucun territoire n'a le code officiel « {inventory.shorten(ref.code)} »"
                 + (f" parmi les {Territory.Kind(ref.kind).label.lower()}s" if ref.kind else "")
                 + " dans la liste chargée."
             )
@@ -355,20 +447,20 @@ class TerritoryIndex:
     @staticmethod
     def _ambiguous(text: str, candidates: list[_T]) -> str:
         listed = " ; ".join(
-            f"{t.name} ({t.kind}, {t.code or 'sans code'})"
+            f"{t.name} ({Territory.Kind(t.kind).label}, {t.code or 'sans code'})"
             for t in sorted(candidates, key=lambda t: (t.name, t.kind, t.code))[:10]
         )
         more = f" et {len(candidates) - 10} autres" if len(candidates) > 10 else ""
         return (
-            f"« {text} » désigne plusieurs territoires : {listed}{more}. "
+            f"« {inventory.shorten(text)} » désigne plusieurs territoires : {listed}{more}. "
             "Indiquez le code officiel entre crochets, par exemple « Nom [SIREN] »."
         )
 
     @staticmethod
     def _not_allowed(text: str, allowed_kinds: tuple[str, ...]) -> str:
         if set(allowed_kinds) == set(Territory.METROPOLE_KINDS):
-            return f"« {text} » n'est pas une des 22 métropoles."
-        return f"« {text} » n'a pas la nature attendue."
+            return f"« {inventory.shorten(text)} » n'est pas une des 22 métropoles."
+        return f"« {inventory.shorten(text)} » n'a pas la nature attendue."
 
     def label(self, handle) -> str:
         if isinstance(handle, NewTerritory):
@@ -465,7 +557,8 @@ def plan_import(sheet: inventory.Sheet) -> ImportPlan:
                     row.line,
                     mapping.headers.get("slug") or mapping.headers["name"],
                     row.cells.get("slug") or row.cells.get("name", ""),
-                    f"identifiant « {row.slug} » déjà utilisé ligne {seen[row.slug]}.",
+                    f"identifiant « {inventory.shorten(row.slug)} » déjà utilisé "
+                    f"ligne {seen[row.slug]}.",
                 )
             )
         else:
@@ -532,7 +625,8 @@ class _RowReader:
                 if slugify(text) != text or len(text) > 200:
                     raise ParseError(
                         "un identifiant ne contient que des minuscules sans accent, des chiffres "
-                        f"et des tirets (200 au plus), par exemple « {slugify(text)[:200]} »."
+                        "et des tirets (200 au plus), par exemple "
+                        f"« {inventory.shorten(slugify(text)[:200])} »."
                     )
                 row.slug = text
         elif key in ROLE_COLUMNS:
@@ -584,9 +678,11 @@ class _RowReader:
                 try:
                     _url_validator(url)
                 except ValidationError:
-                    raise ParseError(f"« {url} » n'est pas une adresse web valide.") from None
+                    raise ParseError(
+                        f"« {inventory.shorten(url)} » n'est pas une adresse web valide."
+                    ) from None
                 if len(url) > 500:
-                    raise ParseError(f"« {url[:60]}… » dépasse 500 caractères.")
+                    raise ParseError(f"« {inventory.shorten(url)} » dépasse 500 caractères.")
             row.sources = urls
         elif key == "is_published":
             row.fields["is_published"] = inventory.parse_bool(value)

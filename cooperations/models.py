@@ -542,6 +542,12 @@ class TerritoryAlias(models.Model):
     territory = models.ForeignKey(
         Territory, verbose_name="territoire", on_delete=models.CASCADE, related_name="aliases"
     )
+    source_url = models.URLField(
+        "source",
+        max_length=500,
+        blank=True,
+        help_text="Page publique où ce nom est employé (site du territoire, BANATIC, presse…).",
+    )
 
     class Meta:
         verbose_name = "alias de territoire"

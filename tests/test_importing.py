@@ -252,16 +252,16 @@ def test_partner_found_by_name_prefix_or_siren(brest, iroise, cell):
     assert resolve(cell) == ["CC du Pays d'Iroise (242900074)"]
 
 
-def test_name_without_kind_does_not_match_a_shorter_core_name(brest, iroise):
-    assert resolve("Pays d'Iroise")[0].startswith("Territoire inconnu : « Pays d'Iroise ».")
+def test_name_without_its_kind_prefix_finds_the_grouping(brest, iroise):
+    assert resolve("Pays d'Iroise") == ["CC du Pays d'Iroise (242900074)"]
 
 
 def test_ambiguous_name_lists_candidates_with_codes(brest):
     make_territory(Territory.Kind.COMMUNE, "Saint-Fictif", code="9A001")
     make_territory(Territory.Kind.COMMUNE, "Saint Fictif", code="9A002")
     assert resolve("saint-fictif") == [
-        "« saint-fictif » désigne plusieurs territoires : Saint Fictif (COM, 9A002) ; "
-        "Saint-Fictif (COM, 9A001). Indiquez le code officiel entre crochets, par exemple "
+        "« saint-fictif » désigne plusieurs territoires : Saint Fictif (Commune, 9A002) ; "
+        "Saint-Fictif (Commune, 9A001). Indiquez le code officiel entre crochets, par exemple "
         "« Nom [SIREN] »."
     ]
 
@@ -270,7 +270,8 @@ def test_unknown_name_is_an_error_explaining_what_to_do(brest):
     assert resolve("Pays de Nulle Part") == [
         "Territoire inconnu : « Pays de Nulle Part ». Indiquez son code officiel (SIREN ou "
         "INSEE), ajoutez un alias dans l'administration, ou, pour un territoire sans code, "
-        "précisez sa nature entre crochets : « Pays de Nulle Part [PETR] »."
+        "précisez sa nature au début du nom (PETR, Pôle métropolitain, Syndicat mixte, Parc "
+        "naturel régional…) ou entre crochets : « Pays de Nulle Part [PETR] »."
     ]
 
 
@@ -478,8 +479,8 @@ def test_official_name_with_a_comma_is_not_split(brest):
 
 def test_comma_separated_new_territories_stay_separate(brest):
     assert resolve("Pays A [PETR], Pays B [PETR]") == [
-        "Pays A (PETR / pays, sans code, à créer)",
-        "Pays B (PETR / pays, sans code, à créer)",
+        "Pays A (PETR / pays, à créer, sans code officiel)",
+        "Pays B (PETR / pays, à créer, sans code officiel)",
     ]
 
 
