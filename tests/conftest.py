@@ -5,7 +5,9 @@ Territories are made by hand here; tests that need the full official list use th
 """
 
 import datetime
+import io
 import itertools
+import zipfile
 
 import pytest
 
@@ -165,3 +167,13 @@ def make_territory_world(metropoles=4, neighbours=6) -> list[Territory]:
             )
         made.append(metropole)
     return made
+
+
+def make_zip_bomb() -> bytes:
+    """A workbook-shaped archive whose sheet inflates about 1,000 times (20 MB of zeros), built
+    in a fraction of a second; nothing big is committed."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", bytes(20 << 20))
+    return buffer.getvalue()

@@ -23,6 +23,7 @@ from .conftest import (
     make_source,
     make_territory,
     make_territory_world,
+    make_zip_bomb,
 )
 from .test_importing import table_counts
 
@@ -143,6 +144,14 @@ def test_bad_files_get_a_clear_message_not_a_500(editor_client, territories, dat
     page = upload(editor_client, data, name)
     assert page.status_code == 200
     assert message in page.content.decode()
+    assert table_counts() == before
+
+
+def test_a_zip_bomb_is_refused_through_the_admin(editor_client, territories):
+    before = table_counts()
+    page = upload(editor_client, make_zip_bomb(), "bombe.xlsx")
+    assert page.status_code == 200
+    assert "Ce classeur est anormalement compressé" in page.content.decode()
     assert table_counts() == before
 
 

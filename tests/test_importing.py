@@ -519,3 +519,19 @@ def test_unknown_metropole_gets_its_own_message(brest):
         "Métropole inconnue : « Métropole de Nulle Part ». Indiquez son nom officiel ou son "
         "SIREN (voir le modèle), ou ajoutez un alias dans l'administration."
     ]
+
+
+def test_a_huge_cell_is_quoted_cut_in_its_message(brest):
+    plan = plan_import(sheet(["X", "Brest Métropole", "Nulle part " * 2000, ""]))
+    (error,) = plan.row_errors
+    assert len(str(error)) < 700
+    assert "Nulle part Nulle part" in str(error)
+    assert "…" in str(error)
+
+
+def test_thousands_of_unknown_columns_are_summarised(brest):
+    header = ["Nom", "Métropoles", *(f"Colonne libre {n}" for n in range(5000))]
+    plan = plan_import(sheet(["X", "Brest Métropole"], header=header))
+    assert plan.is_valid
+    assert len(plan.ignored_headers) == 5000
+    assert plan.ignored_summary.endswith("« Colonne libre 9 » et 4990 autres")
