@@ -312,6 +312,8 @@ class TerritoryIndex:
             self.aliases[search_alias] = territory
             self.loose_aliases[inventory.loose_key(search_alias)].append(territory)
         self.created: dict[tuple[str, str], NewTerritory] = {}
+        self._choices: dict[tuple, list[_T]] = {}
+        self._choice_keys: dict[tuple, list[str]] = {}
 
     @classmethod
     def load(cls) -> "TerritoryIndex":
@@ -392,7 +394,44 @@ class TerritoryIndex:
             if key not in self.created:
                 self.created[key] = NewTerritory(creatable, ref.name.strip())
             return self.created[key]
-        raise ParseError(self._unknown(ref.name, kinds, allowed_kinds))
+        message = self._unknown(ref.name, kinds, allowed_kinds)
+        if create:  # the final reading of a cell, not a trial of comma-joined pieces
+            message += self._closest(name, kinds or allowed_kinds)
+        raise ParseError(message)
+
+    def closest(self, name: str, kinds: tuple[str, ...] = (), limit: int = 3) -> list[_T]:
+        """Up to `limit` territories whose names look like `name`, best first, for staff to
+        choose from; never used to resolve. Communes are only compared when the kinds allow
+        them (35,000 names would cost more than a file's worth of suggestions)."""
+        from rapidfuzz import fuzz, process
+
+        with_communes = not kinds or "COM" in kinds
+        key = (with_communes, tuple(kinds))
+        if key not in self._choices:
+            self._choices[key] = [
+                t
+                for t in self.by_pk.values()
+                if (with_communes or t.kind != "COM") and (not kinds or t.kind in kinds)
+            ]
+            self._choice_keys[key] = [inventory.loose_key(fold(t.name)) for t in self._choices[key]]
+        found = process.extract(
+            inventory.loose_key(inventory.fold_name(name)),
+            self._choice_keys[key],
+            scorer=fuzz.token_sort_ratio,
+            limit=limit,
+            score_cutoff=75,
+        )
+        return [self._choices[key][position] for _text, _score, position in found]
+
+    def _closest(self, name: str, kinds: tuple[str, ...]) -> str:
+        candidates = self.closest(name, kinds)
+        if not candidates:
+            return ""
+        listed = " ; ".join(
+            f"{t.name} ({Territory.Kind(t.kind).label}, {t.code or 'sans code'})"
+            for t in candidates
+        )
+        return f" Territoires proches : {listed}."
 
     @staticmethod
     def _unknown(text: str, kinds: tuple[str, ...], allowed_kinds: tuple[str, ...]) -> str:

@@ -268,3 +268,18 @@ def test_import_creates_codeless_territories_from_kind_words_and_lists_them(db):
         "Pôle métropolitain de Nulle (Pôle métropolitain, à créer, sans code officiel)"
     ]
     assert Territory.objects.filter(kind=Territory.Kind.POLE).count() == 0
+
+
+def test_an_unknown_name_is_refused_with_the_closest_names_to_choose_from():
+    with pytest.raises(ParseError) as error:
+        code_of("Quimper Bretagne Ocidentale")
+    assert str(error.value).endswith(
+        "Territoires proches : CA Quimper Bretagne Occidentale (Communauté d'agglomération, "
+        "200068120)."
+    )
+
+
+def test_nothing_close_means_no_suggestion():
+    with pytest.raises(ParseError) as error:
+        code_of("Pays de Nulle Part")
+    assert "Territoires proches" not in str(error.value)
