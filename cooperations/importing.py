@@ -342,7 +342,7 @@ class TerritoryIndex:
             found = [t for t in candidates if (not kinds or t.kind in kinds)]
             return list(dict.fromkeys(t for t in found if not among or t.kind in among))
 
-        full = inventory.fold_name(ref.name)
+        full = inventory.fold_name(ref.name) if acronym else folded
         for key in (full, folded):
             alias = self.aliases.get(key)
             if alias is not None and (not kinds or alias.kind in kinds):
@@ -355,14 +355,10 @@ class TerritoryIndex:
             ]
             if len(short) == 1:
                 return short[0].pk
-        loose = inventory.loose_key(folded)
-        steps = [
-            lambda: keep(self.by_name.get(folded, [])),
-            lambda: (
-                keep(self.by_loose.get(loose, []) + self.by_name.get(loose, []))
-                or keep(self.loose_aliases.get(loose, []))
-            ),
-        ]
+        exact = keep(self.by_name.get(folded, []))
+        if len(exact) == 1:  # most cells: no looser key is even computed
+            return exact[0].pk
+        steps = [lambda: exact, lambda: self._loose(folded, keep)]
         if inventory.names_a_grouping(folded):
             core = inventory.core_key(folded)
             if "metropole" in folded.split():
@@ -398,6 +394,12 @@ class TerritoryIndex:
         if create:  # the final reading of a cell, not a trial of comma-joined pieces
             message += self._closest(name, kinds or allowed_kinds)
         raise ParseError(message)
+
+    def _loose(self, folded: str, keep) -> list[_T]:
+        loose = inventory.loose_key(folded)
+        return keep(self.by_loose.get(loose, []) + self.by_name.get(loose, [])) or keep(
+            self.loose_aliases.get(loose, [])
+        )
 
     def closest(self, name: str, kinds: tuple[str, ...] = (), limit: int = 3) -> list[_T]:
         """Up to `limit` territories whose names look like `name`, best first, for staff to

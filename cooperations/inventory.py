@@ -635,6 +635,10 @@ NAME_PREFIXES: list[tuple[str, tuple[str, ...]]] = [
     ("sm", ("SM",)),
 ]
 _ARTICLES = ("de la ", "de l ", "des ", "du ", "de ", "d ", "l ", "la ", "le ", "les ")
+# One regular expression for all prefixes (longest first, as listed): the index reads 36,000
+# names through it.
+_PREFIX_RE = re.compile("^(" + "|".join(re.escape(p) for p, _ in NAME_PREFIXES) + ") ")
+_PREFIX_KINDS = dict(NAME_PREFIXES)
 
 # Kinds a cell creates, without official code, when it starts with their word and names no
 # existing territory: their registers (BANATIC) are not packaged, so a missing one is new, not
@@ -657,15 +661,15 @@ def split_kind_prefix(folded: str) -> tuple[tuple[str, ...], str]:
     (("CC",), "pays d iroise"); « petr du pays de retz » → (("PETR",), "pays de retz"); no
     prefix → ((), name). A trailing « Métropole » is not a prefix: communautés urbaines and
     d'agglomération carry it too (« Le Mans Métropole », « Nîmes Métropole »)."""
-    for prefix, kinds in NAME_PREFIXES:
-        if folded.startswith(prefix + " "):
-            core = folded[len(prefix) + 1 :]
-            for article in _ARTICLES:
-                if core.startswith(article):
-                    core = core[len(article) :]
-                    break
-            return kinds, core
-    return (), folded
+    match = _PREFIX_RE.match(folded)
+    if match is None:
+        return (), folded
+    core = folded[match.end() :]
+    for article in _ARTICLES:
+        if core.startswith(article):
+            core = core[len(article) :]
+            break
+    return _PREFIX_KINDS[match[1]], core
 
 
 def fold_name(text: str) -> str:
@@ -676,10 +680,11 @@ def fold_name(text: str) -> str:
 def split_acronym(text: str) -> tuple[str, str]:
     """(name, acronym) for « Communauté d'agglomération du Pays Basque (CAPB) »; (text, "")
     when the cell does not end with one word in brackets."""
-    match = _TRAILING_ACRONYM.match(text.strip())
+    text = text.strip()
+    match = _TRAILING_ACRONYM.match(text) if text.endswith(")") else None
     if match and re.search(r"[A-Za-z]", match["acronym"]) and match["name"].strip():
         return match["name"].strip(), match["acronym"]
-    return text.strip(), ""
+    return text, ""
 
 
 def loose_key(folded: str) -> str:
