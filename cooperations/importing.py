@@ -102,6 +102,8 @@ STATUS_ALIASES = {
     Cooperation.Status.ENDED: ["terminé", "termine", "achevée", "achevé", "finie"],
     Cooperation.Status.ABANDONED: ["abandonné", "abandonne", "abandon"],
 }
+# What the public pages and exports write for an unknown status (stored blank).
+STATUS_UNKNOWN = {"non renseigne", "inconnu", "non connu", "nc"}
 
 PROVENANCE_ALIASES = {
     Cooperation.Provenance.INVENTORY_2018: ["Inventaire 2018", "inventaire", "CGET 2018"],
@@ -478,6 +480,10 @@ class TerritoryIndex:
                 + (f" parmi les {Territory.Kind(ref.kind).label.lower()}s" if ref.kind else "")
                 + " dans la liste chargée."
             )
+        if len(candidates) > 1 and ref.name:
+            # « Bretagne (53) »: région 53, not the département 53 (Mayenne).
+            named = [t for t in candidates if fold(t.name) == inventory.fold_name(ref.name)]
+            candidates = named or candidates
         if len(candidates) > 1:
             raise ParseError(self._ambiguous(ref.code, candidates))
         territory = candidates[0]
@@ -685,7 +691,8 @@ class _RowReader:
         elif key == "legal_form":
             row.fields["legal_form_id"] = vocab.legal_forms.match(text) if text else None
         elif key == "status":
-            row.fields["status"] = vocab.statuses.match(text) if text else ""
+            known = text and fold(text) not in STATUS_UNKNOWN
+            row.fields["status"] = vocab.statuses.match(text) if known else ""
         elif key == "signed_on":
             parsed = inventory.parse_partial_date(value)
             if parsed is None:

@@ -366,11 +366,34 @@ _ISO_MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
 _DAY_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _ISO_DAY_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]00:00(?::00)?)?$")
 _NUMBER_RE = re.compile(r"^\d+(?:[.,]\d+)?$")
+# « avril 2019 », as the public pages and exports write a date known to the month.
+_MONTH_NAMES = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("janvier", "janv"),
+            ("fevrier", "fevr", "fev"),
+            ("mars",),
+            ("avril", "avr"),
+            ("mai",),
+            ("juin",),
+            ("juillet", "juil"),
+            ("aout",),
+            ("septembre", "sept"),
+            ("octobre", "oct"),
+            ("novembre", "nov"),
+            ("decembre", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH_NAME_RE = re.compile(r"^([a-z]+) (\d{4})$")
 
 
 def parse_partial_date(value) -> tuple[datetime.date, str] | None:
-    """A date and its precision (`day`, `month`, `year`) from a year, MM/AAAA, JJ/MM/AAAA,
-    ISO text or a spreadsheet date cell; None for an empty cell.
+    """A date and its precision (`day`, `month`, `year`) from a year, MM/AAAA, « avril 2019 »,
+    JJ/MM/AAAA, ISO text or a spreadsheet date cell; None for an empty cell.
 
     A number is read as an Excel serial only when it comes as a number, which XLSX and ODS
     cells do; in text (every CSV cell) a number is a year or an error: « 20189 » is a typo,
@@ -399,6 +422,8 @@ def parse_partial_date(value) -> tuple[datetime.date, str] | None:
             parsed = datetime.date(int(match[3]), int(match[2]), int(match[1])), DAY
         elif match := _ISO_DAY_RE.match(text):
             parsed = datetime.date(int(match[1]), int(match[2]), int(match[3])), DAY
+        elif (match := _MONTH_NAME_RE.match(fold(text))) and match[1] in _MONTH_NAMES:
+            parsed = datetime.date(int(match[2]), _MONTH_NAMES[match[1]], 1), MONTH
         else:
             parsed = None
     except ValueError:
@@ -558,7 +583,9 @@ class TerritoryRef:
 
 
 _BRACKET = re.compile(r"^(?P<name>.*?)\s*\[(?P<tag>[^\[\]]*)\]$")
-_PAREN_SIREN = re.compile(r"^(?P<name>.*?)\s*\((?P<code>\d{9})\)$")
+# `Name (code)`, the public pages' and exports' notation: a SIREN, or an INSEE code of a
+# commune, département or région (the name then tells a département from a région).
+_PAREN_CODE = re.compile(r"^(?P<name>.*?)\s*\((?P<code>\d{9}|\d{5}|2[AB]\d{3}|\d{2,3}|2[AB])\)$")
 _SIREN = re.compile(r"^\d{9}$")
 _INSEE_COMMUNE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$", re.IGNORECASE)
 _INSEE_DEP_OR_REG = re.compile(r"^(?:\d{2,3}|2[AB])$", re.IGNORECASE)
@@ -582,7 +609,7 @@ def parse_territory_ref(text: str) -> TerritoryRef:
         if not name and not code:
             raise ParseError(f"« {shorten(text)} » : indiquez le nom ou le code du territoire.")
         return TerritoryRef(text, name=name, kind=kind, code=code)
-    if match := _PAREN_SIREN.match(text):
+    if match := _PAREN_CODE.match(text):
         return TerritoryRef(text, name=match["name"].strip(), code=match["code"])
     compact = text.replace(" ", "")
     if _SIREN.match(compact) or _INSEE_COMMUNE.match(text) or _INSEE_DEP_OR_REG.match(text):

@@ -2,12 +2,14 @@
 
 import csv
 import io
+import re
 
 import openpyxl
 import pytest
 import tablib
 
 from cooperations.exports import HEADERS, neutralise
+from cooperations.models import Territory
 
 from .catalogue_data import build_catalogue
 from .conftest import make_cooperation
@@ -191,3 +193,27 @@ def test_export_query_count_grows_only_by_chunks_of_rows(
         response = client.get("/cooperations/", {"format": "csv"})
         body = b"".join(response.streaming_content)
     assert body.count(b"\r\n") == 1 + 404
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx", "ods"])
+def test_a_public_export_reimports_unchanged(client, catalogue, file_format):
+    from cooperations.importing import RowPlan, plan_import
+    from cooperations.inventory import read_spreadsheet
+
+    make_cooperation(
+        "Coopération au statut inconnu",
+        metropoles=[Territory.objects.filter(kind=Territory.Kind.METRO).first()],
+        partners=[Territory.objects.get(kind=Territory.Kind.REGION, code="53")],
+        status="",
+    )
+    response = client.get("/cooperations/", {"format": file_format})
+    assert response.status_code == 200
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    sheet = read_spreadsheet(content, file_format)
+    cells = {str(cell) for _line, row in sheet.rows for cell in row}
+    assert {"Non renseigné", "mai 2012"} <= cells  # the notations the import must read back
+    assert any(re.search(r"\(\d{2}\)", cell) for cell in cells)  # « Finistère (29) »
+    plan = plan_import(sheet)
+    assert plan.row_errors == [] and plan.file_errors == []
+    assert len(plan.rows) == len(listed(client, {})) > 0
+    assert [row.changes for row in plan.rows if row.action != RowPlan.SKIP] == []

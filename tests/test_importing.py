@@ -405,8 +405,8 @@ def test_duplicate_slug_in_a_file_is_an_error(brest):
         ),
         (
             ["Nom", "Métropoles", "Date de signature"],
-            ["X", "Brest Métropole", "juin 2017"],
-            "Ligne 2, colonne « Date de signature », valeur « juin 2017 » : « juin 2017 » n'est "
+            ["X", "Brest Métropole", "vers 2017"],
+            "Ligne 2, colonne « Date de signature », valeur « vers 2017 » : « vers 2017 » n'est "
             "pas une date lisible (formats acceptés : 2017, 07/2017, 10/07/2017, 2017-07-10).",
         ),
         (
@@ -535,3 +535,22 @@ def test_thousands_of_unknown_columns_are_summarised(brest):
     assert plan.is_valid
     assert len(plan.ignored_headers) == 5000
     assert plan.ignored_summary.endswith("« Colonne libre 9 » et 4990 autres")
+
+
+def test_a_name_tells_a_region_from_a_departement_sharing_its_code(brest):
+    bretagne = get_or_make_territory(Territory.Kind.REGION, "Bretagne", "53")
+    mayenne = get_or_make_territory(Territory.Kind.DEPARTEMENT, "Mayenne", "53")
+    assert resolve("Bretagne (53)") == [plan_label(bretagne)]
+    assert resolve("Mayenne (53)") == [plan_label(mayenne)]
+    assert resolve("53")[0].startswith("« 53 » désigne plusieurs territoires")
+
+
+def plan_label(territory) -> str:
+    return f"{territory.name} ({territory.code})"
+
+
+def test_an_unknown_status_written_in_words_is_blank(brest):
+    row = ["X", "Brest Métropole", "Non renseigné"]
+    plan = plan_import(sheet(row, header=["Nom", "Métropoles", "Statut"]))
+    assert plan.is_valid
+    assert plan.rows[0].fields["status"] == ""

@@ -140,7 +140,7 @@ def test_impossible_date_is_an_error():
         inventory.parse_partial_date("31/02/2017")
 
 
-@pytest.mark.parametrize("cell", ["juillet 2017", "17", "2017/07/10/1", "123"])
+@pytest.mark.parametrize("cell", ["été 2017", "17", "2017/07/10/1", "123"])
 def test_unreadable_date_is_an_error_listing_formats(cell):
     with pytest.raises(ParseError, match="formats acceptés : 2017, 07/2017, 10/07/2017"):
         inventory.parse_partial_date(cell)
@@ -472,3 +472,34 @@ def test_a_real_workbook_passes_the_archive_checks():
     workbook.save(buffer)
     sheet = inventory.read_spreadsheet(buffer.getvalue(), ".xlsx")
     assert sheet.rows == [(2, ["X", "Brest Métropole", 42926])]
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("avril 2019", datetime.date(2019, 4, 1)),
+        ("Août 2017", datetime.date(2017, 8, 1)),
+        ("févr. 2020", datetime.date(2020, 2, 1)),
+    ],
+)
+def test_month_names_as_the_public_pages_write_them(cell, expected):
+    assert inventory.parse_partial_date(cell) == (expected, "month")
+
+
+def test_unknown_month_name_is_an_error():
+    with pytest.raises(ParseError, match="n'est pas une date lisible"):
+        inventory.parse_partial_date("brumaire 2019")
+
+
+@pytest.mark.parametrize(
+    ("cell", "name", "code"),
+    [
+        ("Brest Métropole (242900314)", "Brest Métropole", "242900314"),
+        ("Paris (75056)", "Paris", "75056"),
+        ("Finistère (29)", "Finistère", "29"),
+        ("Haute-Corse (2B)", "Haute-Corse", "2B"),
+    ],
+)
+def test_name_with_its_code_in_parentheses(cell, name, code):
+    ref = inventory.parse_territory_ref(cell)
+    assert (ref.name, ref.code) == (name, code)
