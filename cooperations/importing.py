@@ -168,6 +168,7 @@ class ImportPlan:
     ignored_headers: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     new_territories: list[NewTerritory] = field(default_factory=list)
+    unresolved: list["Unresolved"] = field(default_factory=list)
     index: "TerritoryIndex | None" = None
 
     @property
@@ -253,6 +254,16 @@ class _T:
     name: str
 
 
+@dataclass(frozen=True)
+class Unresolved:
+    """A territory name the file uses and the register does not know, with the closest
+    territories for staff to choose from in the preview."""
+
+    name: str
+    kinds: tuple[str, ...]
+    candidates: list[_T]
+
+
 class TerritoryIndex:
     """Every territory in memory (two queries), so that 10,000 rows cost no query each.
 
@@ -314,6 +325,7 @@ class TerritoryIndex:
             self.aliases[search_alias] = territory
             self.loose_aliases[inventory.loose_key(search_alias)].append(territory)
         self.created: dict[tuple[str, str], NewTerritory] = {}
+        self.unresolved: dict[str, Unresolved] = {}  # folded cell → what staff may choose
         self._choices: dict[tuple, list[_T]] = {}
         self._choice_keys: dict[tuple, list[str]] = {}
 
@@ -394,7 +406,11 @@ class TerritoryIndex:
             return self.created[key]
         message = self._unknown(ref.name, kinds, allowed_kinds)
         if create:  # the final reading of a cell, not a trial of comma-joined pieces
-            message += self._closest(name, kinds or allowed_kinds)
+            candidates = self.closest(name, kinds or allowed_kinds)
+            message += self._listed(candidates)
+            self.unresolved.setdefault(
+                fold(ref.name), Unresolved(ref.name.strip(), kinds or allowed_kinds, candidates)
+            )
         raise ParseError(message)
 
     def _loose(self, folded: str, keep) -> list[_T]:
@@ -427,8 +443,8 @@ class TerritoryIndex:
         )
         return [self._choices[key][position] for _text, _score, position in found]
 
-    def _closest(self, name: str, kinds: tuple[str, ...]) -> str:
-        candidates = self.closest(name, kinds)
+    @staticmethod
+    def _listed(candidates: list[_T]) -> str:
         if not candidates:
             return ""
         listed = " ; ".join(
@@ -624,6 +640,7 @@ def plan_import(sheet: inventory.Sheet) -> ImportPlan:
             row.changes = _changes(row)
             row.action = RowPlan.UPDATE if row.changes else RowPlan.SKIP
     plan.new_territories = list(territories.created.values())
+    plan.unresolved = list(territories.unresolved.values())
     plan.index = territories
     return plan
 
@@ -1200,3 +1217,78 @@ def run_import(
     if commit and plan.is_valid:
         return plan, apply_import(plan, user=user)
     return plan, None
+
+
+# --- Teaching the import -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Taught:
+    """What a staff member chose, in the preview, for a name the register does not know: one
+    of the proposed territories, a territory by its official code, or a new territory without
+    code of the given kind."""
+
+    name: str
+    territory_id: int | None = None
+    code: str = ""
+    kind: str = ""
+
+
+@transaction.atomic
+def teach_names(choices: list[Taught], user, file_name: str) -> tuple[int, list[str]]:
+    """Save each choice as an alias (who, when, from which file): the number saved and the
+    French errors. With any error nothing is saved. Two queries per choice at most."""
+    errors: list[str] = []
+    aliases: list[TerritoryAlias] = []
+    now = timezone.now()
+    for choice in choices:
+        shown = inventory.shorten(choice.name)
+        search_alias = fold(choice.name)
+        if not search_alias or len(choice.name) > 200:
+            errors.append(f"« {shown} » ne peut pas devenir un alias (vide ou trop long).")
+            continue
+        if search_alias in {alias.search_alias for alias in aliases} or (
+            TerritoryAlias.objects.filter(search_alias=search_alias).exists()
+        ):
+            errors.append(f"« {shown} » est déjà un alias : modifiez-le dans l'administration.")
+            continue
+        territory = None
+        if choice.territory_id is not None:
+            territory = Territory.objects.filter(pk=choice.territory_id).first()
+        elif choice.code:
+            found = list(Territory.objects.filter(code=choice.code.strip().upper())[:2])
+            if len(found) == 1:
+                territory = found[0]
+            else:
+                errors.append(
+                    f"« {inventory.shorten(choice.code)} » (pour « {shown} ») : "
+                    + ("aucun territoire n'a ce code." if not found else "ce code est ambigu.")
+                )
+                continue
+        elif choice.kind:
+            if choice.kind in NOT_CREATABLE_KINDS or choice.kind not in Territory.Kind.values:
+                errors.append(f"« {shown} » : cette nature a toujours un code officiel.")
+                continue
+            territory = Territory.objects.filter(
+                kind=choice.kind, code="", search_name=search_alias
+            ).first() or Territory.objects.create(
+                kind=choice.kind, code="", name=choice.name.strip(), search_name=search_alias
+            )
+        if territory is None:
+            errors.append(f"« {shown} » : territoire introuvable.")
+            continue
+        aliases.append(
+            TerritoryAlias(
+                alias=choice.name.strip(),
+                search_alias=search_alias,
+                territory=territory,
+                created_by=user,
+                created_at=now,
+                source_file=file_name[:255],
+            )
+        )
+    if errors:
+        transaction.set_rollback(True)
+        return 0, errors
+    TerritoryAlias.objects.bulk_create(aliases)
+    return len(aliases), []

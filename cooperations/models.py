@@ -4,6 +4,7 @@ controlled vocabularies (themes, legal forms, the six success factors) that desc
 
 import datetime
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -548,6 +549,17 @@ class TerritoryAlias(models.Model):
         blank=True,
         help_text="Page publique où ce nom est employé (site du territoire, BANATIC, presse…).",
     )
+    # Who taught the import this spelling, when, and from which file (the preview's choices).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="ajouté par",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    created_at = models.DateTimeField("ajouté le", null=True, blank=True, editable=False)
+    source_file = models.CharField("fichier d'origine", max_length=255, blank=True, editable=False)
 
     class Meta:
         verbose_name = "alias de territoire"
