@@ -2,8 +2,8 @@
 
 Nothing here touches the database: headers, lists, dates, booleans, vocabulary labels and
 territory references are parsed into plain values, so each rule has its own small unit test.
-The import service (importing.py) combines them with the database; resources.py plugs the
-service into django-import-export.
+The import service (the importing package) combines them with the database; resources.py
+plugs the service into django-import-export.
 """
 
 import csv
@@ -12,7 +12,7 @@ import difflib
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .text import fold
@@ -317,6 +317,27 @@ def split_values(value) -> list[str]:
     return [part.strip() for part in parts if part.strip()]
 
 
+def rejoin_commas(chunk: str, find) -> Iterator[tuple[str, object]]:
+    """The comma-separated pieces of `chunk`, re-joined when together they name something, since
+    labels and official names may contain a comma (« Culture, patrimoine et sport », « CC Chinon,
+    Vienne et Loire »). Longest runs first: yields (run, what `find` returned) for a run of two
+    or more pieces that `find` accepts (anything but None), and (piece, None) for a piece that
+    starts no such run, for the caller to read on its own."""
+    pieces = [piece.strip() for piece in chunk.split(",") if piece.strip()]
+    i = 0
+    while i < len(pieces):
+        for j in range(len(pieces), i + 1, -1):
+            run = ", ".join(pieces[i:j])
+            found = find(run)
+            if found is not None:
+                yield run, found
+                i = j
+                break
+        else:
+            yield pieces[i], None
+            i += 1
+
+
 _URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 
 
@@ -528,20 +549,12 @@ class VocabularyMatcher:
         found: list = []
         errors: list[str] = []
         for chunk in filter(None, (c.strip() for c in chunks)):
-            pieces = [p.strip() for p in chunk.split(",") if p.strip()]
-            i = 0
-            while i < len(pieces):
-                for j in range(len(pieces), i, -1):
-                    candidate = ", ".join(pieces[i:j])
-                    match = self.get(candidate)
-                    if match is not None:
-                        if match not in found:
-                            found.append(match)
-                        i = j
-                        break
-                else:
-                    errors.append(self.unknown_message(pieces[i]))
-                    i += 1
+            for run, match in rejoin_commas(chunk, self.get):
+                match = self.get(run) if match is None else match
+                if match is None:
+                    errors.append(self.unknown_message(run))
+                elif match not in found:
+                    found.append(match)
         if errors:
             raise ParseError(" ".join(errors))
         return found

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cooperations import importing
-from cooperations.importing import plan_import, run_import
+from cooperations.importing import plan_import, run_import, writing
 from cooperations.inventory import Sheet
 from cooperations.models import (
     Cooperation,
@@ -354,7 +354,7 @@ def test_one_bad_row_rejects_the_whole_file_and_leaves_every_table_untouched(bre
 def test_an_interrupted_import_changes_nothing(full_row):
     before = table_counts()
     plan = plan_import(sheet(full_row[1], header=full_row[0]))
-    failure = mock.patch.object(importing, "_replace_sources", side_effect=RuntimeError("coupure"))
+    failure = mock.patch.object(writing, "_replace_sources", side_effect=RuntimeError("coupure"))
     with failure, pytest.raises(RuntimeError):
         importing.apply_import(plan)
     assert table_counts() == before
