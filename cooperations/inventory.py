@@ -616,7 +616,7 @@ def parse_territory_ref(text: str) -> TerritoryRef:
         kind = KIND_TOKENS.get(fold(kind_token).upper().replace(" ", ""))
         if kind is None:
             raise ParseError(
-                f"« [{match['tag']}] » : entre crochets, indiquez un SIREN, une nature "
+                f"« [{shorten(match['tag'])}] » : entre crochets, indiquez un SIREN, une nature "
                 f"({', '.join(sorted(set(KIND_TOKENS.values())))}) ou nature:code (DEP:35)."
             )
         if not name and not code:

@@ -241,7 +241,7 @@ class TerritoryIndex:
             ]
             self._choice_keys[key] = [inventory.loose_key(fold(t.name)) for t in self._choices[key]]
         found = process.extract(
-            inventory.loose_key(inventory.fold_name(name)),
+            inventory.loose_key(inventory.fold_name(name[:200])),  # a 20,000-character cell
             self._choice_keys[key],
             scorer=fuzz.token_sort_ratio,
             limit=limit,
