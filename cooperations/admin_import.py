@@ -5,20 +5,27 @@ to the inventory format: one import entry that reads XLSX, ODS and CSV by conten
 French messages, the downloadable template, and the alias table's admin.
 """
 
+import os
+import re
+import tempfile
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from import_export.admin import ExportActionMixin, ImportMixin
 from import_export.forms import ExportForm, ImportForm
 from import_export.results import Result
 
 from .concurrency import ImportBusy
+from .importing import NOT_CREATABLE_KINDS, Taught, teach_names
 from .inventory import ParseError
-from .models import TerritoryAlias
+from .models import Territory, TerritoryAlias
 from .resources import EXPORT_FORMATS, CooperationResource, SpreadsheetImport, template_workbook
 
 
@@ -75,6 +82,11 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
                 self.admin_site.admin_view(self.import_template_view),
                 name="{}_{}_import_template".format(*info),
             ),
+            path(
+                "import/apprendre/",
+                self.admin_site.admin_view(self.learn_view),
+                name="{}_{}_import_learn".format(*info),
+            ),
             *urls,
         ]
 
@@ -92,7 +104,61 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
     def get_import_context_data(self, **kwargs):
         context = super().get_import_context_data(**kwargs)
         context["max_upload_size"] = human_size(settings.IMPORT_MAX_UPLOAD_SIZE)
+        context["codeless_kinds"] = [
+            (value, label)
+            for value, label in Territory.Kind.choices
+            if value not in NOT_CREATABLE_KINDS
+        ]
         return context
+
+    def learn_view(self, request):
+        """Save what staff chose for the names the register does not know, then check the
+        same file again: the preview teaches the import, and nothing is picked without them."""
+        if (
+            request.method != "POST"
+            or not self.has_import_permission(request)
+            or not request.user.has_perm("cooperations.add_territoryalias")
+        ):
+            raise PermissionDenied
+        import_url = reverse("admin:{}_{}_import".format(*self.get_model_info()))
+        stored = request.POST.get("tmp_storage_name", "")
+        # Only a file the upload step itself wrote to the temporary folder may be read back.
+        if os.path.dirname(stored) != tempfile.gettempdir() or not re.fullmatch(
+            r"tmp\w{4,16}", os.path.basename(stored)
+        ):
+            messages.error(request, "Fichier introuvable : envoyez-le de nouveau.")
+            return HttpResponseRedirect(import_url)
+        file_name = os.path.basename(request.POST.get("file_name", ""))[:255] or "inventaire"
+        choices = []
+        for n in range(min(int(request.POST.get("count", "0") or 0), 500)):
+            name, choice = request.POST.get(f"name_{n}", ""), request.POST.get(f"choice_{n}", "")
+            if choice == "code":
+                choices.append(Taught(name, code=request.POST.get(f"code_{n}", "")))
+            elif choice == "kind":
+                choices.append(Taught(name, kind=request.POST.get(f"kind_{n}", "")))
+            elif choice.isdigit():
+                choices.append(Taught(name, territory_id=int(choice)))
+        saved, errors = teach_names(choices, request.user, file_name)
+        for error in errors:
+            messages.error(request, error)
+        if saved:
+            messages.success(
+                request, f"{saved} nom(s) appris ; le fichier a été vérifié de nouveau."
+            )
+        storage = self.get_tmp_storage_class()(
+            name=stored, read_mode="rb", **self.get_tmp_storage_class_kwargs()
+        )
+        try:
+            data = storage.read()
+            storage.remove()
+        except OSError:
+            messages.error(request, "Fichier expiré : envoyez-le de nouveau.")
+            return HttpResponseRedirect(import_url)
+        # The same upload again, through the same code path as a new one (the request's files
+        # are read-only for views; `_files` is where Django keeps them once parsed).
+        request.POST = QueryDict("resource=0&format=0")
+        request._files = MultiValueDict({"import_file": [SimpleUploadedFile(file_name, data)]})
+        return self.import_action(request)
 
     def add_data_read_fail_error_to_form(self, form, e):
         if isinstance(e, ParseError):
@@ -151,8 +217,15 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
 
 @admin.register(TerritoryAlias)
 class TerritoryAliasAdmin(admin.ModelAdmin):
-    list_display = ["alias", "territory"]
-    list_select_related = ["territory"]
+    list_display = ["alias", "territory", "source_url", "created_by", "created_at"]
+    list_select_related = ["territory", "created_by"]
+    list_filter = ["territory__kind"]
     search_fields = ["alias", "search_alias", "territory__name", "territory__code"]
     autocomplete_fields = ["territory"]
-    fields = ["alias", "territory"]
+    fields = ["alias", "territory", "source_url", "created_by", "created_at", "source_file"]
+    readonly_fields = ["created_by", "created_at", "source_file"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "source_url":
+            kwargs["assume_scheme"] = "https"  # Django 6's default; silences its deprecation
+        return super().formfield_for_dbfield(db_field, request, **kwargs)

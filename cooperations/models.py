@@ -4,6 +4,7 @@ controlled vocabularies (themes, legal forms, the six success factors) that desc
 
 import datetime
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -555,6 +556,23 @@ class TerritoryAlias(models.Model):
     territory = models.ForeignKey(
         Territory, verbose_name="territoire", on_delete=models.CASCADE, related_name="aliases"
     )
+    source_url = models.URLField(
+        "source",
+        max_length=500,
+        blank=True,
+        help_text="Page publique où ce nom est employé (site du territoire, BANATIC, presse…).",
+    )
+    # Who taught the import this spelling, when, and from which file (the preview's choices).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="ajouté par",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    created_at = models.DateTimeField("ajouté le", null=True, blank=True, editable=False)
+    source_file = models.CharField("fichier d'origine", max_length=255, blank=True, editable=False)
 
     class Meta:
         verbose_name = "alias de territoire"

@@ -1,5 +1,5 @@
 """django-import-export plumbing for the inventory: file formats, the cooperation resource and
-the export rows. The checks and writes themselves live in importing.py, shared with the
+the export rows. The checks and writes themselves live in the importing package, shared with the
 `import_inventory` command.
 """
 

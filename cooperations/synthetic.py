@@ -132,7 +132,7 @@ def generate_rows(rows: int = 173, seed: int = 2018, messy: bool = False):
             return value.strftime("%d/%m/%Y")
         return rng.choice(
             [value.isoformat(), value.strftime("%d/%m/%Y"), datetime.datetime(year, month, day),
-             str((value - datetime.date(1899, 12, 30)).days)]
+             ExcelSerial((value - datetime.date(1899, 12, 30)).days)]
         )  # fmt: skip
 
     out = []
@@ -193,7 +193,8 @@ def write_inventory(headers, rows, file_format: str) -> bytes:
     if file_format == "xlsx":
         return write_xlsx([Sheet("Inventaire", list(headers), rows)])
     text = [
-        [cell.strftime("%d/%m/%Y") if isinstance(cell, datetime.date) else str(cell)
+        [cell.strftime("%d/%m/%Y") if isinstance(cell, datetime.date)
+         else cell.as_text() if isinstance(cell, ExcelSerial) else str(cell)
          for cell in row]
         for row in rows
     ]  # fmt: skip
@@ -204,3 +205,11 @@ def write_inventory(headers, rows, file_format: str) -> bytes:
     if file_format == "csv-cp1252":
         return write_csv(list(headers), text, encoding="cp1252", delimiter=";")
     raise ValueError(f"Format inconnu : {file_format} ({', '.join(FORMATS)}).")
+
+
+class ExcelSerial(int):
+    """A date written as Excel's day number: a numeric cell in XLSX only, since the import reads
+    numbers in text as years; text formats get the date itself."""
+
+    def as_text(self) -> str:
+        return (datetime.date(1899, 12, 30) + datetime.timedelta(days=self)).strftime("%d/%m/%Y")

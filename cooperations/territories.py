@@ -17,13 +17,15 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, transaction
 
-from .models import CURRENT_VINTAGE, Cooperation, Territory
+from .models import CURRENT_VINTAGE, Cooperation, Territory, TerritoryAlias
 from .search import refresh_search_text
 from .text import fold
 
 Kind = Territory.Kind
 
 FIXTURE_PATH = Path(settings.BASE_DIR) / "fixtures" / "territoires-2026.csv.gz"
+ALIAS_FIXTURE_PATH = Path(settings.BASE_DIR) / "fixtures" / "alias-territoires.csv"
+ALIAS_COLUMNS = ["alias", "code", "kind", "source_url"]
 COLUMNS = ["kind", "code", "name", "population", "departement", "region", "epci"]
 
 GROUPING_KINDS = (*Territory.EPCI_KINDS, Kind.EPT)
@@ -313,3 +315,69 @@ def _update_rows(territories) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(params), BATCH_SIZE):
             cursor.executemany(sql, params[start : start + BATCH_SIZE])
+
+
+# --- Usual names ---------------------------------------------------------------------------------
+
+
+def read_alias_fixture(path=ALIAS_FIXTURE_PATH) -> list[dict]:
+    """The shipped usual names (alias, official code, kind, public page using the name)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames != ALIAS_COLUMNS:
+            raise TerritoryDataError(
+                f"En-tête inattendu dans {path} : {reader.fieldnames} (attendu : {ALIAS_COLUMNS})."
+            )
+        return list(reader)
+
+
+@dataclass
+class AliasReport:
+    created: int = 0
+    kept: int = 0
+    missing: list[str] = field(default_factory=list)  # aliases whose territory is not loaded
+
+    def line(self) -> str:
+        text = f"Alias de territoires : {self.created} ajouté(s), {self.kept} déjà présent(s)"
+        if self.missing:
+            text += f", {len(self.missing)} sans territoire chargé ({', '.join(self.missing)})"
+        return text + "."
+
+
+@transaction.atomic
+def load_aliases(rows) -> AliasReport:
+    """Add the aliases of `rows` that are missing; idempotent.
+
+    An alias whose folded spelling is already in the table is kept as it is, whatever territory
+    staff made it point to: the admin has the last word. Three queries and one bulk insert.
+    """
+    report = AliasReport()
+    ids = {
+        (kind, code): pk
+        for pk, kind, code in Territory.objects.filter(
+            code__in={row["code"] for row in rows}
+        ).values_list("pk", "kind", "code")
+    }
+    existing = set(TerritoryAlias.objects.values_list("search_alias", flat=True))
+    new = []
+    for row in rows:
+        search_alias = fold(row["alias"])
+        if search_alias in existing:
+            report.kept += 1
+            continue
+        territory_id = ids.get((row["kind"], row["code"]))
+        if territory_id is None:
+            report.missing.append(row["alias"])
+            continue
+        existing.add(search_alias)
+        new.append(
+            TerritoryAlias(
+                alias=row["alias"],
+                search_alias=search_alias,
+                territory_id=territory_id,
+                source_url=row["source_url"],
+            )
+        )
+    TerritoryAlias.objects.bulk_create(new)
+    report.created = len(new)
+    return report

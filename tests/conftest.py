@@ -5,11 +5,13 @@ Territories are made by hand here; tests that need the full official list use th
 """
 
 import datetime
+import io
 import itertools
 import os
 import subprocess
 import sys
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -258,3 +260,13 @@ def delete_redis_prefix(url: str, prefix: str) -> int:
         return len(keys)
     finally:
         client.close()
+
+
+def make_zip_bomb() -> bytes:
+    """A workbook-shaped archive whose sheet inflates about 1,000 times (20 MB of zeros), built
+    in a fraction of a second; nothing big is committed."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", bytes(20 << 20))
+    return buffer.getvalue()

@@ -2,7 +2,9 @@
 
 import datetime
 import io
+import os
 import re
+import tempfile
 import zipfile
 
 import pytest
@@ -13,7 +15,15 @@ from openpyxl import load_workbook
 
 from cooperations.importing import plan_import
 from cooperations.inventory import read_spreadsheet
-from cooperations.models import Cooperation, LegalForm, Source, SuccessFactor, Territory, Theme
+from cooperations.models import (
+    Cooperation,
+    LegalForm,
+    Source,
+    SuccessFactor,
+    Territory,
+    TerritoryAlias,
+    Theme,
+)
 from cooperations.resources import HEADERS
 from cooperations.services import EDITORS, READERS
 from cooperations.synthetic import generate_rows, write_inventory
@@ -24,6 +34,7 @@ from .conftest import (
     make_source,
     make_territory,
     make_territory_world,
+    make_zip_bomb,
 )
 from .test_importing import table_counts
 
@@ -144,6 +155,14 @@ def test_bad_files_get_a_clear_message_not_a_500(editor_client, territories, dat
     page = upload(editor_client, data, name)
     assert page.status_code == 200
     assert message in page.content.decode()
+    assert table_counts() == before
+
+
+def test_a_zip_bomb_is_refused_through_the_admin(editor_client, territories):
+    before = table_counts()
+    page = upload(editor_client, make_zip_bomb(), "bombe.xlsx")
+    assert page.status_code == 200
+    assert "Ce classeur est anormalement compressé" in page.content.decode()
     assert table_counts() == before
 
 
@@ -334,3 +353,80 @@ def test_export_queries_do_not_grow_with_the_number_of_cooperations(
         response = editor_client.post(EXPORT, {"resource": "0", "format": "2"})
     assert response.status_code == 200
     assert len(plan_import(read_spreadsheet(response.content, "csv")).rows) == 34
+
+
+LEARN = reverse("admin:cooperations_cooperation_import_learn")
+UNKNOWN = "Nom;Métropoles;Partenaires\r\nContrat;Brest Métropole;Pays d'Iroize\r\n"
+
+
+def learn(client, preview, **choice):
+    form = {
+        "tmp_storage_name": preview.context["form"].cleaned_data["import_file"].tmp_storage_name,
+        "file_name": "inventaire.csv",
+        "count": "1",
+        "name_0": "Pays d'Iroize",
+        **choice,
+    }
+    return client.post(LEARN, form)
+
+
+def test_preview_offers_close_territories_for_an_unknown_name(editor_client, territories):
+    preview = upload(editor_client, UNKNOWN.encode())
+    assert preview.status_code == 200
+    page = preview.content.decode()
+    assert 'id="import-learn"' in page
+    iroise = Territory.objects.get(code="242900074")
+    assert f'value="{iroise.pk}"> CC du Pays d&#x27;Iroise (CC, 242900074)' in page
+
+
+def test_a_chosen_territory_becomes_an_alias_and_the_file_passes(editor_client, territories):
+    iroise = Territory.objects.get(code="242900074")
+    preview = upload(editor_client, UNKNOWN.encode())
+    page = learn(editor_client, preview, choice_0=str(iroise.pk))
+    assert page.status_code == 200
+    alias = TerritoryAlias.objects.get()
+    assert (alias.alias, alias.territory, alias.source_file) == (
+        "Pays d'Iroize",
+        iroise,
+        "inventaire.csv",
+    )
+    assert alias.created_by.username == "editrice" and alias.created_at is not None
+    assert "1 ligne(s) : 1 nouvelle(s)" in page.content.decode()
+    assert page.context["confirm_form"] is not None
+    assert Cooperation.objects.count() == 0
+
+
+def test_a_codeless_territory_can_be_declared_from_the_preview(editor_client, territories):
+    preview = upload(editor_client, UNKNOWN.encode())
+    learn(editor_client, preview, choice_0="kind", kind_0="PETR")
+    petr = Territory.objects.get(kind=Territory.Kind.PETR)
+    assert (petr.name, petr.code) == ("Pays d'Iroize", "")
+    assert TerritoryAlias.objects.get().territory == petr
+
+
+def test_a_wrong_code_saves_nothing_and_says_why(editor_client, territories):
+    preview = upload(editor_client, UNKNOWN.encode())
+    page = learn(editor_client, preview, choice_0="code", code_0="123456789")
+    assert page.status_code == 200
+    assert "aucun territoire n&#x27;a ce code" in page.content.decode()
+    assert TerritoryAlias.objects.count() == 0
+
+
+def test_nothing_is_learnt_without_a_choice(editor_client, territories):
+    preview = upload(editor_client, UNKNOWN.encode())
+    page = learn(editor_client, preview, choice_0="")
+    assert page.status_code == 200
+    assert TerritoryAlias.objects.count() == 0
+    assert "Pays d&#x27;Iroize" in page.content.decode()
+
+
+def test_readers_cannot_teach(reader_client, territories):
+    stored = os.path.join(tempfile.gettempdir(), "tmpabcdef12")
+    assert reader_client.post(LEARN, {"tmp_storage_name": stored}).status_code == 403
+
+
+def test_only_a_file_of_the_upload_folder_is_read_back(editor_client, territories):
+    page = editor_client.post(LEARN, {"tmp_storage_name": "/etc/passwd"}, follow=True)
+    assert page.status_code == 200
+    assert "Fichier introuvable" in page.content.decode()
+    assert TerritoryAlias.objects.count() == 0

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cooperations.exports import HEADERS, filename
+from cooperations.models import Territory
 
 from .catalogue_data import build_catalogue
 from .conftest import make_cooperation
@@ -290,3 +291,27 @@ def test_xlsx_export_has_a_bold_frozen_filtered_header(client, catalogue):
     widths = [sheet.column_dimensions[letter].width for letter in "ABCDEFGHIJKLMNOPQRSTUV"]
     assert all(8 <= width <= 60 for width in widths)
     assert widths[HEADERS.index("Nom")] > widths[HEADERS.index("Fin")]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx", "ods"])
+def test_a_public_export_reimports_unchanged(client, catalogue, file_format):
+    from cooperations.importing import RowPlan, plan_import
+    from cooperations.inventory import read_spreadsheet
+
+    make_cooperation(
+        "Coopération au statut inconnu",
+        metropoles=[Territory.objects.filter(kind=Territory.Kind.METRO).first()],
+        partners=[Territory.objects.get(kind=Territory.Kind.REGION, code="53")],
+        status="",
+    )
+    response = client.get("/cooperations/", {"format": file_format})
+    assert response.status_code == 200
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    sheet = read_spreadsheet(content, file_format)
+    cells = {str(cell) for _line, row in sheet.rows for cell in row}
+    assert "mai 2012" in cells  # a month date, which the import must read back
+    assert any(re.search(r"\(\d{2}\)", cell) for cell in cells)  # « Finistère (29) »
+    plan = plan_import(sheet)
+    assert plan.row_errors == [] and plan.file_errors == []
+    assert len(plan.rows) == len(listed(client, {})) > 0
+    assert [row.changes for row in plan.rows if row.action != RowPlan.SKIP] == []

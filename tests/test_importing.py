@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cooperations import importing
-from cooperations.importing import plan_import, run_import
+from cooperations.importing import plan_import, run_import, writing
 from cooperations.inventory import Sheet
 from cooperations.models import (
     Cooperation,
@@ -252,16 +252,16 @@ def test_partner_found_by_name_prefix_or_siren(brest, iroise, cell):
     assert resolve(cell) == ["CC du Pays d'Iroise (242900074)"]
 
 
-def test_name_without_kind_does_not_match_a_shorter_core_name(brest, iroise):
-    assert resolve("Pays d'Iroise")[0].startswith("Territoire inconnu : « Pays d'Iroise ».")
+def test_name_without_its_kind_prefix_finds_the_grouping(brest, iroise):
+    assert resolve("Pays d'Iroise") == ["CC du Pays d'Iroise (242900074)"]
 
 
 def test_ambiguous_name_lists_candidates_with_codes(brest):
     make_territory(Territory.Kind.COMMUNE, "Saint-Fictif", code="9A001")
     make_territory(Territory.Kind.COMMUNE, "Saint Fictif", code="9A002")
     assert resolve("saint-fictif") == [
-        "« saint-fictif » désigne plusieurs territoires : Saint Fictif (COM, 9A002) ; "
-        "Saint-Fictif (COM, 9A001). Indiquez le code officiel entre crochets, par exemple "
+        "« saint-fictif » désigne plusieurs territoires : Saint Fictif (Commune, 9A002) ; "
+        "Saint-Fictif (Commune, 9A001). Indiquez le code officiel entre crochets, par exemple "
         "« Nom [SIREN] »."
     ]
 
@@ -270,7 +270,8 @@ def test_unknown_name_is_an_error_explaining_what_to_do(brest):
     assert resolve("Pays de Nulle Part") == [
         "Territoire inconnu : « Pays de Nulle Part ». Indiquez son code officiel (SIREN ou "
         "INSEE), ajoutez un alias dans l'administration, ou, pour un territoire sans code, "
-        "précisez sa nature entre crochets : « Pays de Nulle Part [PETR] »."
+        "précisez sa nature au début du nom (PETR, Pôle métropolitain, Syndicat mixte, Parc "
+        "naturel régional…) ou entre crochets : « Pays de Nulle Part [PETR] »."
     ]
 
 
@@ -353,7 +354,7 @@ def test_one_bad_row_rejects_the_whole_file_and_leaves_every_table_untouched(bre
 def test_an_interrupted_import_changes_nothing(full_row):
     before = table_counts()
     plan = plan_import(sheet(full_row[1], header=full_row[0]))
-    failure = mock.patch.object(importing, "_replace_sources", side_effect=RuntimeError("coupure"))
+    failure = mock.patch.object(writing, "_replace_sources", side_effect=RuntimeError("coupure"))
     with failure, pytest.raises(RuntimeError):
         importing.apply_import(plan)
     assert table_counts() == before
@@ -404,8 +405,8 @@ def test_duplicate_slug_in_a_file_is_an_error(brest):
         ),
         (
             ["Nom", "Métropoles", "Date de signature"],
-            ["X", "Brest Métropole", "juin 2017"],
-            "Ligne 2, colonne « Date de signature », valeur « juin 2017 » : « juin 2017 » n'est "
+            ["X", "Brest Métropole", "vers 2017"],
+            "Ligne 2, colonne « Date de signature », valeur « vers 2017 » : « vers 2017 » n'est "
             "pas une date lisible (formats acceptés : 2017, 07/2017, 10/07/2017, 2017-07-10).",
         ),
         (
@@ -479,8 +480,8 @@ def test_official_name_with_a_comma_is_not_split(brest):
 
 def test_comma_separated_new_territories_stay_separate(brest):
     assert resolve("Pays A [PETR], Pays B [PETR]") == [
-        "Pays A (PETR / pays, sans code, à créer)",
-        "Pays B (PETR / pays, sans code, à créer)",
+        "Pays A (PETR / pays, à créer, sans code officiel)",
+        "Pays B (PETR / pays, à créer, sans code officiel)",
     ]
 
 
@@ -519,3 +520,38 @@ def test_unknown_metropole_gets_its_own_message(brest):
         "Métropole inconnue : « Métropole de Nulle Part ». Indiquez son nom officiel ou son "
         "SIREN (voir le modèle), ou ajoutez un alias dans l'administration."
     ]
+
+
+def test_a_huge_cell_is_quoted_cut_in_its_message(brest):
+    plan = plan_import(sheet(["X", "Brest Métropole", "Nulle part " * 2000, ""]))
+    (error,) = plan.row_errors
+    assert len(str(error)) < 700
+    assert "Nulle part Nulle part" in str(error)
+    assert "…" in str(error)
+
+
+def test_thousands_of_unknown_columns_are_summarised(brest):
+    header = ["Nom", "Métropoles", *(f"Colonne libre {n}" for n in range(5000))]
+    plan = plan_import(sheet(["X", "Brest Métropole"], header=header))
+    assert plan.is_valid
+    assert len(plan.ignored_headers) == 5000
+    assert plan.ignored_summary.endswith("« Colonne libre 9 » et 4990 autres")
+
+
+def test_a_name_tells_a_region_from_a_departement_sharing_its_code(brest):
+    bretagne = get_or_make_territory(Territory.Kind.REGION, "Bretagne", "53")
+    mayenne = get_or_make_territory(Territory.Kind.DEPARTEMENT, "Mayenne", "53")
+    assert resolve("Bretagne (53)") == [plan_label(bretagne)]
+    assert resolve("Mayenne (53)") == [plan_label(mayenne)]
+    assert resolve("53")[0].startswith("« 53 » désigne plusieurs territoires")
+
+
+def plan_label(territory) -> str:
+    return f"{territory.name} ({territory.code})"
+
+
+def test_an_unknown_status_written_in_words_is_blank(brest):
+    row = ["X", "Brest Métropole", "Non renseigné"]
+    plan = plan_import(sheet(row, header=["Nom", "Métropoles", "Statut"]))
+    assert plan.is_valid
+    assert plan.rows[0].fields["status"] == ""

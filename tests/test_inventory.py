@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import zipfile
 
 import pytest
 
@@ -120,7 +121,6 @@ def test_unreadable_boolean_is_an_error():
         ("2017-07-10", (datetime.date(2017, 7, 10), "day")),
         ("2017-07-10 00:00:00", (datetime.date(2017, 7, 10), "day")),
         (42926, (datetime.date(2017, 7, 10), "day")),
-        ("42926", (datetime.date(2017, 7, 10), "day")),
         (42926.5, (datetime.date(2017, 7, 10), "day")),
         (datetime.datetime(2017, 7, 10), (datetime.date(2017, 7, 10), "day")),
         (datetime.date(2017, 7, 10), (datetime.date(2017, 7, 10), "day")),
@@ -141,7 +141,7 @@ def test_impossible_date_is_an_error():
         inventory.parse_partial_date("31/02/2017")
 
 
-@pytest.mark.parametrize("cell", ["juillet 2017", "17", "2017/07/10/1", "123"])
+@pytest.mark.parametrize("cell", ["été 2017", "17", "2017/07/10/1", "123"])
 def test_unreadable_date_is_an_error_listing_formats(cell):
     with pytest.raises(ParseError, match="formats acceptés : 2017, 07/2017, 10/07/2017"):
         inventory.parse_partial_date(cell)
@@ -257,7 +257,14 @@ def test_unknown_kind_in_brackets_is_an_error():
         ("communaute de communes du pays d iroise", ("CC",), "pays d iroise"),
         ("communaute d agglomeration de la region nazairienne", ("CA",), "region nazairienne"),
         ("cu de dunkerque", ("CU",), "dunkerque"),
-        ("brest metropole", ("METRO", "MET69"), "brest"),
+        ("brest metropole", (), "brest metropole"),
+        ("petr du pays de retz", ("PETR",), "pays de retz"),
+        ("pole metropolitain de l artois", ("POLE",), "artois"),
+        ("syndicat mixte du scot", ("SM",), "scot"),
+        ("parc naturel regional des vosges du nord", ("PNR",), "vosges du nord"),
+        ("gip territoires", ("AUTRE",), "territoires"),
+        ("association des maires", ("AUTRE",), "maires"),
+        ("agglo du pays de dreux", ("CA", "CU"), "pays de dreux"),
         ("metropole de lyon", ("METRO", "MET69"), "lyon"),
         ("pays d iroise", (), "pays d iroise"),
     ],
@@ -372,3 +379,128 @@ def test_files_that_are_not_spreadsheets_get_a_clear_message(data, message):
     with pytest.raises(ParseError) as error:
         inventory.read_spreadsheet(data)
     assert str(error.value).startswith(message)
+
+
+# --- Values read exactly or refused --------------------------------------------------------------
+
+
+def test_a_number_in_text_is_a_year_or_an_error_never_a_serial():
+    with pytest.raises(ParseError) as error:
+        inventory.parse_partial_date("20189")
+    assert str(error.value).startswith(
+        "« 20189 » : un nombre écrit comme texte n'est lu que comme une année"
+    )
+
+
+def test_a_numeric_cell_of_a_workbook_is_an_excel_serial():
+    assert inventory.parse_partial_date(20189) == (datetime.date(1955, 4, 10), "day")
+
+
+@pytest.mark.parametrize("cell", ["1949", "12/2101", "31/12/1949", "2101-01-01", 1800, 3000])
+def test_dates_outside_1950_2100_are_refused(cell):
+    with pytest.raises(ParseError, match="une date doit tomber entre 1950 et 2100"):
+        inventory.parse_partial_date(cell)
+
+
+@pytest.mark.parametrize("cell", [float("inf"), float("nan"), -5])
+def test_absurd_numeric_cells_are_refused(cell):
+    with pytest.raises(ParseError):
+        inventory.parse_partial_date(cell)
+
+
+def test_values_quoted_in_messages_are_cut_to_80_characters():
+    assert inventory.shorten("x" * 20_000) == "x" * 79 + "…"
+    assert inventory.shorten("court") == "court"
+    with pytest.raises(ParseError) as error:
+        inventory.parse_bool("oui" * 10_000)
+    assert len(str(error.value)) < 150
+
+
+def test_long_lists_are_summarised_after_ten():
+    assert inventory.summarise(["a", "b"]) == "« a », « b »"
+    summary = inventory.summarise([f"col{n}" for n in range(5000)])
+    assert summary.endswith("« col9 » et 4990 autres")
+    assert summary.count("«") == 10
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_excel_unicode_text_is_read(encoding):
+    text = "Nom\tMétropoles\r\nCoopération d'Été\tBrest Métropole\r\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data  # Python writes the BOM only for plain « utf-16 »
+    sheet = inventory.read_spreadsheet(data, ".txt")
+    assert sheet.header == ["Nom", "Métropoles"]
+    assert sheet.rows == [(2, ["Coopération d'Été", "Brest Métropole"])]
+
+
+def zip_bytes(members: dict[str, bytes], level=9) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated():
+    # 20 MB of zeros compress about 1,000 times: the shape of every zip bomb.
+    bomb = zip_bytes({"[Content_Types].xml": b"<x/>", "xl/worksheets/sheet1.xml": bytes(20 << 20)})
+    assert len(bomb) < 100_000
+    with pytest.raises(ParseError, match="anormalement compressé"):
+        inventory.read_spreadsheet(bomb, ".xlsx")
+
+
+def test_an_archive_inflating_past_the_limit_is_refused(monkeypatch):
+    monkeypatch.setattr(inventory, "ARCHIVE_MAX_INFLATED", 1 << 20)
+    rows = b"".join(b"<row r='%d'><c t='s'><v>%d</v></c></row>" % (n, n) for n in range(60_000))
+    with pytest.raises(ParseError, match=r"se décompresse en 2 Mo \(au plus 1 Mo\)"):
+        inventory.read_spreadsheet(zip_bytes({"xl/worksheets/sheet1.xml": rows}), ".xlsx")
+
+
+def test_an_archive_with_too_many_entries_is_refused():
+    data = zip_bytes({f"xl/media/{n}.xml": b"<x/>" for n in range(201)})
+    with pytest.raises(ParseError, match="contient 201 éléments"):
+        inventory.read_spreadsheet(data, ".xlsx")
+
+
+def test_a_real_workbook_passes_the_archive_checks():
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["Nom", "Métropoles", "Date de signature"])
+    workbook.active.append(["X", "Brest Métropole", 42926])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    sheet = inventory.read_spreadsheet(buffer.getvalue(), ".xlsx")
+    assert sheet.rows == [(2, ["X", "Brest Métropole", 42926])]
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("avril 2019", datetime.date(2019, 4, 1)),
+        ("Août 2017", datetime.date(2017, 8, 1)),
+        ("févr. 2020", datetime.date(2020, 2, 1)),
+    ],
+)
+def test_month_names_as_the_public_pages_write_them(cell, expected):
+    assert inventory.parse_partial_date(cell) == (expected, "month")
+
+
+def test_unknown_month_name_is_an_error():
+    with pytest.raises(ParseError, match="n'est pas une date lisible"):
+        inventory.parse_partial_date("brumaire 2019")
+
+
+@pytest.mark.parametrize(
+    ("cell", "name", "code"),
+    [
+        ("Brest Métropole (242900314)", "Brest Métropole", "242900314"),
+        ("Paris (75056)", "Paris", "75056"),
+        ("Finistère (29)", "Finistère", "29"),
+        ("Haute-Corse (2B)", "Haute-Corse", "2B"),
+    ],
+)
+def test_name_with_its_code_in_parentheses(cell, name, code):
+    ref = inventory.parse_territory_ref(cell)
+    assert (ref.name, ref.code) == (name, code)

@@ -30,7 +30,7 @@ def import_file(path: Path, commit: bool, stdout, style, verbose: bool = False):
     for error in plan.row_errors:
         stdout.write(style.ERROR(str(error)))
     if plan.ignored_headers:
-        stdout.write(f"Colonnes ignorées : {', '.join(plan.ignored_headers)}.")
+        stdout.write(f"Colonnes ignorées : {plan.ignored_summary}.")
     for territory in plan.new_territories:
         stdout.write(f"Territoire à créer : {territory}")
     if verbose:

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand
 
 from cooperations.models import CURRENT_VINTAGE, Territory
 from cooperations.services import EDITORS, ensure_staff_groups
+from cooperations.territories import load_aliases, read_alias_fixture
 
 
 def ensure_demo_account(username: str, password: str | None) -> tuple[bool, str | None]:
@@ -38,8 +39,8 @@ def ensure_demo_account(username: str, password: str | None) -> tuple[bool, str 
 
 class Command(BaseCommand):
     help = (
-        "Prépare le catalogue : groupes du personnel, territoires officiels, données de "
-        "démonstration et, avec --demo-account, un compte d'administration."
+        "Prépare le catalogue : groupes du personnel, territoires officiels et leurs noms "
+        "usuels, données de démonstration et, avec --demo-account, un compte d'administration."
     )
 
     def add_arguments(self, parser):
@@ -63,6 +64,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Territoires officiels {CURRENT_VINTAGE} déjà chargés.")
         else:
             call_command("load_territories", stdout=self.stdout)
+        self.stdout.write(load_aliases(read_alias_fixture()).line())
         if not options["skip_demo_data"] and _has_command("load_demo"):
             call_command("load_demo", stdout=self.stdout)
         username = options["demo_account"]

@@ -1,0 +1,60 @@
+"""The inventory import service: read a sheet, check every row, then write all of it or nothing.
+
+`plan_import` reads the database a fixed number of times per 2,000 rows (vocabularies, one
+in-memory territory index, the existing cooperations of the file and their relations as plain
+values), checks and compares every row, and writes nothing. `apply_import` writes a clean plan
+in one transaction with bulk statements. The admin (through resources.py) and the
+`import_inventory` command both call these two functions, so they report the same thing.
+
+One idea per module: `resolution` (which territory a name designates), `cells` (a row's cells
+into values), `planning` (what the import would do) and `writing` (doing it).
+"""
+
+from .. import inventory
+from ..concurrency import import_lock
+from .cells import ROLE_COLUMNS, RowError, RowPlan, Vocabularies
+from .planning import ImportPlan, plan_import
+from .resolution import (
+    NOT_CREATABLE_KINDS,
+    NewTerritory,
+    Taught,
+    TerritoryIndex,
+    Unresolved,
+    teach_names,
+)
+from .writing import ImportOutcome, ImportRejected, apply_import
+
+__all__ = [
+    "NOT_CREATABLE_KINDS",
+    "ROLE_COLUMNS",
+    "ImportOutcome",
+    "ImportPlan",
+    "ImportRejected",
+    "NewTerritory",
+    "RowError",
+    "RowPlan",
+    "Taught",
+    "TerritoryIndex",
+    "Unresolved",
+    "Vocabularies",
+    "apply_import",
+    "plan_import",
+    "run_import",
+    "teach_names",
+]
+
+
+def run_import(
+    sheet: inventory.Sheet, commit: bool, user=None
+) -> tuple[ImportPlan, ImportOutcome | None]:
+    """Plan, then apply when asked and the plan is clean: the one code path of every import.
+
+    A commit plans under the import lock, in the transaction that writes: the plan then sees
+    every import committed before it (a preview made earlier may be stale). ImportBusy when
+    another import holds the lock for too long; nothing is written then."""
+    if not commit:
+        return plan_import(sheet), None
+    with import_lock():
+        plan = plan_import(sheet)
+        outcome = apply_import(plan, user=user) if plan.is_valid else None
+    return plan, outcome

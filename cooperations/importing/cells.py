@@ -1,0 +1,275 @@
+"""Cell reading: one row of the sheet into the values of a cooperation, or French errors.
+
+The vocabularies are loaded once per file; `RowReader` turns each cell into field values,
+themes, factors, sources and territory handles (through the territory index).
+"""
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.utils.text import slugify
+
+from .. import inventory
+from ..inventory import ParseError, clean_text
+from ..models import Cooperation, LegalForm, Participation, SuccessFactor, Territory, Theme
+from ..text import fold
+from ..vocabularies import PLUS_VALUE_FIELDS
+from .resolution import TerritoryIndex
+
+if TYPE_CHECKING:
+    from .planning import ExistingRecord
+
+Role = Participation.Role
+ROLE_COLUMNS = {
+    "metropoles": Role.METROPOLE,
+    "partners": Role.PARTNER,
+    "associated": Role.ASSOCIATED,
+}
+
+
+PLUS_VALUE_ALIASES = {
+    "adds_scale": ["échelle", "enjeu d'échelle", "échelles", "scale"],
+    "adds_value_chain": ["filière", "chaîne de valeur", "value chain"],
+    "adds_pooling": ["mutualisations", "pooling"],
+}
+PLUS_VALUES = [(field, label, PLUS_VALUE_ALIASES[field]) for field, label in PLUS_VALUE_FIELDS]
+
+STATUS_ALIASES = {
+    Cooperation.Status.PROJECT: ["projet", "en cours de projet"],
+    Cooperation.Status.ACTIVE: ["actif", "en cours"],
+    Cooperation.Status.ENDED: ["terminé", "termine", "achevée", "achevé", "finie"],
+    Cooperation.Status.ABANDONED: ["abandonné", "abandonne", "abandon"],
+}
+# What the public pages and exports write for an unknown status (stored blank).
+STATUS_UNKNOWN = {"non renseigne", "inconnu", "non connu", "nc"}
+
+PROVENANCE_ALIASES = {
+    Cooperation.Provenance.INVENTORY_2018: ["Inventaire 2018", "inventaire", "CGET 2018"],
+    Cooperation.Provenance.FABRIQUE: ["Fabrique prospective", "Fabrique", "ANCT"],
+    Cooperation.Provenance.LATER: ["Ajout ultérieur", "ajout", "ultérieur"],
+}
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str
+    value: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"Ligne {self.line}"
+        if self.column:
+            where += f", colonne « {inventory.shorten(self.column)} »"
+        if self.value:
+            where += f", valeur « {inventory.shorten(self.value)} »"
+        return f"{where} : {self.message}"
+
+
+@dataclass
+class RowPlan:
+    line: int
+    cells: dict[str, str]
+    slug: str = ""
+    fields: dict = field(default_factory=dict)
+    themes: list[int] | None = None
+    participations: dict[str, list] = field(default_factory=dict)  # role → territory handles
+    factors: dict[int, str] | None = None
+    factor_texts: dict[int, str] = field(default_factory=dict)
+    sources: list[str] | None = None
+    errors: list[RowError] = field(default_factory=list)
+    action: str = ""  # new, update, skip or invalid
+    existing: "ExistingRecord | None" = None
+    instance: Cooperation | None = None  # set once written
+    changes: list[str] = field(default_factory=list)
+
+    NEW, UPDATE, SKIP, INVALID = "new", "update", "skip", "invalid"
+
+
+# --- Vocabularies --------------------------------------------------------------------------------
+
+
+@dataclass
+class Vocabularies:
+    themes: inventory.VocabularyMatcher
+    legal_forms: inventory.VocabularyMatcher
+    factors: inventory.VocabularyMatcher
+    factor_ids: dict[str, int]
+    statuses: inventory.VocabularyMatcher
+    plus_values: inventory.VocabularyMatcher
+    provenances: inventory.VocabularyMatcher
+
+    @classmethod
+    def load(cls) -> "Vocabularies":
+        """Three queries: themes, legal forms, factors."""
+        themes = list(Theme.objects.values_list("pk", "label", "slug"))
+        forms = list(LegalForm.objects.values_list("pk", "label", "slug"))
+        factors = list(SuccessFactor.objects.values_list("pk", "label", "slug"))
+        return cls(
+            themes=inventory.VocabularyMatcher(
+                [(pk, label, [slug]) for pk, label, slug in themes], "Thématique"
+            ),
+            legal_forms=inventory.VocabularyMatcher(
+                [(pk, label, [slug]) for pk, label, slug in forms], "Forme de coopération"
+            ),
+            factors=inventory.VocabularyMatcher(
+                [(pk, label, [slug]) for pk, label, slug in factors], "Facteur de réussite"
+            ),
+            factor_ids={slug: pk for pk, _label, slug in factors},
+            statuses=inventory.VocabularyMatcher(
+                [
+                    (value, label, [value, *STATUS_ALIASES.get(value, [])])
+                    for value, label in Cooperation.Status.choices
+                ],
+                "Valeur de statut",
+            ),
+            plus_values=inventory.VocabularyMatcher(PLUS_VALUES, "Plus-value"),
+            provenances=inventory.VocabularyMatcher(
+                [
+                    (value, label, [value, *PROVENANCE_ALIASES.get(value, [])])
+                    for value, label in Cooperation.Provenance.choices
+                ],
+                "Provenance",
+            ),
+        )
+
+
+_url_validator = URLValidator(schemes=["http", "https"])
+
+
+class RowReader:
+    def __init__(self, mapping, vocabularies: Vocabularies, territories: TerritoryIndex):
+        self.mapping = mapping
+        self.vocabularies = vocabularies
+        self.territories = territories
+
+    def read(self, line: int, raw_cells: list) -> RowPlan:
+        cells = {
+            key: raw_cells[position] if position < len(raw_cells) else None
+            for key, position in self.mapping.positions.items()
+        }
+        row = RowPlan(line=line, cells={key: clean_text(value) for key, value in cells.items()})
+        for key, value in cells.items():
+            try:
+                self._read_cell(row, key, value)
+            except ParseError as error:
+                row.errors.append(
+                    RowError(line, self.mapping.headers[key], row.cells[key], str(error))
+                )
+        if row.factors is not None or row.factor_texts:
+            factors = dict(row.factors or {})
+            for pk, text in row.factor_texts.items():
+                factors[pk] = text
+            row.factors = factors
+        return row
+
+    def _read_cell(self, row: RowPlan, key: str, value) -> None:
+        text = row.cells[key]
+        vocab = self.vocabularies
+        if key == "name":
+            if not text:
+                raise ParseError("le nom est obligatoire.")
+            if len(text) > 300:
+                raise ParseError("le nom dépasse 300 caractères.")
+            row.fields["name"] = text
+            if not row.slug:
+                row.slug = slugify(text)[:200].strip("-")
+                if not row.slug:
+                    raise ParseError("impossible d'en dériver un identifiant : ajoutez-en un.")
+        elif key == "slug":
+            if text:
+                if slugify(text) != text or len(text) > 200:
+                    raise ParseError(
+                        "un identifiant ne contient que des minuscules sans accent, des chiffres "
+                        "et des tirets (200 au plus), par exemple "
+                        f"« {inventory.shorten(slugify(text)[:200])} »."
+                    )
+                row.slug = text
+        elif key in ROLE_COLUMNS:
+            role = ROLE_COLUMNS[key]
+            allowed = Territory.METROPOLE_KINDS if role == Role.METROPOLE else ()
+            handles, messages = [], []
+            for handle in self._territories(value, tuple(allowed), messages):
+                if handle not in handles:
+                    handles.append(handle)
+            if messages:
+                raise ParseError(" ".join(messages))
+            if role == Role.METROPOLE and not handles:
+                raise ParseError("au moins une métropole est obligatoire.")
+            row.participations[role] = handles
+        elif key == "legal_form":
+            row.fields["legal_form_id"] = vocab.legal_forms.match(text) if text else None
+        elif key == "status":
+            known = text and fold(text) not in STATUS_UNKNOWN
+            row.fields["status"] = vocab.statuses.match(text) if known else ""
+        elif key == "signed_on":
+            parsed = inventory.parse_partial_date(value)
+            if parsed is None:
+                row.fields["signed_on"], row.fields["signed_on_precision"] = None, ""
+            else:
+                row.fields["signed_on"], row.fields["signed_on_precision"] = parsed
+        elif key in {"starts_on", "ends_on", "last_verified_on"}:
+            parsed = inventory.parse_partial_date(value)
+            row.fields[key] = parsed[0] if parsed else None
+        elif key == "themes":
+            row.themes = vocab.themes.match_many(value)
+        elif key == "factors":
+            row.factors = {pk: "" for pk in vocab.factors.match_many(value)}
+        elif key.startswith(inventory.FACTOR_TEXT_PREFIX):
+            if text:
+                code = key.removeprefix(inventory.FACTOR_TEXT_PREFIX)
+                row.factor_texts[vocab.factor_ids[code]] = text
+        elif key == "plus_value":
+            chosen = set(vocab.plus_values.match_many(value))
+            for field_name, _label, _aliases in PLUS_VALUES:
+                row.fields[field_name] = field_name in chosen
+        elif key in {"summary", "description", "governance", "funding", "staffing"}:
+            row.fields[key] = text
+        elif key == "provenance":
+            row.fields["provenance"] = (
+                vocab.provenances.match(text) if text else Cooperation.Provenance.LATER
+            )
+        elif key == "sources":
+            urls = inventory.split_urls(value)
+            for url in urls:
+                try:
+                    _url_validator(url)
+                except ValidationError:
+                    raise ParseError(
+                        f"« {inventory.shorten(url)} » n'est pas une adresse web valide."
+                    ) from None
+                if len(url) > 500:
+                    raise ParseError(f"« {inventory.shorten(url)} » dépasse 500 caractères.")
+            row.sources = urls
+        elif key == "is_published":
+            row.fields["is_published"] = inventory.parse_bool(value)
+
+    def _territories(self, value, allowed: tuple[str, ...], messages: list[str]):
+        """Territories of a cell. Some official names contain a comma (« CC Chinon, Vienne et
+        Loire »), so comma-separated pieces are re-joined when together they name an existing
+        territory; a joined piece never creates one."""
+        text = clean_text(value)
+        if not text:
+            return
+        chunks = inventory.split_values(text) if (";" in text or "\n" in text) else [text]
+        for chunk in chunks:
+            for run, handle in inventory.rejoin_commas(
+                chunk, lambda run: self._joined(run, allowed)
+            ):
+                if handle is not None:
+                    yield handle
+                    continue
+                try:
+                    yield self.territories.resolve(inventory.parse_territory_ref(run), allowed)
+                except ParseError as error:
+                    messages.append(str(error))
+
+    def _joined(self, text: str, allowed: tuple[str, ...]):
+        """The territory that comma-joined pieces name, or None; never one to create."""
+        try:
+            ref = inventory.parse_territory_ref(text)
+            return self.territories.resolve(ref, allowed, create=False)
+        except ParseError:
+            return None
