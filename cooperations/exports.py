@@ -8,6 +8,7 @@ UTF-8 with a BOM and `;` separators so that French Excel opens it as it is.
 import csv
 import datetime
 import io
+import itertools
 import re
 import zipfile
 from collections import defaultdict
@@ -215,8 +216,12 @@ def _filename(stem: str, extension: str) -> str:
 
 
 def csv_response(queryset, absolute_url, stem) -> StreamingHttpResponse:
+    data = rows(queryset, absolute_url)
+    # The first chunk is read before any byte is sent: if the database is unreachable, the
+    # client gets an error status (503), not a 200 cut short after the header line.
+    data = itertools.chain(list(itertools.islice(data, 1)), data)
     response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in _csv_lines(rows(queryset, absolute_url))),
+        (line.encode("utf-8") for line in _csv_lines(data)),
         content_type=FORMATS["csv"],
     )
     response["Content-Disposition"] = f'attachment; filename="{_filename(stem, "csv")}"'
