@@ -49,5 +49,7 @@ def health(request):
     if not healthy:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         # A warning, not Django's error line for a 5xx: probes repeat every few seconds.
-        log_response("Health check failed: %s", checks, response=response, level="warning")
+        log_response(
+            "Health check failed: %s", checks, response=response, request=request, level="warning"
+        )
     return response

@@ -148,14 +148,16 @@ CONNECTION_REFUSED = OperationalError(
 )
 
 
-@pytest.fixture(params=[CONNECTION_REFUSED, InterfaceError("connection already closed")])
-def outage(request, db, client):
-    """The database becomes unreachable: opening a connection or a cursor raises what Django
-    raises then. `outage.end()` brings it back."""
+def database_raises(error):
+    """Opening a connection or a cursor raises `error`, as Django does when the server is gone."""
+    return mock.patch.object(connections[DEFAULT_DB_ALIAS], "ensure_connection", side_effect=error)
+
+
+@pytest.fixture
+def outage(db, client):
+    """The database becomes unreachable; `outage.end()` brings it back."""
     client.raise_request_exception = False
-    patcher = mock.patch.object(
-        connections[DEFAULT_DB_ALIAS], "ensure_connection", side_effect=request.param
-    )
+    patcher = database_raises(CONNECTION_REFUSED)
     patcher.start()
     stopped = []
 
@@ -238,12 +240,19 @@ def test_outage_behind_the_page_cache_is_a_503(client, outage, settings):
     cache.clear()
 
 
+@pytest.mark.parametrize("url", ["/cooperations/", "/cooperations/?format=json", "/sante/"])
+def test_a_lost_connection_is_an_outage_too(client, db, url):
+    client.raise_request_exception = False
+    with database_raises(InterfaceError("connection already closed")):
+        response = client.get(url)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+
+
 def test_outage_for_logged_in_staff_is_a_503(client, db, logged):
     client.force_login(User.objects.create_superuser("agent"))
     client.raise_request_exception = False
-    with mock.patch.object(
-        connections[DEFAULT_DB_ALIAS], "ensure_connection", side_effect=CONNECTION_REFUSED
-    ):
+    with database_raises(CONNECTION_REFUSED):
         # The session and the user are read from the database before any admin code runs.
         admin_page = client.get("/admin/")
         public_page = client.get("/cooperations/")
@@ -309,3 +318,13 @@ def test_health_answers_plain_http_when_https_is_enforced(client, db, settings):
     settings.SECURE_SSL_REDIRECT = True
     assert client.get("/sante/").status_code == 200
     assert client.get("/").status_code == 301
+
+
+def test_postgres_connections_are_health_checked_and_give_up_connecting_quickly():
+    from catalogue.settings import database_config
+
+    config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+    assert config["CONN_HEALTH_CHECKS"] is True
+    assert config["OPTIONS"]["connect_timeout"] == 5
+    explicit = database_config("postgres://postgres@127.0.0.1:5432/catalogue?connect_timeout=2")
+    assert explicit["OPTIONS"]["connect_timeout"] == 2
