@@ -261,6 +261,18 @@ def test_outage_for_logged_in_staff_is_a_503(client, db, logged):
     assert [r.levelno for r in logged()] == [logging.WARNING, logging.WARNING]
 
 
+def test_outage_raised_by_a_middleware_is_a_503_too(client, db, logged):
+    """The session middleware saves a modified session after the view: an error there arises
+    outside any view, and still gets the 503 and its single log line."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    client.raise_request_exception = False
+    with mock.patch.object(SessionMiddleware, "process_response", side_effect=CONNECTION_REFUSED):
+        response = client.get("/cooperations/")
+    assert_french_page(response, 503, "Service momentanément indisponible")
+    assert [(r.levelno, r.exc_info) for r in logged()] == [(logging.WARNING, None)]
+
+
 def test_the_next_request_after_the_outage_succeeds(client, outage):
     assert client.get("/cooperations/").status_code == 503
     outage.end()
