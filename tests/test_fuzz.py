@@ -187,5 +187,8 @@ segments = st.one_of(
 def test_unknown_path_segments_are_404(client, world, prefix, segment, json):
     url = f"/{prefix}/{quote_from_bytes(segment, safe='')}/" + ("?format=json" if json else "")
     response = fetch(client, url)
-    exists = segment.decode("utf-8", "replace") in world[prefix]
+    name = segment.decode("utf-8", "replace")
+    if prefix == "territoires" and name.isascii() and name.isdigit():
+        name = str(int(name))  # the <int:pk> converter reads 007 as 7
+    exists = name in world[prefix]
     assert response.status_code == (200 if exists else 404), url[:300]
