@@ -79,7 +79,11 @@ def database_config(url: str | None) -> dict:
             f"DATABASE_URL doit commencer par postgres:// ou sqlite://, pas {url!r}."
         )
     try:
-        config = dj_database_url.parse(url, conn_max_age=env_int("CONN_MAX_AGE", 60))
+        # Health checks: a persistent connection that died (database restarted) is replaced at
+        # the next request instead of failing it.
+        config = dj_database_url.parse(
+            url, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True
+        )
     except (ValueError, dj_database_url.UnknownSchemeError) as error:
         raise ImproperlyConfigured(f"DATABASE_URL est mal formée : {error}") from None
     if config["ENGINE"] != "django.db.backends.sqlite3" and not config.get("NAME"):
@@ -94,6 +98,9 @@ def database_config(url: str | None) -> dict:
         config.setdefault("OPTIONS", {})["options"] = (
             f"-c max_parallel_workers_per_gather={workers}"
         )
+        # An unreachable host answers 503 within seconds rather than holding the worker until
+        # the TCP timeout (catalogue/errors.py).
+        config["OPTIONS"].setdefault("connect_timeout", 5)
     return config
 
 
@@ -272,9 +279,13 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
+# French error pages (and JSON for JSON clients): catalogue/errors.py, handlers in urls.py.
+CSRF_FAILURE_VIEW = "catalogue.errors.csrf_failure"
 
 # Security: HTTPS in production, switched off only for explicit local runs.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe the health endpoint in plain HTTP (catalogue/health.py).
+SECURE_REDIRECT_EXEMPT = [r"^sante/$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils.functional import cached_property
 
@@ -47,6 +48,17 @@ SORTS = {
 
 YEAR_MIN, YEAR_MAX = 1950, 2100
 
+# Longer searches are refused like any bad value (ignored, with a notice): nobody types them,
+# and each word adds a condition (on SQLite a nested expression that Python cannot compile
+# past a few hundred words).
+SEARCH_MAX_LENGTH = 200
+SEARCH_MAX_WORDS = 20
+
+
+def validate_search_words(value: str) -> None:
+    if len(search.search_words(value)) > SEARCH_MAX_WORDS:
+        raise ValidationError(f"Au plus {SEARCH_MAX_WORDS} mots.", code="too_many_words")
+
 
 class YearFilter(django_filters.Filter):
     field_class = forms.IntegerField
@@ -57,7 +69,12 @@ def _participates(**territory_lookup) -> Exists:
 
 
 class CooperationFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label="Rechercher", method="filter_search")
+    q = django_filters.CharFilter(
+        label="Rechercher",
+        method="filter_search",
+        max_length=SEARCH_MAX_LENGTH,
+        validators=[validate_search_words],
+    )
     metropole = django_filters.ModelChoiceFilter(
         label="Métropole",
         queryset=Territory.objects.metropoles(),
@@ -204,6 +221,19 @@ class CooperationFilter(django_filters.FilterSet):
             data["annee_min"], data["annee_max"] = high, low
         return data
 
+    @cached_property
+    def selected(self) -> dict[str, str]:
+        """The URL value of each valid filter, "" for the others: what the facets mark as chosen.
+
+        Built from the cleaned values only, so that raw input (NUL, invalid codes) never
+        reaches a query.
+        """
+        selected = dict.fromkeys(self.filters, "")
+        for name, value in self.valid_data.items():
+            to_field = self.filters[name].extra.get("to_field_name")
+            selected[name] = str(getattr(value, to_field) if to_field else value)
+        return selected
+
     def filter_queryset_except(self, queryset: QuerySet, excluded: str | None) -> QuerySet:
         """Apply every valid filter but `excluded`: what a facet's counts are computed on."""
         for name, value in self.valid_data.items():
@@ -242,7 +272,7 @@ def compute_facets(filterset: CooperationFilter, base: QuerySet) -> list[Facet]:
     """For each value of each facet, how many cooperations the other active filters would give
     with this value chosen: 9 queries whatever the data size.
     """
-    selected = {name: filterset.form.data.get(name, "") for name in filterset.filters}
+    selected = filterset.selected
 
     def ids(excluded):
         return filterset.filter_queryset_except(base, excluded).order_by().values("pk")
@@ -362,9 +392,10 @@ def compute_facets(filterset: CooperationFilter, base: QuerySet) -> list[Facet]:
             .values_list("area")
             .annotate(n=Count("cooperation", distinct=True))
         )
-        areas = Territory.objects.filter(kind=kind).filter(
-            Q(pk__in=list(counts)) | Q(code=selected[name])
-        )
+        shown = Q(pk__in=list(counts))
+        if chosen := filterset.valid_data.get(name):
+            shown |= Q(pk=chosen.pk)
+        areas = Territory.objects.filter(kind=kind).filter(shown)
         facets.append(
             Facet(
                 name,

@@ -5,6 +5,8 @@ through `CatalogueList`: the same FilterSet, facets, sorting, pagination, export
 base queryset that the page narrows. The whole state lives in the query string.
 """
 
+import re
+
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Prefetch, Q, Subquery, When
 from django.http import JsonResponse
@@ -28,6 +30,12 @@ from .text import fold
 
 PAGE_SIZE = 20
 ROLE_ORDER = [r.value for r in Participation.Role]
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def shown(raw: str, limit: int) -> str:
+    """A visitor's raw value as a notice quotes it: cut short, control characters replaced."""
+    return _CONTROL_CHARACTERS.sub("\ufffd", raw[:limit])
 
 
 def home(request):
@@ -101,7 +109,7 @@ class CatalogueList(View):
             label = filterset.filters[name].label if name in filterset.filters else name
             raw = request.GET.get(name, "")
             self.notices.append(
-                f"Le filtre « {label} » avec la valeur « {raw[:60]} » n'a pas été compris : "
+                f"Le filtre « {label} » avec la valeur « {shown(raw, 60)} » n'a pas été compris : "
                 "il a été ignoré."
             )
         queryset = filterset.qs
@@ -118,7 +126,7 @@ class CatalogueList(View):
         fmt = request.GET.get("format", "html")
         if fmt not in {"html", "json", *exports.FORMATS}:
             self.notices.append(
-                f"Le format « {fmt[:20]} » n'existe pas : la page est affichée à la place."
+                f"Le format « {shown(fmt, 20)} » n'existe pas : la page est affichée à la place."
             )
             fmt = "html"
         if fmt in exports.FORMATS:
@@ -169,7 +177,9 @@ class CatalogueList(View):
         if not raw:
             return default
         if raw not in SORTS:
-            self.notices.append(f"Le tri « {raw[:30]} » n'existe pas : tri par défaut appliqué.")
+            self.notices.append(
+                f"Le tri « {shown(raw, 30)} » n'existe pas : tri par défaut appliqué."
+            )
             return default
         if raw == "pertinence" and not searching:
             return "nom"
@@ -192,7 +202,7 @@ class CatalogueList(View):
         try:
             number = int(raw)
         except (TypeError, ValueError):
-            self.notices.append(f"La page « {str(raw)[:20]} » n'existe pas : première page.")
+            self.notices.append(f"La page « {shown(str(raw), 20)} » n'existe pas : première page.")
             return 1
         if number < 1:
             self.notices.append(f"La page {number} n'existe pas : première page affichée.")
