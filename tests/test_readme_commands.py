@@ -64,6 +64,10 @@ COMMANDS = {
         "python3 dev.py manage build_demo --help",
         "its source file lies outside the project; tests/test_demo.py covers the conversion",
     ),
+    "FUZZ_EXAMPLES=5000 python3 dev.py test tests/test_fuzz.py": (
+        None,
+        "a longer run of tests/test_fuzz.py, which the suite runs with fewer examples",
+    ),
     "apt-get install wrk": (None, "a Debian package: needs root and the network"),
     "python3 dev.py manage benchmark": (
         "python3 dev.py manage benchmark --help",
