@@ -13,6 +13,7 @@ from .admin_import import InventoryImportExportMixin
 from .models import (
     Cooperation,
     CooperationFactor,
+    CooperationPlusValue,
     LegalForm,
     Participation,
     Source,
@@ -21,6 +22,7 @@ from .models import (
     Theme,
 )
 from .search import refresh_search_text
+from .services import select_illustrated_plus_values
 from .text import fold
 
 
@@ -80,8 +82,16 @@ class ParticipationInline(admin.TabularInline):
 
 class CooperationFactorInline(admin.StackedInline):
     model = CooperationFactor
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     extra = 0
-    fields = ["factor", "text"]
+    fields = ["factor", "text", "source_url"]
+
+
+class CooperationPlusValueInline(admin.StackedInline):
+    model = CooperationPlusValue
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    extra = 0
+    fields = ["plus_value", "text", "source_url"]
 
 
 class SourceInline(admin.TabularInline):
@@ -146,7 +156,12 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["legal_form"]
     filter_horizontal = ["themes"]
-    inlines = [ParticipationInline, CooperationFactorInline, SourceInline]
+    inlines = [
+        ParticipationInline,
+        CooperationFactorInline,
+        CooperationPlusValueInline,
+        SourceInline,
+    ]
     list_per_page = 50
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
@@ -173,6 +188,7 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        select_illustrated_plus_values(form.instance)
         # Themes and participants are saved only now; the search text depends on them.
         refresh_search_text(Cooperation.objects.filter(pk=form.instance.pk))
 

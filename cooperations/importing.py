@@ -23,6 +23,7 @@ from .inventory import ParseError, TerritoryRef, clean_text
 from .models import (
     Cooperation,
     CooperationFactor,
+    CooperationPlusValue,
     LegalForm,
     Participation,
     Source,
@@ -33,7 +34,7 @@ from .models import (
 )
 from .search import refresh_search_text
 from .text import fold
-from .vocabularies import PLUS_VALUE_FIELDS
+from .vocabularies import PLUS_VALUE_FIELD_BY_CODE, PLUS_VALUE_FIELDS
 
 Role = Participation.Role
 ROLE_COLUMNS = {
@@ -145,6 +146,9 @@ class RowPlan:
     participations: dict[str, list] = field(default_factory=dict)  # role → territory handles
     factors: dict[int, str] | None = None
     factor_texts: dict[int, str] = field(default_factory=dict)
+    factor_sources: dict[int, str] = field(default_factory=dict)
+    # Plus-value illustrations, code → (text, source URL); None when the file has no such column.
+    plus_value_notes: dict[str, tuple[str, str]] | None = None
     sources: list[str] | None = None
     errors: list[RowError] = field(default_factory=list)
     action: str = ""  # new, update, skip or invalid
@@ -430,6 +434,17 @@ class Vocabularies:
 _url_validator = URLValidator(schemes=["http", "https"])
 
 
+def _checked_url(text: str) -> str:
+    """One http(s) address of at most 500 characters, or a ParseError saying what is wrong."""
+    try:
+        _url_validator(text)
+    except ValidationError:
+        raise ParseError(f"« {text[:60]} » n'est pas une adresse web valide.") from None
+    if len(text) > 500:
+        raise ParseError(f"« {text[:60]}… » dépasse 500 caractères.")
+    return text
+
+
 def plan_import(sheet: inventory.Sheet) -> ImportPlan:
     """Check and compare every row of the sheet; writes nothing.
 
@@ -507,11 +522,14 @@ class _RowReader:
                 row.errors.append(
                     RowError(line, self.mapping.headers[key], row.cells[key], str(error))
                 )
-        if row.factors is not None or row.factor_texts:
-            factors = dict(row.factors or {})
-            for pk, text in row.factor_texts.items():
-                factors[pk] = text
-            row.factors = factors
+        if row.factors is not None or row.factor_texts or row.factor_sources:
+            # A filled text or source cell also selects its factor; only the keys matter here.
+            row.factors = dict.fromkeys([*(row.factors or {}), *row.factor_texts,
+                                         *row.factor_sources], "")  # fmt: skip
+        if row.plus_value_notes:
+            # An illustrated plus-value is selected, whatever the « Plus-value » column says.
+            for code in row.plus_value_notes:
+                row.fields[PLUS_VALUE_FIELD_BY_CODE[code]] = True
         return row
 
     def _read_cell(self, row: RowPlan, key: str, value) -> None:
@@ -568,6 +586,21 @@ class _RowReader:
             if text:
                 code = key.removeprefix(inventory.FACTOR_TEXT_PREFIX)
                 row.factor_texts[vocab.factor_ids[code]] = text
+        elif key.startswith(inventory.FACTOR_SOURCE_PREFIX):
+            if text:
+                code = key.removeprefix(inventory.FACTOR_SOURCE_PREFIX)
+                row.factor_sources[vocab.factor_ids[code]] = _checked_url(text)
+        elif key.startswith((inventory.PLUS_VALUE_TEXT_PREFIX, inventory.PLUS_VALUE_SOURCE_PREFIX)):
+            notes = row.plus_value_notes if row.plus_value_notes is not None else {}
+            row.plus_value_notes = notes
+            if text:
+                code = key.split(":", 1)[1]
+                note_text, note_source = notes.get(code, ("", ""))
+                if key.startswith(inventory.PLUS_VALUE_TEXT_PREFIX):
+                    note_text = text
+                else:
+                    note_source = _checked_url(text)
+                notes[code] = (note_text, note_source)
         elif key == "plus_value":
             chosen = set(vocab.plus_values.match_many(value))
             for field_name, _label, _aliases in PLUS_VALUES:
@@ -695,6 +728,7 @@ def _load_existing(slugs: list[str]) -> dict[str, ExistingRecord]:
                     "themes": set(),
                     "participations": {role: set() for role in Role.values},
                     "factors": {},
+                    "plus_values": {},
                     "sources": [],
                 },
             )
@@ -712,10 +746,15 @@ def _load_existing(slugs: list[str]) -> dict[str, ExistingRecord]:
         for cooperation_id, territory_id, role in participations:
             by_pk[cooperation_id].snapshot["participations"][role].add(territory_id)
         factors = CooperationFactor.objects.filter(cooperation_id__in=pks).values_list(
-            "cooperation_id", "factor_id", "text"
+            "cooperation_id", "factor_id", "text", "source_url"
         )
-        for cooperation_id, factor_id, text in factors:
-            by_pk[cooperation_id].snapshot["factors"][factor_id] = text
+        for cooperation_id, factor_id, text, source_url in factors:
+            by_pk[cooperation_id].snapshot["factors"][factor_id] = (text, source_url)
+        plus_values = CooperationPlusValue.objects.filter(cooperation_id__in=pks).values_list(
+            "cooperation_id", "plus_value", "text", "source_url"
+        )
+        for cooperation_id, code, text, source_url in plus_values:
+            by_pk[cooperation_id].snapshot["plus_values"][code] = (text, source_url)
         sources = (
             Source.objects.filter(cooperation_id__in=pks)
             .order_by("position", "pk")
@@ -752,22 +791,35 @@ def _changes(row: RowPlan) -> list[str]:
         wanted = _wanted_factors(row, snapshot["factors"])
         if wanted != snapshot["factors"]:
             note("Facteurs de réussite")
+    if row.plus_value_notes is not None and row.plus_value_notes != snapshot["plus_values"]:
+        note("Plus-value")
     if row.sources is not None and row.sources != snapshot["sources"]:
         note("Sources")
     return changes
 
 
-def _wanted_factors(row: RowPlan, current: dict[int, str]) -> dict[int, str]:
-    """Factors after the import: the listed ones (or the current ones when the file has no
-    factor list), each with the file's text when its column is present, else its current text."""
-    text_columns_present = any(key.startswith(inventory.FACTOR_TEXT_PREFIX) for key in row.cells)
+def _wanted_factors(
+    row: RowPlan, current: dict[int, tuple[str, str]]
+) -> dict[int, tuple[str, str]]:
+    """Factors after the import, factor → (text, source URL): the listed ones (or the current
+    ones plus those with a filled cell when the file has no factor list), each with the file's
+    text and source when their columns are present, else the current ones."""
     has_list = "factors" in row.cells
-    wanted = dict(row.factors or {}) if has_list else {**current, **row.factor_texts}
-    for pk in wanted:
+    keys = list(row.factors or {}) if has_list else [*current, *(row.factors or {})]
+    text_columns = any(key.startswith(inventory.FACTOR_TEXT_PREFIX) for key in row.cells)
+    source_columns = any(key.startswith(inventory.FACTOR_SOURCE_PREFIX) for key in row.cells)
+    wanted = {}
+    for pk in keys:
+        text, source_url = current.get(pk, ("", ""))
         if pk in row.factor_texts:
-            wanted[pk] = row.factor_texts[pk]
-        elif not text_columns_present:
-            wanted[pk] = current.get(pk, "")
+            text = row.factor_texts[pk]
+        elif has_list and text_columns:
+            text = ""
+        if pk in row.factor_sources:
+            source_url = row.factor_sources[pk]
+        elif has_list and source_columns:
+            source_url = ""
+        wanted[pk] = (text, source_url)
     return wanted
 
 
@@ -911,6 +963,7 @@ def _write_relations(rows, territory_pk, user) -> None:
     theme_adds, theme_removals = [], []
     part_adds, part_removals = [], []
     factor_adds, factor_updates, factor_removals = [], [], []
+    plus_value_adds, plus_value_removals = [], []
     source_adds, source_removals = [], []
 
     for row, snapshot, is_new in rows:
@@ -932,14 +985,24 @@ def _write_relations(rows, territory_pk, user) -> None:
             current = {} if is_new else snapshot["factors"]
             wanted = _wanted_factors(row, current)
             factor_adds += [
-                CooperationFactor(cooperation_id=pk, factor_id=f, text=text)
-                for f, text in wanted.items()
+                CooperationFactor(cooperation_id=pk, factor_id=f, text=text, source_url=url)
+                for f, (text, url) in wanted.items()
                 if f not in current
             ]
             factor_updates += [
-                (pk, f, text) for f, text in wanted.items() if f in current and current[f] != text
+                (pk, f, note) for f, note in wanted.items() if f in current and current[f] != note
             ]
             factor_removals += [(pk, f) for f in current if f not in wanted]
+        if row.plus_value_notes is not None:
+            current = {} if is_new else snapshot["plus_values"]
+            if current != row.plus_value_notes:
+                if current:
+                    plus_value_removals.append(pk)
+                plus_value_adds += [
+                    CooperationPlusValue(cooperation_id=pk, plus_value=code, text=text,
+                                         source_url=url)
+                    for code, (text, url) in sorted(row.plus_value_notes.items())
+                ]  # fmt: skip
         if row.sources is not None:
             current = [] if is_new else snapshot["sources"]
             if current != row.sources:
@@ -961,15 +1024,31 @@ def _write_relations(rows, territory_pk, user) -> None:
     _delete_with_history(
         CooperationFactor, _matching(CooperationFactor, factor_removals, "factor_id"), user
     )
-    texts = {(pk, factor_id): text for pk, factor_id, text in factor_updates}
-    changed_links = _matching(CooperationFactor, list(texts), "factor_id")
+    notes = {(pk, factor_id): note for pk, factor_id, note in factor_updates}
+    changed_links = _matching(CooperationFactor, list(notes), "factor_id")
     for link in changed_links:
-        link.text = texts[(link.cooperation_id, link.factor_id)]
+        link.text, link.source_url = notes[(link.cooperation_id, link.factor_id)]
     if changed_links:
         bulk_update_with_history(
-            changed_links, CooperationFactor, ["text"], batch_size=1000, default_user=user
+            changed_links,
+            CooperationFactor,
+            ["text", "source_url"],
+            batch_size=1000,
+            default_user=user,
         )
     bulk_create_with_history(factor_adds, CooperationFactor, batch_size=1000, default_user=user)
+    # A few rows per cooperation at most: replaced as a whole, like sources.
+    stale = [
+        link
+        for start in range(0, len(plus_value_removals), 2000)
+        for link in CooperationPlusValue.objects.filter(
+            cooperation_id__in=plus_value_removals[start : start + 2000]
+        )
+    ]
+    _delete_with_history(CooperationPlusValue, stale, user)
+    bulk_create_with_history(
+        plus_value_adds, CooperationPlusValue, batch_size=1000, default_user=user
+    )
     _replace_sources(source_removals, source_adds, user)
 
 

@@ -12,7 +12,12 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from .text import fold
-from .vocabularies import FACTOR_CODES, PLUS_VALUE_FIELDS
+from .vocabularies import (
+    FACTOR_CODES,
+    PLUS_VALUE_CODES,
+    PLUS_VALUE_FIELD_BY_CODE,
+    PLUS_VALUE_FIELDS,
+)
 
 CURRENT_VINTAGE = 2026
 
@@ -488,6 +493,9 @@ class CooperationFactor(models.Model):
         related_name="cooperation_links",
     )
     text = models.TextField("comment ce facteur se manifeste", blank=True)
+    # The text is an editorial reading of one public document: it cites its own source, which
+    # need not be among the cooperation's sources.
+    source_url = models.URLField("source de ce texte", max_length=500, blank=True)
 
     history = HistoricalRecords()
 
@@ -503,6 +511,51 @@ class CooperationFactor(models.Model):
 
     def __str__(self) -> str:
         return str(self.factor)
+
+
+class CooperationPlusValue(models.Model):
+    """How one cooperation illustrates one plus-value, with the source that states it.
+
+    The three booleans on Cooperation stay the selection (cheap filters and facets); this row
+    only carries the optional illustration, like CooperationFactor does for a factor. The import
+    and the admin keep them together: an illustration selects its plus-value.
+    """
+
+    class PlusValue(models.TextChoices):
+        ECHELLES = "echelles", "Enjeux d'échelles"
+        FILIERES = "filieres", "Filières"
+        MUTUALISATION = "mutualisation", "Mutualisation"
+
+    cooperation = models.ForeignKey(
+        Cooperation, on_delete=models.CASCADE, related_name="plus_value_links"
+    )
+    plus_value = models.CharField("plus-value", max_length=16, choices=PlusValue.choices)
+    text = models.TextField("comment cette plus-value se manifeste", blank=True)
+    source_url = models.URLField("source de ce texte", max_length=500, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "plus-value illustrée"
+        verbose_name_plural = "plus-values illustrées"
+        ordering = ["cooperation", "plus_value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cooperation", "plus_value"], name="cooperationplusvalue_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(plus_value__in=PLUS_VALUE_CODES),
+                name="cooperationplusvalue_code_is_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_plus_value_display()
+
+    @property
+    def field_name(self) -> str:
+        """The Cooperation boolean this illustration selects."""
+        return PLUS_VALUE_FIELD_BY_CODE[self.plus_value]
 
 
 class Source(models.Model):
