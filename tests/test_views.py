@@ -195,8 +195,8 @@ def test_cooperation_page_shows_every_public_field(client, catalogue):
         "Illustration de gouvernance",
         "Contrat signé",  # legal form definition
         "<dd>2016</dd>",  # year precision, not 01/01/2016
-        "01/03/2016",
-        "01/02/2026",
+        "1er mars 2016",
+        "1er février 2026",
         "Enjeux d&#x27;échelles",
         "Comité de pilotage",
         "Crédits partagés",
@@ -212,7 +212,7 @@ def test_cooperation_page_shows_every_public_field(client, catalogue):
 
 def test_signature_is_shown_at_its_precision(client, catalogue):
     assert "<dd>mai 2012</dd>" in client.get("/cooperations/pole-loire-bretagne/").content.decode()
-    assert "<dd>10/07/2019</dd>" in client.get("/cooperations/entente-estuaire/").content.decode()
+    assert "<dd>10 juillet 2019</dd>" in client.get("/cooperations/entente-estuaire/").content.decode()
 
 
 def test_related_cooperations_share_a_metropole_or_a_theme(client, catalogue):
