@@ -7,8 +7,8 @@ a theme), so each gunicorn worker keeps the rendered page in Django's cache
 (local memory unless CACHES says otherwise) for PUBLIC_CACHE_SECONDS.
 
 Correctness: the key holds the catalogue's version — the latest history id of cooperations,
-participations, factors and sources, one indexed query — so any write through the admin or
-the import (both record history) shows at the next request. Edits that keep no history
+participations, factors, plus-values and sources, one indexed query — so any write through the
+admin or the import (both record history) shows at the next request. Edits that keep no history
 (territory names, vocabulary labels) show within PUBLIC_CACHE_SECONDS at most. Staff (anyone
 with a session cookie), requests carrying flash messages and the spreadsheet exports are never
 cached.
@@ -22,9 +22,9 @@ from django.core.cache import cache
 from django.db import connection
 
 from .exports import FORMATS
-from .models import Cooperation, CooperationFactor, Participation, Source
+from .models import Cooperation, CooperationFactor, CooperationPlusValue, Participation, Source
 
-_HISTORY_MODELS = (Cooperation, Participation, CooperationFactor, Source)
+_HISTORY_MODELS = (Cooperation, Participation, CooperationFactor, CooperationPlusValue, Source)
 
 
 def catalogue_version() -> str:
