@@ -58,9 +58,8 @@ def test_visitor_filters_by_metropole_and_theme_opens_a_record_and_downloads_it(
         "/territoires/departement/29/",
     ],
 )
-def test_axe_finds_no_serious_or_critical_violation(site, page, path):
-    base, catalogue = site
-    illustrate(catalogue)
+def test_axe_finds_no_serious_or_critical_violation(illustrated_site, page, path):
+    base, catalogue = illustrated_site
     if path == "TERRITORY":
         path = catalogue.brest.get_absolute_url()
     page.goto(base + path)
@@ -90,10 +89,14 @@ def test_phone_width_axe_scan_of_the_list(site, browser):
 SOURCE = "https://www.pays-iroise.bzh/gouvernance-du-contrat"
 
 
-def illustrate(catalogue) -> None:
-    """Sources for the factor texts of the small catalogue, and a plus-value illustration."""
+@pytest.fixture
+def illustrated_site(site):
+    """The site plus sources for the factor texts and a plus-value illustration. Written before
+    Playwright starts (request this fixture before `page`): ORM writes made while its event
+    loop runs would open a second database connection that outlives the test."""
     from cooperations.models import CooperationFactor, CooperationPlusValue
 
+    _, catalogue = site
     CooperationFactor.objects.filter(cooperation=catalogue.reciprocity).update(source_url=SOURCE)
     CooperationPlusValue.objects.create(
         cooperation=catalogue.reciprocity,
@@ -101,11 +104,11 @@ def illustrate(catalogue) -> None:
         text="Un bassin de mobilité commun.",
         source_url="https://example.org/echelles",
     )
+    return site
 
 
-def test_visitor_reads_an_illustration_of_a_factor_and_follows_its_source(site, page):
-    base, catalogue = site
-    illustrate(catalogue)
+def test_visitor_reads_an_illustration_of_a_factor_and_follows_its_source(illustrated_site, page):
+    base, catalogue = illustrated_site
     visited = []
 
     def external(route):
