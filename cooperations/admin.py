@@ -14,6 +14,7 @@ from .concurrency import VersionedCooperationForm
 from .models import (
     Cooperation,
     CooperationFactor,
+    CooperationPlusValue,
     LegalForm,
     Participation,
     Source,
@@ -22,6 +23,7 @@ from .models import (
     Theme,
 )
 from .search import refresh_search_text
+from .services import select_illustrated_plus_values
 from .text import fold
 
 
@@ -81,8 +83,16 @@ class ParticipationInline(admin.TabularInline):
 
 class CooperationFactorInline(admin.StackedInline):
     model = CooperationFactor
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     extra = 0
-    fields = ["factor", "text"]
+    fields = ["factor", "text", "source_url"]
+
+
+class CooperationPlusValueInline(admin.StackedInline):
+    model = CooperationPlusValue
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    extra = 0
+    fields = ["plus_value", "text", "source_url"]
 
 
 class SourceInline(admin.TabularInline):
@@ -147,7 +157,12 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["legal_form"]
     filter_horizontal = ["themes"]
-    inlines = [ParticipationInline, CooperationFactorInline, SourceInline]
+    inlines = [
+        ParticipationInline,
+        CooperationFactorInline,
+        CooperationPlusValueInline,
+        SourceInline,
+    ]
     # Refuses to save over a version saved or imported since the form was opened.
     form = VersionedCooperationForm
     list_per_page = 50
@@ -183,6 +198,7 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        select_illustrated_plus_values(form.instance)
         # Themes and participants are saved only now; the search text depends on them.
         refresh_search_text(Cooperation.objects.filter(pk=form.instance.pk))
 

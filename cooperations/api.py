@@ -56,8 +56,22 @@ def record_payload(request, cooperation) -> dict:
             "starts_on": _iso(cooperation.starts_on),
             "ends_on": _iso(cooperation.ends_on),
             "success_factors": [
-                {"slug": link.factor.slug, "label": link.factor.label, "text": link.text}
+                {
+                    "slug": link.factor.slug,
+                    "label": link.factor.label,
+                    "text": link.text,
+                    "source_url": link.source_url or None,
+                }
                 for link in cooperation.factor_links.all()
+            ],
+            "plus_value_illustrations": [
+                {
+                    "slug": link.plus_value,
+                    "label": link.get_plus_value_display(),
+                    "text": link.text,
+                    "source_url": link.source_url or None,
+                }
+                for link in cooperation.plus_value_links.all()
             ],
             "governance": cooperation.governance,
             "funding": cooperation.funding,

@@ -13,8 +13,8 @@ serves what another one cached. When the cache
 cannot be reached, pages are served uncached: the catalogue must not go down with its cache.
 
 Correctness: the key holds the catalogue's version — the latest history id of cooperations,
-participations, factors and sources, one indexed query — so any write through the admin or
-the import (both record history) shows at the next request. Edits that keep no history
+participations, factors, plus-values and sources, one indexed query — so any write through the
+admin or the import (both record history) shows at the next request. Edits that keep no history
 (territory names, vocabulary labels) show within PUBLIC_CACHE_SECONDS at most. Staff (anyone
 with a session cookie), requests carrying flash messages and the spreadsheet exports are never
 cached.
@@ -31,11 +31,11 @@ from django.db import connection
 from redis.exceptions import RedisError
 
 from .exports import FORMATS
-from .models import Cooperation, CooperationFactor, Participation, Source
+from .models import Cooperation, CooperationFactor, CooperationPlusValue, Participation, Source
 
 logger = logging.getLogger(__name__)
 
-_HISTORY_MODELS = (Cooperation, Participation, CooperationFactor, Source)
+_HISTORY_MODELS = (Cooperation, Participation, CooperationFactor, CooperationPlusValue, Source)
 # After a cache error, this process leaves the cache alone for this many seconds: during an
 # outage each page then pays no connection attempt and the log gets one line, not one per page.
 CACHE_RETRY_SECONDS = 10

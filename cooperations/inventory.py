@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .text import fold
-from .vocabularies import FACTOR_CODES
+from .vocabularies import FACTOR_CODES, PLUS_VALUE_CODES
 
 
 class ParseError(ValueError):
@@ -37,6 +37,9 @@ class Column:
 
 
 FACTOR_TEXT_PREFIX = "factor_text:"
+FACTOR_SOURCE_PREFIX = "factor_source:"
+PLUS_VALUE_TEXT_PREFIX = "plus_value_text:"
+PLUS_VALUE_SOURCE_PREFIX = "plus_value_source:"
 
 COLUMNS: list[Column] = [
     Column(
@@ -198,6 +201,35 @@ for _code in FACTOR_CODES:
             f"Facteur {_code} (comment)",
             (f"facteur {_code}", f"comment {_code}"),
             "texte disant comment la coopération illustre ce facteur ; rempli : facteur retenu",
+            "",
+        )
+    )
+    COLUMNS.append(
+        Column(
+            FACTOR_SOURCE_PREFIX + _code,
+            f"Facteur {_code} (source)",
+            (f"source {_code}", f"source facteur {_code}"),
+            "adresse http(s) du document qui établit ce texte",
+            "",
+        )
+    )
+for _code in PLUS_VALUE_CODES:
+    COLUMNS.append(
+        Column(
+            PLUS_VALUE_TEXT_PREFIX + _code,
+            f"Plus-value {_code} (comment)",
+            (f"plus-value {_code}", f"comment plus-value {_code}"),
+            "texte disant comment la coopération illustre cette plus-value ; rempli : "
+            "plus-value retenue",
+            "",
+        )
+    )
+    COLUMNS.append(
+        Column(
+            PLUS_VALUE_SOURCE_PREFIX + _code,
+            f"Plus-value {_code} (source)",
+            (f"source plus-value {_code}",),
+            "adresse http(s) du document qui établit ce texte",
             "",
         )
     )

@@ -13,7 +13,12 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from .text import fold
-from .vocabularies import FACTOR_CODES, PLUS_VALUE_FIELDS
+from .vocabularies import (
+    FACTOR_CODES,
+    PLUS_VALUE_CODES,
+    PLUS_VALUE_FIELD_BY_CODE,
+    PLUS_VALUE_FIELDS,
+)
 
 CURRENT_VINTAGE = 2026
 
@@ -188,7 +193,13 @@ class Territory(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("cooperations:territory", args=[self.pk])
+        """Stable by kind and official code (`/territoires/epci/242900314/`); a territory
+        without code keeps an address by id (`/territoires/autre/12/`)."""
+        if self.code and self.kind in URL_SEGMENT_BY_KIND:
+            return reverse(
+                "cooperations:territory", args=[URL_SEGMENT_BY_KIND[self.kind], self.code]
+            )
+        return reverse("cooperations:territory_by_id", args=[self.pk])
 
     def validate_constraints(self, exclude=None):
         # search_name is not a form field, so forms would skip the constraint on it and a
@@ -214,6 +225,28 @@ class Territory(models.Model):
             raise ValidationError({"code": "Un code INSEE de commune comporte 5 caractères."})
 
 
+# URL segment of each kind for the addresses by official code. The EPCI kinds share one: a SIREN
+# names one EPCI whatever its kind, and the kind changes when an EPCI is promoted (CA → CU).
+# « autre » is kept for the addresses by id of territories without code.
+URL_SEGMENT_BY_KIND = {
+    TerritoryKind.COMMUNE: "commune",
+    **dict.fromkeys(Territory.EPCI_KINDS, "epci"),
+    TerritoryKind.EPT: "ept",
+    TerritoryKind.DEPARTEMENT: "departement",
+    TerritoryKind.REGION: "region",
+    TerritoryKind.PETR: "petr",
+    TerritoryKind.POLE: "pole-metropolitain",
+    TerritoryKind.SYNDICAT: "syndicat-mixte",
+    TerritoryKind.PNR: "pnr",
+    TerritoryKind.ETAT: "etat",
+    TerritoryKind.ETRANGER: "etranger",
+    TerritoryKind.AUTRE: "organisme",
+}
+KINDS_BY_URL_SEGMENT: dict[str, list[str]] = {}
+for _kind, _segment in URL_SEGMENT_BY_KIND.items():
+    KINDS_BY_URL_SEGMENT.setdefault(_segment, []).append(_kind)
+
+
 class CooperationStatus(models.TextChoices):
     PROJECT = "en-projet", "En projet"
     ACTIVE = "active", "Active"
@@ -226,12 +259,16 @@ class CooperationQuerySet(models.QuerySet):
         """Published records only: adds one WHERE clause, no query of its own."""
         return self.filter(is_published=True)
 
-    def related_to(self, pk: int, metropole_ids: list[int], theme_ids: list[int], limit=6):
-        """Published cooperations other than `pk` sharing most métropoles plus themes with it,
-        then by name: one query, loading only id, name and slug.
+    def related_to(
+        self, pk: int, metropole_ids: list[int], partner_ids: list[int], theme_ids: list[int],
+        limit=6,
+    ):  # fmt: skip
+        """Published cooperations other than `pk`: those sharing most métropoles first, then
+        most partners (any non-métropole participant), then most themes, then by name. One
+        query, loading only id, name and slug.
 
-        Raw SQL because the score is a GROUP BY over a UNION ALL of the two relation tables,
-        which read only the shared rows through their indexes; the same score through the ORM
+        Raw SQL because the scores are a GROUP BY over a UNION ALL of the two relation tables,
+        which read only the shared rows through their indexes; a score through the ORM
         (Count(distinct) over joins of every published cooperation) took 40 ms at 10,000
         cooperations and 460 ms at 100,000.
         """
@@ -239,25 +276,38 @@ class CooperationQuerySet(models.QuerySet):
         participations = Participation._meta.db_table
         through = Cooperation.themes.through._meta.db_table
         parts, params = [], []
+
+        def marks(ids):
+            return ", ".join(["%s"] * len(ids))
+
         if metropole_ids:
-            marks = ", ".join(["%s"] * len(metropole_ids))
             parts.append(
-                f"SELECT cooperation_id FROM {participations} "  # noqa: S608
-                f"WHERE role = %s AND territory_id IN ({marks})"
+                "SELECT cooperation_id, 1 AS m, 0 AS p, 0 AS t "  # noqa: S608
+                f"FROM {participations} "
+                f"WHERE role = %s AND territory_id IN ({marks(metropole_ids)})"
             )
             params += [Participation.Role.METROPOLE, *metropole_ids]
+        if partner_ids:
+            parts.append(
+                "SELECT cooperation_id, 0 AS m, 1 AS p, 0 AS t "  # noqa: S608
+                f"FROM {participations} "
+                f"WHERE role <> %s AND territory_id IN ({marks(partner_ids)})"
+            )
+            params += [Participation.Role.METROPOLE, *partner_ids]
         if theme_ids:
-            marks = ", ".join(["%s"] * len(theme_ids))
-            parts.append(f"SELECT cooperation_id FROM {through} WHERE theme_id IN ({marks})")  # noqa: S608
+            parts.append(
+                "SELECT cooperation_id, 0 AS m, 0 AS p, 1 AS t "  # noqa: S608
+                f"FROM {through} WHERE theme_id IN ({marks(theme_ids)})"
+            )
             params += list(theme_ids)
         if not parts:
             return []
         sql = (
-            "SELECT c.id, c.name, c.slug FROM (SELECT cooperation_id, COUNT(*) AS shared "  # noqa: S608
-            f"FROM ({' UNION ALL '.join(parts)}) AS hits GROUP BY cooperation_id) AS scores "
-            f"JOIN {Cooperation._meta.db_table} AS c ON c.id = scores.cooperation_id "
+            "SELECT c.id, c.name, c.slug FROM (SELECT cooperation_id, SUM(m) AS m, SUM(p) AS p, "  # noqa: S608
+            f"SUM(t) AS t FROM ({' UNION ALL '.join(parts)}) AS hits GROUP BY cooperation_id) "
+            f"AS scores JOIN {Cooperation._meta.db_table} AS c ON c.id = scores.cooperation_id "
             "WHERE c.is_published AND c.id <> %s "
-            "ORDER BY scores.shared DESC, c.name, c.id LIMIT %s"
+            "ORDER BY scores.m DESC, scores.p DESC, scores.t DESC, c.name, c.id LIMIT %s"
         )
         return list(self.raw(sql, [*params, pk, limit]))
 
@@ -384,6 +434,29 @@ class Cooperation(models.Model):
         """The signature date at its precision: « 2017 », « juillet 2017 », « 10/07/2017 »."""
         return format_partial_date(self.signed_on, self.signed_on_precision)
 
+    PROVENANCE_EXPLANATIONS = {
+        Provenance.INVENTORY_2018: "Cette coopération figure dans l'inventaire de 173 "
+        "coopérations dressé fin 2018 par le CGET (aujourd'hui ANCT), France urbaine et l'AdCF "
+        "(aujourd'hui Intercommunalités de France).",
+        Provenance.FABRIQUE: "Cette coopération a été étudiée par la Fabrique prospective de "
+        "l'ANCT avec les métropoles de Brest, Nantes, Rouen et Toulouse.",
+        Provenance.LATER: "Cette fiche a été ajoutée au catalogue après l'inventaire de 2018, "
+        "à partir des sources publiques citées ci-dessous.",
+    }
+
+    @property
+    def provenance_explanation(self) -> str:
+        return self.PROVENANCE_EXPLANATIONS.get(self.provenance, "")
+
+    @property
+    def signature_sentence(self) -> str:
+        """How pages say it: « signée le 29 janvier 2016 », « signée en avril 2019 », « signée
+        en 2017 »; empty when the date is not known."""
+        if self.signed_on is None:
+            return ""
+        preposition = "le" if self.signed_on_precision == self.DatePrecision.DAY else "en"
+        return f"signée {preposition} {format_date_fr(self.signed_on, self.signed_on_precision)}"
+
     @property
     def plus_values(self) -> list[str]:
         return [label for field, label in PLUS_VALUE_FIELDS if getattr(self, field)]
@@ -424,7 +497,21 @@ def truncate_date(value: datetime.date, precision: str) -> datetime.date:
     return value
 
 
+def format_date_fr(value: datetime.date | None, precision: str = "day") -> str:
+    """A date in words at its precision: « 1er mars 2016 », « avril 2019 », « 2017 »."""
+    if value is None:
+        return ""
+    if precision == Cooperation.DatePrecision.YEAR:
+        return str(value.year)
+    month_year = f"{MONTHS_FR[value.month - 1]} {value.year}"
+    if precision == Cooperation.DatePrecision.MONTH:
+        return month_year
+    return f"{'1er' if value.day == 1 else value.day} {month_year}"
+
+
 def format_partial_date(value: datetime.date | None, precision: str) -> str:
+    """The compact form of spreadsheets and of the JSON `signature_display`: « 2017 »,
+    « juillet 2017 », « 10/07/2017 »."""
     if value is None:
         return ""
     if precision == Cooperation.DatePrecision.YEAR:
@@ -502,6 +589,9 @@ class CooperationFactor(models.Model):
         related_name="cooperation_links",
     )
     text = models.TextField("comment ce facteur se manifeste", blank=True)
+    # The text is an editorial reading of one public document: it cites its own source, which
+    # need not be among the cooperation's sources.
+    source_url = models.URLField("source de ce texte", max_length=500, blank=True)
 
     history = HistoricalRecords()
 
@@ -517,6 +607,51 @@ class CooperationFactor(models.Model):
 
     def __str__(self) -> str:
         return str(self.factor)
+
+
+class CooperationPlusValue(models.Model):
+    """How one cooperation illustrates one plus-value, with the source that states it.
+
+    The three booleans on Cooperation stay the selection (cheap filters and facets); this row
+    only carries the optional illustration, like CooperationFactor does for a factor. The import
+    and the admin keep them together: an illustration selects its plus-value.
+    """
+
+    class PlusValue(models.TextChoices):
+        ECHELLES = "echelles", "Enjeux d'échelles"
+        FILIERES = "filieres", "Filières"
+        MUTUALISATION = "mutualisation", "Mutualisation"
+
+    cooperation = models.ForeignKey(
+        Cooperation, on_delete=models.CASCADE, related_name="plus_value_links"
+    )
+    plus_value = models.CharField("plus-value", max_length=16, choices=PlusValue.choices)
+    text = models.TextField("comment cette plus-value se manifeste", blank=True)
+    source_url = models.URLField("source de ce texte", max_length=500, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "plus-value illustrée"
+        verbose_name_plural = "plus-values illustrées"
+        ordering = ["cooperation", "plus_value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cooperation", "plus_value"], name="cooperationplusvalue_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(plus_value__in=PLUS_VALUE_CODES),
+                name="cooperationplusvalue_code_is_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_plus_value_display()
+
+    @property
+    def field_name(self) -> str:
+        """The Cooperation boolean this illustration selects."""
+        return PLUS_VALUE_FIELD_BY_CODE[self.plus_value]
 
 
 class Source(models.Model):

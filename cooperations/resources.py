@@ -12,7 +12,15 @@ from import_export.results import Error, Result, RowResult
 
 from . import inventory
 from .importing import RowPlan, run_import
-from .inventory import COLUMNS, FACTOR_TEXT_PREFIX, format_date, format_territory_ref
+from .inventory import (
+    COLUMNS,
+    FACTOR_SOURCE_PREFIX,
+    FACTOR_TEXT_PREFIX,
+    PLUS_VALUE_SOURCE_PREFIX,
+    PLUS_VALUE_TEXT_PREFIX,
+    format_date,
+    format_territory_ref,
+)
 from .models import Cooperation, CooperationFactor, Participation
 from .spreadsheets import Sheet, write_csv, write_ods, write_xlsx
 from .vocabularies import PLUS_VALUE_FIELDS
@@ -39,6 +47,7 @@ def export_queryset(queryset):
                 "factor__position"
             ),
         ),
+        "plus_value_links",
         "sources",
     )
 
@@ -55,7 +64,6 @@ def export_row(cooperation: Cooperation) -> list[str]:
             if p.role == role
         )
 
-    factor_texts = {link.factor.slug: link.text for link in cooperation.factor_links.all()}
     sources = sorted(cooperation.sources.all(), key=lambda s: (s.position, s.pk))
     values = {
         "slug": cooperation.slug,
@@ -81,8 +89,12 @@ def export_row(cooperation: Cooperation) -> list[str]:
         "last_verified_on": format_date(cooperation.last_verified_on),
         "is_published": "oui" if cooperation.is_published else "non",
     }
-    for code, text in factor_texts.items():
-        values[FACTOR_TEXT_PREFIX + code] = text
+    for link in cooperation.factor_links.all():
+        values[FACTOR_TEXT_PREFIX + link.factor.slug] = link.text
+        values[FACTOR_SOURCE_PREFIX + link.factor.slug] = link.source_url
+    for link in cooperation.plus_value_links.all():
+        values[PLUS_VALUE_TEXT_PREFIX + link.plus_value] = link.text
+        values[PLUS_VALUE_SOURCE_PREFIX + link.plus_value] = link.source_url
     return [values.get(column.key, "") for column in COLUMNS]
 
 

@@ -11,6 +11,7 @@ _EDITED_MODELS = [
     "cooperation",
     "participation",
     "cooperationfactor",
+    "cooperationplusvalue",
     "source",
     "theme",
     "legalform",
@@ -43,3 +44,18 @@ def ensure_staff_groups(using: str = "default") -> tuple[Group, Group]:
         editors.permissions.set([*view, *edit])
         readers.permissions.set(view)
     return editors, readers
+
+
+def select_illustrated_plus_values(cooperation) -> None:
+    """Tick the plus-value boolean of every illustration the cooperation has; the booleans
+    are what filters and facets read. Two queries; history records the change."""
+    from .models import CooperationPlusValue
+
+    fields = {
+        link.field_name for link in CooperationPlusValue.objects.filter(cooperation=cooperation)
+    }
+    missing = [name for name in sorted(fields) if not getattr(cooperation, name)]
+    if missing:
+        for name in missing:
+            setattr(cooperation, name, True)
+        cooperation.save(update_fields=[*missing, "updated_at"])

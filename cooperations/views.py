@@ -6,11 +6,26 @@ base queryset that the page narrows. The whole state lives in the query string.
 """
 
 import re
+from collections import defaultdict
 
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Prefetch, Q, Subquery, When
-from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
@@ -18,8 +33,10 @@ from . import api, exports, search
 from .collation import FrenchOrder
 from .filters import PLUS_VALUES, SORTS, CooperationFilter, compute_facets
 from .models import (
+    KINDS_BY_URL_SEGMENT,
     Cooperation,
     CooperationFactor,
+    CooperationPlusValue,
     LegalForm,
     Participation,
     SuccessFactor,
@@ -27,6 +44,12 @@ from .models import (
     Theme,
 )
 from .text import fold
+from .vocabularies import PLUS_VALUES as PLUS_VALUE_VOCABULARY
+
+# Illustrations shown per factor or plus-value on the overview pages, and at most on the page
+# of one factor or plus-value (its list of cooperations below has them all).
+OVERVIEW_ILLUSTRATIONS = 3
+PAGE_ILLUSTRATIONS = 50
 
 PAGE_SIZE = 20
 ROLE_ORDER = [r.value for r in Participation.Role]
@@ -46,11 +69,7 @@ def home(request):
         .order_by("name")
     )
     themes = Theme.objects.annotate(total=Count("cooperations", filter=published))
-    factors = SuccessFactor.objects.annotate(
-        total=Count(
-            "cooperation_links", filter=Q(cooperation_links__cooperation__is_published=True)
-        )
-    )
+    factors = factors_with_totals()
     legal_forms = LegalForm.objects.annotate(total=Count("cooperations", filter=published))
     counts = Cooperation.objects.published().aggregate(
         total=Count("pk", distinct=True),
@@ -74,9 +93,88 @@ def home(request):
             "active_metropoles": sum(1 for m in metropoles if m.total),
             "themes": themes,
             "factors": factors,
+            "plus_values": plus_values_with_totals(),
             "legal_forms": legal_forms,
             "nav": "home",
         },
+    )
+
+
+def factors_with_totals():
+    """The six factors in the publication's order, each with `total`, its published
+    cooperations: one query."""
+    return SuccessFactor.objects.order_by("position").annotate(
+        total=Count(
+            "cooperation_links", filter=Q(cooperation_links__cooperation__is_published=True)
+        )
+    )
+
+
+def plus_values_with_totals() -> list[dict]:
+    """The three plus-values in the publication's order with their label, definition, URL and
+    `total` of published cooperations: one query."""
+    totals = Cooperation.objects.published().aggregate(
+        **{
+            code: Count("pk", filter=Q(**{field: True}))
+            for code, field, _l, _d in PLUS_VALUE_VOCABULARY
+        }
+    )
+    return [
+        {
+            "code": code,
+            "label": label,
+            "definition": definition,
+            "total": totals[code],
+            "url": reverse("cooperations:plus_value", args=[code]),
+        }
+        for code, _field, label, definition in PLUS_VALUE_VOCABULARY
+    ]
+
+
+def published_illustrations(queryset, per_group: int, group_field: str):
+    """Illustrations with a text of published cooperations, at most `per_group` for each value
+    of `group_field`, ordered by cooperation name: one query whatever the catalogue's size (a
+    window function numbers the rows of each group)."""
+    ordering = [F("cooperation__name").asc(), F("pk").asc()]
+    return (
+        queryset.filter(cooperation__is_published=True)
+        .exclude(text="")
+        .annotate(rank=Window(RowNumber(), partition_by=F(group_field), order_by=ordering))
+        .filter(rank__lte=per_group)
+        .select_related("cooperation")
+        .only("text", "source_url", group_field, "cooperation__name", "cooperation__slug")
+        .order_by(group_field, *ordering)
+    )
+
+
+def factors_overview(request):
+    """The six factors, what each means, how many cooperations illustrate it and its first
+    illustrations: 2 queries."""
+    factors = list(factors_with_totals())
+    by_factor = defaultdict(list)
+    for link in published_illustrations(
+        CooperationFactor.objects.all(), OVERVIEW_ILLUSTRATIONS + 1, "factor_id"
+    ):
+        by_factor[link.factor_id].append(link)
+    for factor in factors:
+        factor.illustrations = by_factor[factor.pk][:OVERVIEW_ILLUSTRATIONS]
+    return render(request, "cooperations/factors.html", {"factors": factors, "nav": "factors"})
+
+
+def plus_values_overview(request):
+    """The three plus-values, like the factors: 2 queries."""
+    plus_values = plus_values_with_totals()
+    by_code = defaultdict(list)
+    for link in published_illustrations(
+        CooperationPlusValue.objects.all(), OVERVIEW_ILLUSTRATIONS, "plus_value"
+    ):
+        by_code[link.plus_value].append(link)
+    for plus_value in plus_values:
+        plus_value["illustrations"] = by_code[plus_value["code"]]
+    return render(
+        request,
+        "cooperations/plus_values.html",
+        {"plus_values": plus_values, "nav": "plus_values"},
     )
 
 
@@ -311,7 +409,56 @@ class FactorView(CatalogueList):
         return f"Facteur de réussite de la page : {self.factor.label}"
 
     def get_page_context(self):
-        return {"factor": self.factor, "page_title": self.factor.label, "nav": "factors"}
+        illustrations = list(
+            published_illustrations(
+                CooperationFactor.objects.filter(factor=self.factor),
+                PAGE_ILLUSTRATIONS + 1,
+                "factor_id",
+            )
+        )
+        return {
+            "factor": self.factor,
+            "page_title": self.factor.label,
+            "illustrations": illustrations[:PAGE_ILLUSTRATIONS],
+            "more_illustrations": len(illustrations) > PAGE_ILLUSTRATIONS,
+            "nav": "factors",
+        }
+
+
+class PlusValueView(CatalogueList):
+    """Cooperations bringing one plus-value, after its illustrations."""
+
+    template_name = "cooperations/plus_value.html"
+
+    def get(self, request, code):
+        found = [row for row in PLUS_VALUE_VOCABULARY if row[0] == code]
+        if not found:
+            raise Http404("Plus-value inconnue")
+        self.code, self.field, self.label, self.definition = found[0]
+        self.export_scope = code
+        return super().get(request)
+
+    def get_base_queryset(self):
+        return Cooperation.objects.published().filter(**{self.field: True})
+
+    def scope_description(self):
+        return f"Plus-value de la page : {self.label}"
+
+    def get_page_context(self):
+        illustrations = list(
+            published_illustrations(
+                CooperationPlusValue.objects.filter(plus_value=self.code),
+                PAGE_ILLUSTRATIONS + 1,
+                "plus_value",
+            )
+        )
+        return {
+            "plus_value": {"code": self.code, "label": self.label, "definition": self.definition},
+            "page_title": self.label,
+            "illustrations": illustrations[:PAGE_ILLUSTRATIONS],
+            "more_illustrations": len(illustrations) > PAGE_ILLUSTRATIONS,
+            "nav": "plus_values",
+        }
 
 
 class TerritoryView(CatalogueList):
@@ -319,27 +466,55 @@ class TerritoryView(CatalogueList):
 
     template_name = "cooperations/territory.html"
 
-    def get(self, request, pk):
-        self.territory = get_object_or_404(
-            Territory.objects.select_related("departement", "region", "epci"), pk=pk
-        )
+    def get(self, request, segment=None, code=None, pk=None):
+        territories = Territory.objects.select_related("departement", "region", "epci")
+        if pk is not None:
+            self.territory = get_object_or_404(territories, pk=pk)
+        else:
+            if segment not in KINDS_BY_URL_SEGMENT:
+                raise Http404("Nature de territoire inconnue")
+            self.territory = (
+                territories.filter(kind__in=KINDS_BY_URL_SEGMENT[segment], code=code)
+                .order_by("kind", "pk")
+                .first()
+            )
+            if self.territory is None:
+                raise Http404("Territoire inconnu")
+        canonical = self.territory.get_absolute_url()
+        if request.path != canonical:
+            # An address by id of a territory that has a code, or an EPCI's old kind.
+            query = request.GET.urlencode()
+            return redirect(canonical + (f"?{query}" if query else ""), permanent=True)
         self.export_scope = self.territory.name
         return super().get(request)
+
+    @property
+    def covers_located_participants(self) -> bool:
+        """A département or a région page lists the cooperations of the participants located in
+        it too, as the département and région filters do."""
+        return self.territory.kind in (Territory.Kind.DEPARTEMENT, Territory.Kind.REGION)
 
     def get_base_queryset(self):
         role = Participation.objects.filter(
             cooperation=OuterRef("pk"), territory=self.territory
         ).values("role")[:1]
+        here = Q(territory=self.territory)
+        if self.territory.kind == Territory.Kind.DEPARTEMENT:
+            here |= Q(territory__departement=self.territory)
+        elif self.territory.kind == Territory.Kind.REGION:
+            here |= Q(territory__region=self.territory)
         return (
             Cooperation.objects.published()
-            .filter(participations__territory=self.territory)
+            .filter(Exists(Participation.objects.filter(here, cooperation=OuterRef("pk"))))
             .annotate(territory_role=Subquery(role))
         )
 
     def role_ordering(self):
+        # Direct participations by role, then those through a territory located here.
         return [
             Case(
                 *[When(territory_role=role, then=i) for i, role in enumerate(ROLE_ORDER)],
+                default=len(ROLE_ORDER),
                 output_field=IntegerField(),
             )
         ]
@@ -362,8 +537,15 @@ class TerritoryView(CatalogueList):
                 for role in Participation.Role
                 if role_counts.get(role.value)
             ],
+            "covers_located_participants": self.covers_located_participants,
             "nav": "metropoles" if self.territory.is_metropole else "",
         }
+
+
+def territory_by_old_id(request, pk):
+    """The first addresses of territory pages, by id, now move to the stable ones."""
+    territory = get_object_or_404(Territory.objects.only("pk", "kind", "code"), pk=pk)
+    return redirect(territory.get_absolute_url(), permanent=True)
 
 
 def cooperation_detail(request, slug):
@@ -375,6 +557,7 @@ def cooperation_detail(request, slug):
             "sources",
             Prefetch("participations", queryset=Participation.objects.select_related("territory")),
             Prefetch("factor_links", queryset=CooperationFactor.objects.select_related("factor")),
+            "plus_value_links",
         ),
         slug=slug,
     )
@@ -386,13 +569,29 @@ def cooperation_detail(request, slug):
         for p in cooperation.participations.all()
         if p.role == Participation.Role.METROPOLE
     ]
+    partner_ids = [
+        p.territory_id
+        for p in cooperation.participations.all()
+        if p.role != Participation.Role.METROPOLE
+    ]
     theme_ids = [t.pk for t in cooperation.themes.all()]
-    related = Cooperation.objects.related_to(cooperation.pk, metropole_ids, theme_ids)
+    related = Cooperation.objects.related_to(cooperation.pk, metropole_ids, partner_ids, theme_ids)
+    illustrations = {link.plus_value: link for link in cooperation.plus_value_links.all()}
+    plus_values = [
+        {
+            "label": label,
+            "url": reverse("cooperations:plus_value", args=[code]),
+            "illustration": illustrations.get(code),
+        }
+        for code, field, label, _definition in PLUS_VALUE_VOCABULARY
+        if getattr(cooperation, field)
+    ]
     return render(
         request,
         "cooperations/detail.html",
         {
             "cooperation": cooperation,
+            "plus_values": plus_values,
             "related": related,
             "permalink": request.build_absolute_uri(cooperation.get_absolute_url()),
             "role_headings": [

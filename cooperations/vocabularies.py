@@ -4,13 +4,34 @@ data migration; themes and forms stay editable in the admin afterwards, the six 
 Definitions are the project's own one-sentence wording, written for users of the catalogue.
 """
 
-# The plus-value a cooperation brings (Fabrique prospective): model field and label. Several
-# may hold for one cooperation, hence one boolean field each.
-PLUS_VALUE_FIELDS = [
-    ("adds_scale", "Enjeux d'échelles"),
-    ("adds_value_chain", "Filières"),
-    ("adds_pooling", "Mutualisation"),
+# The three plus-values of cooperation named by the Fabrique prospective, in its order: URL code,
+# model field (several may hold for one cooperation, hence one boolean each), label, and the
+# project's own one-sentence definition.
+PLUS_VALUES = [
+    (
+        "echelles",
+        "adds_scale",
+        "Enjeux d'échelles",
+        "La coopération traite à la bonne échelle des questions qui dépassent les limites de "
+        "chaque territoire : bassins de vie, d'emploi ou de déplacements.",
+    ),
+    (
+        "filieres",
+        "adds_value_chain",
+        "Filières",
+        "La coopération organise une filière d'un territoire à l'autre, de la production aux "
+        "débouchés.",
+    ),
+    (
+        "mutualisation",
+        "adds_pooling",
+        "Mutualisation",
+        "Les partenaires mettent en commun des services, des équipements ou de l'ingénierie.",
+    ),
 ]
+PLUS_VALUE_FIELDS = [(field, label) for _code, field, label, _definition in PLUS_VALUES]
+PLUS_VALUE_CODES = [code for code, _field, _label, _definition in PLUS_VALUES]
+PLUS_VALUE_FIELD_BY_CODE = {code: field for code, field, _label, _definition in PLUS_VALUES}
 
 SUCCESS_FACTORS = [
     (

@@ -53,6 +53,7 @@ def cooperation_form(metropole, partners, themes, factor, **overrides) -> dict:
         **inline_management("factor_links", 1),
         "factor_links-0-factor": str(factor.pk),
         "factor_links-0-text": "Un comité de pilotage commun se réunit chaque trimestre.",
+        **inline_management("plus_value_links", 0),
         **inline_management("sources", 0),
     }
     for index, partner in enumerate(partners, start=1):
@@ -88,6 +89,34 @@ def test_editor_creates_a_cooperation_with_partners_themes_and_a_factor(
     # The public search sees the new record with its participants at once.
     assert " pays d iroise " in cooperation.search_text
     assert " 242900553 " in cooperation.search_text
+
+
+def test_editor_gives_a_factor_and_a_plus_value_their_sources(
+    client, editor, metropole, partner, factor
+):
+    client.force_login(editor)
+    data = cooperation_form(
+        metropole,
+        [partner],
+        [],
+        factor,
+        **{"factor_links-0-source_url": "https://example.org/comite"},
+        **inline_management("plus_value_links", 1),
+        **{
+            "plus_value_links-0-plus_value": "mutualisation",
+            "plus_value_links-0-text": "Un service commun d'instruction.",
+            "plus_value_links-0-source_url": "example.org/service",
+        },
+    )
+    response = client.post(ADD, data)
+    assert response.status_code == 302, response.context["adminform"].errors
+    cooperation = Cooperation.objects.get(slug="cooperation-brest-iroise-abers")
+    assert cooperation.factor_links.get().source_url == "https://example.org/comite"
+    link = cooperation.plus_value_links.get()
+    assert (link.plus_value, link.source_url) == ("mutualisation", "https://example.org/service")
+    assert link.history.get().history_user == editor
+    # The illustration selects its plus-value, which the filters and facets read.
+    assert cooperation.adds_pooling and not cooperation.adds_scale
 
 
 def test_renaming_a_theme_refreshes_the_search_text_of_its_cooperations(

@@ -1,16 +1,25 @@
-"""The demo data: the 40 documented cooperations, loaded through the inventory import."""
+"""The demo data: the 47 documented cooperations and their illustrations, loaded through the
+inventory import."""
 
 import csv
 import io
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
-from cooperations.demo import DEMO_PATH, convert_documented
-from cooperations.models import Cooperation, Participation, Source, Territory
+from cooperations.demo import DATA_DIR, DEMO_PATH, HEADERS, convert_data_dir, convert_documented
+from cooperations.inventory import ParseError
+from cooperations.models import (
+    Cooperation,
+    CooperationFactor,
+    CooperationPlusValue,
+    Participation,
+    Source,
+    Territory,
+)
 
-DOCUMENTED = Path("/work/shared/data/cooperations-documentees.csv")
+SOURCE_HEADER = "metropoles,nom,partenaires,thematiques,forme,date_signature,statut,notes,sources\n"
+FACTOR_HEADER = "cooperation,facteur,texte,source,page\n"
 
 
 def test_conversion_renames_columns_and_adds_only_record_choices():
@@ -21,27 +30,84 @@ def test_conversion_renames_columns_and_adds_only_record_choices():
     rows = list(
         csv.reader(io.StringIO(convert_documented(source).decode("utf-8-sig")), delimiter=";")
     )
-    assert rows == [
+    assert [row[:12] for row in rows] == [
         ["Identifiant", "Nom", "Métropoles", "Territoires partenaires", "Thématiques",
          "Forme de coopération", "Date de signature", "Statut", "Résumé", "Sources",
          "Provenance", "Publiée"],
         ["coop-a", "Coop A", "Brest Métropole [242900314]", "X [PETR]", "T1; T2", "Entente",
          "2011", "", "Note", "https://a.fr", "Ajout ultérieur", "oui"],
     ]  # fmt: skip
+    assert set(rows[1][12:]) == {""}
 
 
-@pytest.mark.skipif(not DOCUMENTED.exists(), reason="documented CSV not available")
-def test_committed_demo_file_is_up_to_date_with_the_documented_csv():
-    assert DEMO_PATH.read_bytes() == convert_documented(DOCUMENTED.read_text(encoding="utf-8"))
+def test_conversion_merges_the_supplementary_file_and_places_each_illustration():
+    documented = SOURCE_HEADER + "Brest Métropole [242900314],Coop A,,,,,,,https://a.fr\n"
+    supplementary = SOURCE_HEADER + "Brest Métropole [242900314],Coop B,,,,,,,https://b.fr\n"
+    factors = (
+        FACTOR_HEADER
+        + "Coop B,vision,Une vision commune.,https://b.fr/vision,\n"
+        + "Coop B,plus-value:mutualisation,Un service commun.,https://b.fr/mutu,\n"
+    )
+    data = convert_documented(documented, supplementary, factors).decode("utf-8-sig")
+    rows = [
+        dict(zip(HEADERS, row, strict=True)) for row in csv.reader(io.StringIO(data), delimiter=";")
+    ][1:]
+    assert [row["Nom"] for row in rows] == ["Coop A", "Coop B"]
+    assert rows[1]["Facteur vision (comment)"] == "Une vision commune."
+    assert rows[1]["Facteur vision (source)"] == "https://b.fr/vision"
+    assert rows[1]["Plus-value mutualisation (source)"] == "https://b.fr/mutu"
+    assert rows[0]["Facteur vision (comment)"] == ""
+    assert rows[1]["Provenance"] == "Ajout ultérieur"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("Coop Z,vision,Texte.,https://z.fr,", "coopération inconnue « Coop Z »"),
+        ("Coop A,ambition,Texte.,https://z.fr,", "facteur ou plus-value inconnu « ambition »"),
+        ("Coop A,vision,Texte.,,", "un texte et l'adresse de sa source sont requis"),
+    ],
+)
+def test_conversion_fails_loudly_on_a_bad_illustration(line, message):
+    documented = SOURCE_HEADER + "Brest Métropole [242900314],Coop A,,,,,,,https://a.fr\n"
+    with pytest.raises(ParseError, match=message):
+        convert_documented(documented, "", FACTOR_HEADER + line + "\n")
+
+
+@pytest.mark.skipif(not DATA_DIR.exists(), reason="documented CSVs not available")
+def test_every_illustration_names_a_documented_cooperation():
+    # convert_data_dir raises on the first unknown name; this reads the real files.
+    def rows(name):
+        return list(csv.DictReader(io.StringIO((DATA_DIR / name).read_text("utf-8-sig"))))
+
+    names = {
+        row["nom"]
+        for name in ("cooperations-documentees.csv", "cooperations-supplementaires.csv")
+        for row in rows(name)
+    }
+    illustrations = rows("facteurs-documentes.csv")
+    assert len(names) == 47 and len(illustrations) == 95
+    assert {row["cooperation"] for row in illustrations} <= names
+
+
+@pytest.mark.skipif(not DATA_DIR.exists(), reason="documented CSVs not available")
+def test_committed_demo_file_is_up_to_date_with_the_documented_csvs():
+    assert DEMO_PATH.read_bytes() == convert_data_dir(DATA_DIR)
 
 
 def test_demo_loads_through_the_import_and_reloads_unchanged(official_territories, db):
     out = io.StringIO()
     call_command("load_demo", stdout=out)
-    assert "40 ligne(s) : 40 nouvelle(s)" in out.getvalue()
-    assert Cooperation.objects.count() == 40
-    assert Cooperation.objects.filter(is_published=True).count() == 40
-    assert Source.objects.count() >= 40
+    assert "47 ligne(s) : 47 nouvelle(s)" in out.getvalue()
+    assert Cooperation.objects.count() == 47
+    assert Cooperation.objects.filter(is_published=True).count() == 47
+    assert Source.objects.count() >= 47
+    # 95 illustrations: 73 of factors, 22 of plus-values, each with its own source.
+    assert CooperationFactor.objects.count() == 73
+    assert CooperationPlusValue.objects.count() == 22
+    assert not CooperationFactor.objects.filter(source_url="").exists()
+    assert not CooperationPlusValue.objects.filter(source_url="").exists()
+    assert Cooperation.objects.filter(adds_value_chain=True).count() == 9
     assert not Cooperation.objects.filter(sources__isnull=True).exists()
     pays_cob = Territory.objects.get(name="Pays du Centre Ouest Bretagne")
     assert (pays_cob.kind, pays_cob.code) == ("PETR", "")
@@ -51,8 +117,8 @@ def test_demo_loads_through_the_import_and_reloads_unchanged(official_territorie
 
     out = io.StringIO()
     call_command("load_demo", stdout=out)
-    assert "40 inchangée(s)" in out.getvalue()
-    assert Cooperation.objects.count() == 40
+    assert "47 inchangée(s)" in out.getvalue()
+    assert Cooperation.objects.count() == 47
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,16 @@
+import datetime
+
 import pytest
 from django.db import IntegrityError, transaction
 
-from cooperations.models import Participation, SuccessFactor, Territory, Theme
+from cooperations.models import (
+    Cooperation,
+    CooperationPlusValue,
+    Participation,
+    SuccessFactor,
+    Territory,
+    Theme,
+)
 
 from .conftest import make_cooperation, make_territory
 
@@ -98,3 +107,29 @@ def test_cooperation_history_records_field_changes(cooperation):
     delta = latest.diff_against(previous)
     assert [(c.field, c.old, c.new) for c in delta.changes] == [("summary", "", "Nouveau résumé")]
     assert cooperation.history.count() == before + 1
+
+
+@pytest.mark.parametrize(
+    ("signed_on", "precision", "sentence", "compact"),
+    [
+        (datetime.date(2016, 1, 29), "day", "signée le 29 janvier 2016", "29/01/2016"),
+        (datetime.date(2016, 3, 1), "day", "signée le 1er mars 2016", "01/03/2016"),
+        (datetime.date(2019, 4, 1), "month", "signée en avril 2019", "avril 2019"),
+        (datetime.date(2017, 1, 1), "year", "signée en 2017", "2017"),
+        (None, "", "", ""),
+    ],
+)
+def test_signature_in_words_for_pages_and_compact_for_json(signed_on, precision, sentence, compact):
+    cooperation = Cooperation(signed_on=signed_on, signed_on_precision=precision)
+    assert cooperation.signature_sentence == sentence
+    assert cooperation.signature_display == compact
+
+
+@pytest.mark.django_db
+def test_a_plus_value_is_illustrated_once_per_cooperation():
+    cooperation = make_cooperation()
+    CooperationPlusValue.objects.create(cooperation=cooperation, plus_value="filieres")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CooperationPlusValue.objects.create(cooperation=cooperation, plus_value="filieres")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CooperationPlusValue.objects.create(cooperation=cooperation, plus_value="ambition")

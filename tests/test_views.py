@@ -4,10 +4,18 @@ import datetime
 
 import pytest
 
-from cooperations.models import Cooperation, Participation, Theme
+from cooperations.models import (
+    Cooperation,
+    CooperationFactor,
+    CooperationPlusValue,
+    Participation,
+    SuccessFactor,
+    Territory,
+    Theme,
+)
 
 from .catalogue_data import build_catalogue
-from .conftest import make_cooperation
+from .conftest import make_cooperation, make_source
 
 # Fixed bounds: the same with 4 cooperations as with hundreds (see test_query_bound_*).
 LIST_MAX_QUERIES = 20
@@ -203,8 +211,8 @@ def test_cooperation_page_shows_every_public_field(client, catalogue):
         "Illustration de gouvernance",
         "Contrat signé",  # legal form definition
         "<dd>2016</dd>",  # year precision, not 01/01/2016
-        "01/03/2016",
-        "01/02/2026",
+        "1er mars 2016",
+        "1er février 2026",
         "Enjeux d&#x27;échelles",
         "Comité de pilotage",
         "Crédits partagés",
@@ -220,7 +228,8 @@ def test_cooperation_page_shows_every_public_field(client, catalogue):
 
 def test_signature_is_shown_at_its_precision(client, catalogue):
     assert "<dd>mai 2012</dd>" in client.get("/cooperations/pole-loire-bretagne/").content.decode()
-    assert "<dd>10/07/2019</dd>" in client.get("/cooperations/entente-estuaire/").content.decode()
+    html = client.get("/cooperations/entente-estuaire/").content.decode()
+    assert "<dd>10 juillet 2019</dd>" in html
 
 
 def test_related_cooperations_share_a_metropole_or_a_theme(client, catalogue):
@@ -367,6 +376,18 @@ def bulk_catalogue(size: int, catalogue) -> None:
     Cooperation.themes.through.objects.bulk_create(
         Cooperation.themes.through(cooperation=c, theme=t) for c in cooperations for t in themes
     )
+    gouvernance = SuccessFactor.objects.get(slug="gouvernance")
+    CooperationFactor.objects.bulk_create(
+        CooperationFactor(
+            cooperation=c, factor=gouvernance, text="Un comité", source_url="https://a.fr/"
+        )
+        for c in cooperations
+    )
+    CooperationPlusValue.objects.bulk_create(
+        CooperationPlusValue(cooperation=c, plus_value="echelles", text="Un bassin de vie")
+        for c in cooperations
+    )
+    Cooperation.objects.filter(pk__in=[c.pk for c in cooperations]).update(adds_scale=True)
 
 
 PAGES = [
@@ -382,7 +403,12 @@ PAGES = [
     ("/cooperations/brest-iroise/?format=json", PAGE_MAX_QUERIES),
     ("/thematiques/mobilites-transports/", LIST_MAX_QUERIES),
     ("/facteurs/gouvernance/", LIST_MAX_QUERIES),
+    ("/facteurs/", PAGE_MAX_QUERIES),
+    ("/plus-values/", PAGE_MAX_QUERIES),
+    ("/plus-values/echelles/", LIST_MAX_QUERIES),
     ("TERRITORY", LIST_MAX_QUERIES),
+    ("/territoires/departement/29/", LIST_MAX_QUERIES),
+    ("/territoires/region/53/", LIST_MAX_QUERIES),
 ]
 
 
@@ -403,3 +429,281 @@ def test_counts_use_french_plural_rules(client, catalogue):
     assert "0 coopération<" in client.get("/cooperations/", {"q": "velo"}).content.decode()
     assert "1 coopération<" in client.get("/cooperations/", {"q": "estuaire"}).content.decode()
     assert "2 coopérations<" in client.get("/cooperations/", {"q": "brest"}).content.decode()
+
+
+def test_result_count_and_skip_link_are_singular_for_one_result(client, catalogue):
+    html = client.get("/cooperations/", {"q": "estuaire"}).content.decode()
+    assert "Aller directement au résultat" in html
+    assert "1 résultat" not in html.replace("1 résultat</", "")
+    html = client.get("/cooperations/", {"q": "brest"}).content.decode()
+    assert "Aller directement aux 2 résultats" in html
+
+
+# --- success factors and plus-values ---------------------------------------------------------
+
+EDITORIAL = "Classement éditorial du catalogue, d'après la source citée"
+
+
+@pytest.fixture
+def illustrated(catalogue):
+    """Sources on the factor texts and an illustrated plus-value; the draft has some too."""
+    CooperationFactor.objects.filter(cooperation=catalogue.reciprocity).update(
+        source_url="https://www.pays-iroise.bzh/gouvernance"
+    )
+    CooperationPlusValue.objects.create(
+        cooperation=catalogue.reciprocity,
+        plus_value="echelles",
+        text="Un bassin de mobilité commun.",
+        source_url="https://example.org/echelles",
+    )
+    CooperationPlusValue.objects.create(
+        cooperation=catalogue.draft, plus_value="echelles", text="Texte jamais publié."
+    )
+    return catalogue
+
+
+def test_factors_page_shows_the_six_factors_in_order_with_counts_and_illustrations(
+    client, illustrated
+):
+    response = client.get("/facteurs/")
+    assert response.status_code == 200
+    factors = response.context["factors"]
+    assert [f.slug for f in factors] == [
+        "connaissance", "vision", "gouvernance", "competences", "financements", "cadre-juridique"
+    ]  # fmt: skip
+    assert {f.slug: f.total for f in factors} == {
+        "connaissance": 0, "vision": 1, "gouvernance": 2, "competences": 0, "financements": 1,
+        "cadre-juridique": 0,
+    }  # fmt: skip
+    html = response.content.decode()
+    assert EDITORIAL in html
+    assert "L&#x27;allocation ou le partage de « compétences métiers »" in html
+    assert "2 coopérations l'illustrent" in html and "1 coopération l'illustre<" in html
+    assert "Illustration de gouvernance" in html
+    assert 'href="https://www.pays-iroise.bzh/gouvernance"' in html
+    assert ">pays-iroise.bzh</a>" in html
+    assert "Brouillon" not in html
+
+
+def test_factor_page_lists_its_illustrations_then_its_cooperations(client, illustrated):
+    response = client.get("/facteurs/gouvernance/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert [link.cooperation.slug for link in response.context["illustrations"]] == [
+        "brest-iroise",
+        "entente-estuaire",
+    ]
+    assert EDITORIAL in html
+    assert html.index("Illustration de gouvernance") < html.index('id="resultats"')
+    assert "Brouillon" not in html
+    assert json_slugs(client, "/facteurs/gouvernance/", metropole="244400404") == [
+        "entente-estuaire"
+    ]
+
+
+def test_plus_values_page_and_one_plus_value_page(client, illustrated):
+    response = client.get("/plus-values/")
+    assert response.status_code == 200
+    totals = {p["code"]: p["total"] for p in response.context["plus_values"]}
+    assert totals == {"echelles": 1, "filieres": 0, "mutualisation": 1}
+    html = response.content.decode()
+    assert EDITORIAL in html and "Un bassin de mobilité commun." in html
+    assert "Texte jamais publié" not in html
+    response = client.get("/plus-values/echelles/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Un bassin de mobilité commun." in html and 'href="https://example.org/echelles"' in html
+    assert json_slugs(client, "/plus-values/echelles/") == ["brest-iroise"]
+    assert client.get("/plus-values/inconnue/").status_code == 404
+
+
+def test_cooperation_page_shows_each_factor_and_plus_value_with_text_and_source(
+    client, illustrated
+):
+    response = client.get("/cooperations/brest-iroise/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert EDITORIAL in html
+    assert 'href="https://www.pays-iroise.bzh/gouvernance"' in html
+    assert 'Plus-value : <a href="/plus-values/echelles/">Enjeux d&#x27;échelles</a>' in html
+    assert "Un bassin de mobilité commun." in html
+    record = client.get("/cooperations/brest-iroise/", {"format": "json"}).json()
+    assert record["success_factors"][0]["source_url"] == "https://www.pays-iroise.bzh/gouvernance"
+    assert record["plus_value_illustrations"] == [
+        {
+            "slug": "echelles",
+            "label": "Enjeux d'échelles",
+            "text": "Un bassin de mobilité commun.",
+            "source_url": "https://example.org/echelles",
+        }
+    ]
+
+
+def test_home_counts_factors_and_plus_values_in_the_publication_order(client, illustrated):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert [(f.slug, f.total) for f in response.context["factors"]] == [
+        ("connaissance", 0), ("vision", 1), ("gouvernance", 2), ("competences", 0),
+        ("financements", 1), ("cadre-juridique", 0),
+    ]  # fmt: skip
+    assert [(p["code"], p["total"]) for p in response.context["plus_values"]] == [
+        ("echelles", 1), ("filieres", 0), ("mutualisation", 1)
+    ]  # fmt: skip
+    html = response.content.decode()
+    assert 'href="/facteurs/"' in html and 'href="/plus-values/"' in html
+
+
+def test_main_navigation_leads_to_factors_and_plus_values(client, db):
+    response = client.get("/facteurs/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    nav = html[html.index('id="navigation-principale"') :]
+    assert 'href="/facteurs/" aria-current="true">Facteurs de réussite' in nav
+    assert 'href="/plus-values/">Plus-values' in nav
+
+
+# --- dates ------------------------------------------------------------------------------------
+
+
+def test_result_rows_say_the_signature_date_in_words(client, catalogue):
+    html = client.get("/cooperations/").content.decode()
+    assert "signée le 10 juillet 2019" in html
+    assert "signée en mai 2012" in html
+    assert "signée en 2016" in html
+    assert "signée en 10/07" not in html and "signée en 01/" not in html
+
+
+# --- territory pages --------------------------------------------------------------------------
+
+
+def test_territory_addresses_are_by_kind_and_official_code(client, catalogue):
+    assert catalogue.brest.get_absolute_url() == "/territoires/epci/242900314/"
+    assert catalogue.finistere.get_absolute_url() == "/territoires/departement/29/"
+    assert catalogue.bretagne.get_absolute_url() == "/territoires/region/53/"
+    commune = Territory.objects.create(kind=Territory.Kind.COMMUNE, name="Brest", code="29019")
+    assert commune.get_absolute_url() == "/territoires/commune/29019/"
+    assert catalogue.petr.get_absolute_url() == f"/territoires/autre/{catalogue.petr.pk}/"
+    assert client.get(catalogue.petr.get_absolute_url()).status_code == 200
+    assert client.get("/territoires/commune/29019/").status_code == 200
+
+
+@pytest.mark.parametrize("which", ["brest", "petr"])
+def test_old_territory_addresses_redirect_permanently(client, catalogue, which):
+    territory = getattr(catalogue, which)
+    response = client.get(f"/territoires/{territory.pk}/")
+    assert response.status_code == 301
+    assert response["Location"] == territory.get_absolute_url()
+
+
+def test_id_address_of_a_territory_with_a_code_redirects_to_its_stable_address(client, catalogue):
+    response = client.get(f"/territoires/autre/{catalogue.brest.pk}/", {"thematique": "x"})
+    assert response.status_code == 301
+    assert response["Location"] == "/territoires/epci/242900314/?thematique=x"
+
+
+@pytest.mark.parametrize(
+    "url", ["/territoires/epci/999999999/", "/territoires/canton/29/", "/territoires/autre/0/"]
+)
+def test_unknown_territory_addresses_are_404(client, catalogue, url):
+    assert client.get(url).status_code == 404
+
+
+def test_departement_page_lists_the_cooperations_of_participants_located_in_it(client, catalogue):
+    response = client.get("/territoires/departement/29/")
+    assert response.status_code == 200
+    slugs = [c.slug for c in response.context["cooperations"]]
+    assert slugs == ["brest-iroise", "pole-loire-bretagne"]
+    assert json_slugs(client, "/cooperations/", departement="29") == sorted(slugs)
+    html = response.content.decode()
+    assert "Par un participant situé dans le département" in html
+    assert "2 coopérations<" in html
+    region = client.get("/territoires/region/52/")
+    assert region.status_code == 200
+    assert [c.slug for c in region.context["cooperations"]] == [
+        "entente-estuaire",
+        "pole-loire-bretagne",
+    ]
+
+
+def test_departement_taking_part_itself_comes_first(client, catalogue):
+    catalogue.carpool.participations.create(
+        territory=catalogue.finistere, role=Participation.Role.ASSOCIATED
+    )
+    response = client.get("/territoires/departement/29/")
+    assert [c.slug for c in response.context["cooperations"]] == [
+        "covoiturage-rouennais",
+        "brest-iroise",
+        "pole-loire-bretagne",
+    ]
+    html = response.content.decode()
+    assert html.index("Comme associé") < html.index("Par un participant situé")
+
+
+# --- related cooperations ---------------------------------------------------------------------
+
+
+def test_related_cooperations_same_metropole_then_shared_partners_then_themes(client, catalogue):
+    theme = Theme.objects.get(slug="mobilites-transports")
+    make_cooperation(
+        "Zeta partenaire commun", slug="zeta-partenaire", metropoles=[catalogue.rouen],
+        partners=[catalogue.iroise],
+    )  # fmt: skip
+    make_cooperation(
+        "Alpha thème commun", slug="alpha-theme", metropoles=[catalogue.nantes], themes=[theme]
+    )
+    response = client.get("/cooperations/brest-iroise/")
+    assert response.status_code == 200
+    assert [c.slug for c in response.context["related"]] == [
+        "pole-loire-bretagne",  # same métropole
+        "zeta-partenaire",  # a partner in common
+        "alpha-theme",  # a theme in common, by name
+        "covoiturage-rouennais",
+    ]
+    assert "puis celles qui ont le plus de partenaires en commun" in response.content.decode()
+
+
+# --- record page ------------------------------------------------------------------------------
+
+
+def test_record_page_says_nothing_of_unknown_status_or_verification(client, catalogue):
+    catalogue.carpool.status = ""
+    catalogue.carpool.save()
+    response = client.get("/cooperations/covoiturage-rouennais/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Non renseign" not in html
+    assert "Dernière vérification" not in html
+    assert "Statut</dt>" not in html and "Signature</dt>" not in html
+
+
+def test_record_page_explains_provenance_and_names_sources(client, catalogue):
+    make_source(
+        catalogue.reciprocity,
+        "https://www.ouest-france.fr/article",
+        title="Brest et l'Iroise signent",
+        publisher="Ouest-France",
+        published_on=datetime.date(2016, 11, 4),
+    )
+    make_source(catalogue.reciprocity, "https://www.banquedesterritoires.fr/contrat")
+    response = client.get("/cooperations/brest-iroise/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "ajoutée au catalogue après l&#x27;inventaire de 2018" in html
+    assert "Brest et l&#x27;Iroise signent</a>, Ouest-France, 4 novembre 2016" in html
+    assert 'href="https://www.banquedesterritoires.fr/contrat" rel="noopener external">' in html
+    assert ">banquedesterritoires.fr</a>" in html
+
+
+def test_record_page_brief_comes_first_and_share_button_needs_no_inline_script(client, catalogue):
+    response = client.get("/cooperations/brest-iroise/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.index("En bref") < html.index("Territoires</h2>")
+    assert (
+        'id="lien-permanent" type="text" readonly value="http://testserver/cooperations/brest-iroise/"'
+        in html
+    )
+    assert 'id="copier-lien" data-copy-target="lien-permanent" hidden' in html
+    assert "/static/js/share.js" in html
+    body = html[html.index("<body") :]
+    assert "<script>" not in body and "onclick" not in body

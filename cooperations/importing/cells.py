@@ -15,7 +15,7 @@ from .. import inventory
 from ..inventory import ParseError, clean_text
 from ..models import Cooperation, LegalForm, Participation, SuccessFactor, Territory, Theme
 from ..text import fold
-from ..vocabularies import PLUS_VALUE_FIELDS
+from ..vocabularies import PLUS_VALUE_FIELD_BY_CODE, PLUS_VALUE_FIELDS
 from .resolution import TerritoryIndex
 
 if TYPE_CHECKING:
@@ -78,6 +78,9 @@ class RowPlan:
     participations: dict[str, list] = field(default_factory=dict)  # role → territory handles
     factors: dict[int, str] | None = None
     factor_texts: dict[int, str] = field(default_factory=dict)
+    factor_sources: dict[int, str] = field(default_factory=dict)
+    # Plus-value illustrations, code → (text, source URL); None when the file has no such column.
+    plus_value_notes: dict[str, tuple[str, str]] | None = None
     sources: list[str] | None = None
     errors: list[RowError] = field(default_factory=list)
     action: str = ""  # new, update, skip or invalid
@@ -139,6 +142,19 @@ class Vocabularies:
 _url_validator = URLValidator(schemes=["http", "https"])
 
 
+def _checked_url(text: str) -> str:
+    """One http(s) address of at most 500 characters, or a ParseError saying what is wrong."""
+    try:
+        _url_validator(text)
+    except ValidationError:
+        raise ParseError(
+            f"« {inventory.shorten(text)} » n'est pas une adresse web valide."
+        ) from None
+    if len(text) > 500:
+        raise ParseError(f"« {inventory.shorten(text)} » dépasse 500 caractères.")
+    return text
+
+
 class RowReader:
     def __init__(self, mapping, vocabularies: Vocabularies, territories: TerritoryIndex):
         self.mapping = mapping
@@ -158,11 +174,14 @@ class RowReader:
                 row.errors.append(
                     RowError(line, self.mapping.headers[key], row.cells[key], str(error))
                 )
-        if row.factors is not None or row.factor_texts:
-            factors = dict(row.factors or {})
-            for pk, text in row.factor_texts.items():
-                factors[pk] = text
-            row.factors = factors
+        if row.factors is not None or row.factor_texts or row.factor_sources:
+            # A filled text or source cell also selects its factor; only the keys matter here.
+            row.factors = dict.fromkeys([*(row.factors or {}), *row.factor_texts,
+                                         *row.factor_sources], "")  # fmt: skip
+        if row.plus_value_notes:
+            # An illustrated plus-value is selected, whatever the « Plus-value » column says.
+            for code in row.plus_value_notes:
+                row.fields[PLUS_VALUE_FIELD_BY_CODE[code]] = True
         return row
 
     def _read_cell(self, row: RowPlan, key: str, value) -> None:
@@ -221,6 +240,21 @@ class RowReader:
             if text:
                 code = key.removeprefix(inventory.FACTOR_TEXT_PREFIX)
                 row.factor_texts[vocab.factor_ids[code]] = text
+        elif key.startswith(inventory.FACTOR_SOURCE_PREFIX):
+            if text:
+                code = key.removeprefix(inventory.FACTOR_SOURCE_PREFIX)
+                row.factor_sources[vocab.factor_ids[code]] = _checked_url(text)
+        elif key.startswith((inventory.PLUS_VALUE_TEXT_PREFIX, inventory.PLUS_VALUE_SOURCE_PREFIX)):
+            notes = row.plus_value_notes if row.plus_value_notes is not None else {}
+            row.plus_value_notes = notes
+            if text:
+                code = key.split(":", 1)[1]
+                note_text, note_source = notes.get(code, ("", ""))
+                if key.startswith(inventory.PLUS_VALUE_TEXT_PREFIX):
+                    note_text = text
+                else:
+                    note_source = _checked_url(text)
+                notes[code] = (note_text, note_source)
         elif key == "plus_value":
             chosen = set(vocab.plus_values.match_many(value))
             for field_name, _label, _aliases in PLUS_VALUES:
@@ -233,16 +267,7 @@ class RowReader:
             )
         elif key == "sources":
             urls = inventory.split_urls(value)
-            for url in urls:
-                try:
-                    _url_validator(url)
-                except ValidationError:
-                    raise ParseError(
-                        f"« {inventory.shorten(url)} » n'est pas une adresse web valide."
-                    ) from None
-                if len(url) > 500:
-                    raise ParseError(f"« {inventory.shorten(url)} » dépasse 500 caractères.")
-            row.sources = urls
+            row.sources = [_checked_url(url) for url in urls]
         elif key == "is_published":
             row.fields["is_published"] = inventory.parse_bool(value)
 

@@ -7,7 +7,7 @@
 from dataclasses import dataclass, field
 
 from .. import inventory
-from ..models import Cooperation, CooperationFactor, Participation, Source
+from ..models import Cooperation, CooperationFactor, CooperationPlusValue, Participation, Source
 from .cells import ROLE_COLUMNS, Role, RowError, RowPlan, RowReader, Vocabularies
 from .resolution import NewTerritory, TerritoryIndex, Unresolved
 
@@ -233,6 +233,7 @@ def _load_existing(slugs: list[str]) -> dict[str, ExistingRecord]:
                     "themes": set(),
                     "participations": {role: set() for role in Role.values},
                     "factors": {},
+                    "plus_values": {},
                     "sources": [],
                 },
             )
@@ -250,10 +251,15 @@ def _load_existing(slugs: list[str]) -> dict[str, ExistingRecord]:
         for cooperation_id, territory_id, role in participations:
             by_pk[cooperation_id].snapshot["participations"][role].add(territory_id)
         factors = CooperationFactor.objects.filter(cooperation_id__in=pks).values_list(
-            "cooperation_id", "factor_id", "text"
+            "cooperation_id", "factor_id", "text", "source_url"
         )
-        for cooperation_id, factor_id, text in factors:
-            by_pk[cooperation_id].snapshot["factors"][factor_id] = text
+        for cooperation_id, factor_id, text, source_url in factors:
+            by_pk[cooperation_id].snapshot["factors"][factor_id] = (text, source_url)
+        plus_values = CooperationPlusValue.objects.filter(cooperation_id__in=pks).values_list(
+            "cooperation_id", "plus_value", "text", "source_url"
+        )
+        for cooperation_id, code, text, source_url in plus_values:
+            by_pk[cooperation_id].snapshot["plus_values"][code] = (text, source_url)
         sources = (
             Source.objects.filter(cooperation_id__in=pks)
             .order_by("position", "pk")
@@ -290,20 +296,31 @@ def _changes(row: RowPlan) -> list[str]:
         wanted = wanted_factors(row, snapshot["factors"])
         if wanted != snapshot["factors"]:
             note("Facteurs de réussite")
+    if row.plus_value_notes is not None and row.plus_value_notes != snapshot["plus_values"]:
+        note("Plus-value")
     if row.sources is not None and row.sources != snapshot["sources"]:
         note("Sources")
     return changes
 
 
-def wanted_factors(row: RowPlan, current: dict[int, str]) -> dict[int, str]:
-    """Factors after the import: the listed ones (or the current ones when the file has no
-    factor list), each with the file's text when its column is present, else its current text."""
-    text_columns_present = any(key.startswith(inventory.FACTOR_TEXT_PREFIX) for key in row.cells)
+def wanted_factors(row: RowPlan, current: dict[int, tuple[str, str]]) -> dict[int, tuple[str, str]]:
+    """Factors after the import, factor → (text, source URL): the listed ones (or the current
+    ones plus those with a filled cell when the file has no factor list), each with the file's
+    text and source when their columns are present, else the current ones."""
     has_list = "factors" in row.cells
-    wanted = dict(row.factors or {}) if has_list else {**current, **row.factor_texts}
-    for pk in wanted:
+    keys = list(row.factors or {}) if has_list else [*current, *(row.factors or {})]
+    text_columns = any(key.startswith(inventory.FACTOR_TEXT_PREFIX) for key in row.cells)
+    source_columns = any(key.startswith(inventory.FACTOR_SOURCE_PREFIX) for key in row.cells)
+    wanted = {}
+    for pk in keys:
+        text, source_url = current.get(pk, ("", ""))
         if pk in row.factor_texts:
-            wanted[pk] = row.factor_texts[pk]
-        elif not text_columns_present:
-            wanted[pk] = current.get(pk, "")
+            text = row.factor_texts[pk]
+        elif has_list and text_columns:
+            text = ""
+        if pk in row.factor_sources:
+            source_url = row.factor_sources[pk]
+        elif has_list and source_columns:
+            source_url = ""
+        wanted[pk] = (text, source_url)
     return wanted

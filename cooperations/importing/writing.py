@@ -8,7 +8,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from ..concurrency import get_or_create_codeless_territories
-from ..models import Cooperation, CooperationFactor, Participation, Source
+from ..models import Cooperation, CooperationFactor, CooperationPlusValue, Participation, Source
 from ..search import refresh_search_text
 from .cells import RowPlan
 from .planning import ImportPlan, wanted_factors
@@ -151,6 +151,7 @@ def _write_relations(rows, territory_pk, user) -> None:
     theme_adds, theme_removals = [], []
     part_adds, part_removals = [], []
     factor_adds, factor_updates, factor_removals = [], [], []
+    plus_value_adds, plus_value_removals = [], []
     source_adds, source_removals = [], []
 
     for row, snapshot, is_new in rows:
@@ -172,14 +173,24 @@ def _write_relations(rows, territory_pk, user) -> None:
             current = {} if is_new else snapshot["factors"]
             wanted = wanted_factors(row, current)
             factor_adds += [
-                CooperationFactor(cooperation_id=pk, factor_id=f, text=text)
-                for f, text in wanted.items()
+                CooperationFactor(cooperation_id=pk, factor_id=f, text=text, source_url=url)
+                for f, (text, url) in wanted.items()
                 if f not in current
             ]
             factor_updates += [
-                (pk, f, text) for f, text in wanted.items() if f in current and current[f] != text
+                (pk, f, note) for f, note in wanted.items() if f in current and current[f] != note
             ]
             factor_removals += [(pk, f) for f in current if f not in wanted]
+        if row.plus_value_notes is not None:
+            current = {} if is_new else snapshot["plus_values"]
+            if current != row.plus_value_notes:
+                if current:
+                    plus_value_removals.append(pk)
+                plus_value_adds += [
+                    CooperationPlusValue(cooperation_id=pk, plus_value=code, text=text,
+                                         source_url=url)
+                    for code, (text, url) in sorted(row.plus_value_notes.items())
+                ]  # fmt: skip
         if row.sources is not None:
             current = [] if is_new else snapshot["sources"]
             if current != row.sources:
@@ -201,15 +212,31 @@ def _write_relations(rows, territory_pk, user) -> None:
     _delete_with_history(
         CooperationFactor, _matching(CooperationFactor, factor_removals, "factor_id"), user
     )
-    texts = {(pk, factor_id): text for pk, factor_id, text in factor_updates}
-    changed_links = _matching(CooperationFactor, list(texts), "factor_id")
+    notes = {(pk, factor_id): note for pk, factor_id, note in factor_updates}
+    changed_links = _matching(CooperationFactor, list(notes), "factor_id")
     for link in changed_links:
-        link.text = texts[(link.cooperation_id, link.factor_id)]
+        link.text, link.source_url = notes[(link.cooperation_id, link.factor_id)]
     if changed_links:
         bulk_update_with_history(
-            changed_links, CooperationFactor, ["text"], batch_size=1000, default_user=user
+            changed_links,
+            CooperationFactor,
+            ["text", "source_url"],
+            batch_size=1000,
+            default_user=user,
         )
     bulk_create_with_history(factor_adds, CooperationFactor, batch_size=1000, default_user=user)
+    # A few rows per cooperation at most: replaced as a whole, like sources.
+    stale = [
+        link
+        for start in range(0, len(plus_value_removals), 2000)
+        for link in CooperationPlusValue.objects.filter(
+            cooperation_id__in=plus_value_removals[start : start + 2000]
+        )
+    ]
+    _delete_with_history(CooperationPlusValue, stale, user)
+    bulk_create_with_history(
+        plus_value_adds, CooperationPlusValue, batch_size=1000, default_user=user
+    )
     _replace_sources(source_removals, source_adds, user)
 
 

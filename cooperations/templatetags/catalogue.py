@@ -28,3 +28,21 @@ def pluriel(count, suffix="s"):
         return suffix if abs(int(count)) > 1 else ""
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def date_fr(value, precision="day"):
+    """A date in words at its precision (« 1er mars 2016 », « avril 2019 », « 2017 »): the one
+    way pages write dates."""
+    from cooperations.models import format_date_fr
+
+    return format_date_fr(value, precision)
+
+
+@register.filter
+def source_label(url):
+    """The host of a source address, for a link whose document has no known title."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url or "").hostname or ""
+    return host.removeprefix("www.")

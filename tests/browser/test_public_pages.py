@@ -49,10 +49,21 @@ def test_visitor_filters_by_metropole_and_theme_opens_a_record_and_downloads_it(
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/cooperations/", "/cooperations/?q=brest", "/cooperations/brest-iroise/", "TERRITORY"],
+    [
+        "/",
+        "/cooperations/",
+        "/cooperations/?q=brest",
+        "/cooperations/brest-iroise/",
+        "TERRITORY",
+        "/facteurs/",
+        "/facteurs/gouvernance/",
+        "/plus-values/",
+        "/plus-values/echelles/",
+        "/territoires/departement/29/",
+    ],
 )
-def test_axe_finds_no_serious_or_critical_violation(site, page, path):
-    base, catalogue = site
+def test_axe_finds_no_serious_or_critical_violation(illustrated_site, page, path):
+    base, catalogue = illustrated_site
     if path == "TERRITORY":
         path = catalogue.brest.get_absolute_url()
     page.goto(base + path)
@@ -77,6 +88,77 @@ def test_phone_width_axe_scan_of_the_list(site, browser):
     ]
     context.close()
     assert violations == []
+
+
+SOURCE = "https://www.pays-iroise.bzh/gouvernance-du-contrat"
+
+
+@pytest.fixture
+def illustrated_site(site):
+    """The site plus sources for the factor texts and a plus-value illustration. Written before
+    Playwright starts (request this fixture before `page`): ORM writes made while its event
+    loop runs would open a second database connection that outlives the test."""
+    from cooperations.models import CooperationFactor, CooperationPlusValue
+
+    _, catalogue = site
+    CooperationFactor.objects.filter(cooperation=catalogue.reciprocity).update(source_url=SOURCE)
+    CooperationPlusValue.objects.create(
+        cooperation=catalogue.reciprocity,
+        plus_value="echelles",
+        text="Un bassin de mobilité commun.",
+        source_url="https://example.org/echelles",
+    )
+    return site
+
+
+def test_visitor_reads_an_illustration_of_a_factor_and_follows_its_source(illustrated_site, page):
+    base, catalogue = illustrated_site
+    visited = []
+
+    def external(route):
+        # The external site is never loaded: the navigation is answered here.
+        visited.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<title>Source</title>")
+
+    page.route("https://www.pays-iroise.bzh/**", external)
+    page.goto(f"{base}/")
+    page.get_by_role("link", name="Facteurs de réussite", exact=True).first.click()
+    page.wait_for_url("**/facteurs/")
+    page.get_by_role(
+        "link", name="Toutes les coopérations de ce facteur : La mise en place"
+    ).click()
+    page.wait_for_url("**/facteurs/gouvernance/")
+    assert page.locator("h1").inner_text() == "La mise en place d'espaces de gouvernance adaptés"
+    assert page.get_by_text(
+        "Classement éditorial du catalogue, d'après la source citée"
+    ).is_visible()
+    illustration = page.locator(".cat-illustrations li").filter(
+        has_text="Illustration de gouvernance"
+    )
+    assert illustration.get_by_role(
+        "link", name="Contrat de réciprocité Brest – Iroise"
+    ).is_visible()
+    illustration.get_by_role("link", name="pays-iroise.bzh").click()
+    page.wait_for_url(SOURCE)
+    assert visited == [SOURCE]
+
+
+def test_copy_link_button_copies_the_permalink(site, browser):
+    base, _ = site
+    context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page = context.new_page()
+    page.goto(f"{base}/cooperations/brest-iroise/")
+    # On a phone « En bref » comes before the body of the record.
+    brief = page.locator("#titre-fiche").bounding_box()
+    territories = page.get_by_role("heading", name="Territoires").bounding_box()
+    assert brief["y"] < territories["y"]
+    page.get_by_role("button", name="Copier le lien").click()
+    status = page.locator("#copier-lien-etat")
+    status.wait_for(state="visible")
+    assert status.inner_text() == "Lien copié dans le presse-papiers."
+    assert page.evaluate("navigator.clipboard.readText()") == f"{base}/cooperations/brest-iroise/"
+    context.close()
 
 
 def focused(page) -> str:
