@@ -15,7 +15,7 @@ from cooperations.models import (
 )
 
 from .catalogue_data import build_catalogue
-from .conftest import make_cooperation, make_source
+from .conftest import get_or_make_territory, make_cooperation, make_source
 
 # Fixed bounds: the same with 4 cooperations as with hundreds (see test_query_bound_*).
 LIST_MAX_QUERIES = 20
@@ -580,7 +580,7 @@ def test_territory_addresses_are_by_kind_and_official_code(client, catalogue):
     assert catalogue.brest.get_absolute_url() == "/territoires/epci/242900314/"
     assert catalogue.finistere.get_absolute_url() == "/territoires/departement/29/"
     assert catalogue.bretagne.get_absolute_url() == "/territoires/region/53/"
-    commune = Territory.objects.create(kind=Territory.Kind.COMMUNE, name="Brest", code="29019")
+    commune = get_or_make_territory(Territory.Kind.COMMUNE, "Brest", "29019")
     assert commune.get_absolute_url() == "/territoires/commune/29019/"
     assert catalogue.petr.get_absolute_url() == f"/territoires/autre/{catalogue.petr.pk}/"
     assert client.get(catalogue.petr.get_absolute_url()).status_code == 200
