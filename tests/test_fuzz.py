@@ -80,9 +80,11 @@ VALID_VALUES = [
 PAGES = [
     "/",
     "/cooperations/",
+    "/cooperations/flux/",
     "/cooperations/brest-iroise/",
     "TERRITORY",
     "/thematiques/mobilites-transports/",
+    "/thematiques/mobilites-transports/flux/",
     "/facteurs/gouvernance/",
     "/accessibilite/",
     "/sante/",
@@ -128,7 +130,7 @@ def world(db, settings):
         "TERRITORY": catalogue.brest.get_absolute_url(),
         # What a path segment may name and still answer 200: Hypothesis also tries the
         # string constants it finds in the code, slugs included.
-        "cooperations": {c.slug for c in catalogue.published},
+        "cooperations": {c.slug for c in catalogue.published} | {"flux"},
         "territoires": {str(pk) for pk in Territory.objects.values_list("pk", flat=True)},
         "thematiques": set(Theme.objects.values_list("slug", flat=True)),
         "facteurs": set(SuccessFactor.objects.values_list("slug", flat=True)),

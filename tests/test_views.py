@@ -409,6 +409,15 @@ PAGES = [
     ("TERRITORY", LIST_MAX_QUERIES),
     ("/territoires/departement/29/", LIST_MAX_QUERIES),
     ("/territoires/region/53/", LIST_MAX_QUERIES),
+    # Atom feeds: the filter values, the newest records, their themes and participants.
+    (
+        "/cooperations/flux/?q=brest&metropole=242900314&thematique=mobilites-transports"
+        "&departement=29&region=53&annee_min=2000",
+        PAGE_MAX_QUERIES,
+    ),
+    ("/cooperations/flux/", PAGE_MAX_QUERIES),
+    ("/territoires/departement/29/flux/", PAGE_MAX_QUERIES),
+    ("/facteurs/gouvernance/flux/?metropole=242900314", PAGE_MAX_QUERIES),
 ]
 
 
