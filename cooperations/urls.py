@@ -61,5 +61,11 @@ urlpatterns = [
         cache_public_page(CatalogueFeed(views.PlusValueView)),
         name="plus_value_feed",
     ),
+    path("mon-territoire/", cache_public_page(views.my_territory), name="my_territory"),
+    path(
+        "mon-territoire/suggestions/",
+        cache_public_page(views.territory_suggestions),
+        name="territory_suggestions",
+    ),
     path("accessibilite/", views.accessibility, name="accessibility"),
 ]

@@ -7,6 +7,7 @@ base queryset that the page narrows. The whole state lives in the query string.
 
 import re
 from collections import defaultdict
+from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.db.models import (
@@ -30,6 +31,7 @@ from django.utils import timezone
 from django.views import View
 
 from . import api, exports, search
+from . import my_territory as my_territory_service
 from .collation import FrenchOrder
 from .feeds import feed_query
 from .filters import PLUS_VALUES, SORTS, CooperationFilter, compute_facets
@@ -666,3 +668,60 @@ def cooperation_detail(request, slug):
 
 def accessibility(request):
     return render(request, "accessibility.html", {"nav": ""})
+
+
+def my_territory(request):
+    """« Ma commune, mon territoire »: `?territoire=commune:29019` answers with the cooperations
+    of that territory and of those containing it (3 queries); `?nom=…` lists the territories of
+    that name, or goes straight to the only one (1 query)."""
+    context = {"nav": "", "page_title": "Ma commune, mon territoire", "notices": []}
+    key = request.GET.get("territoire", "")
+    name = request.GET.get("nom", "")
+    if key:
+        territory = my_territory_service.territory_from_key(key[:40])
+        if territory is not None:
+            context.update(
+                territory=territory,
+                groups=my_territory_service.concerned(territory),
+                page_title=f"Ma commune, mon territoire : {territory.name}",
+                name=territory.name,
+            )
+            return render(request, "cooperations/my_territory.html", context)
+        context["notices"].append(
+            f"Le territoire « {shown(key, 40)} » est inconnu : cherchez-le par son nom."
+        )
+    if name:
+        found = my_territory_service.find_territories(name, my_territory_service.CHOICES)
+        if len(found) == 1:
+            return redirect(
+                f"{reverse('cooperations:my_territory')}?"
+                + urlencode({"territoire": my_territory_service.territory_key(found[0])})
+            )
+        context.update(
+            name=shown(name, my_territory_service.NAME_MAX_LENGTH),
+            choices=[(my_territory_service.territory_key(t), t) for t in found],
+            searched=True,
+        )
+    return render(request, "cooperations/my_territory.html", context)
+
+
+def territory_suggestions(request):
+    """Up to 10 territories whose name matches `?q=`, for the search box's suggestions: one
+    query."""
+    found = my_territory_service.find_territories(request.GET.get("q", ""))
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "name": t.name,
+                    "kind": t.get_kind_display(),
+                    "code": t.code,
+                    "departement": t.departement.name if t.departement else "",
+                    "value": my_territory_service.territory_key(t),
+                    "url": f"{reverse('cooperations:my_territory')}?"
+                    + urlencode({"territoire": my_territory_service.territory_key(t)}),
+                }
+                for t in found
+            ]
+        }
+    )
