@@ -61,7 +61,8 @@ def territory_from_key(key: str) -> Territory | None:
     segment, _, code = key.partition(":")
     kinds = [kind for kind, seg in URL_SEGMENT_BY_KIND.items() if seg == segment]
     kinds = [kind for kind in kinds if kind in SEARCHABLE_KINDS]
-    if not kinds or not code or len(code) > 9:
+    # Official codes are short and alphanumeric: anything else (NUL included) reaches no query.
+    if not kinds or not (code.isascii() and code.isalnum() and len(code) <= 9):
         return None
     return (
         Territory.objects.filter(kind__in=kinds, code=code)

@@ -52,6 +52,8 @@ PARAMETERS = [
     "page",
     "format",
     "next",
+    "nom",
+    "territoire",
 ]
 
 # Valid values too, so that a bad value is also tried next to working filters and formats.
@@ -75,6 +77,8 @@ VALID_VALUES = [
     "ods",
     "html",
     "brest",
+    "commune:29019",
+    "epci:242900314",
 ]
 
 PAGES = [
@@ -86,6 +90,8 @@ PAGES = [
     "/thematiques/mobilites-transports/",
     "/thematiques/mobilites-transports/flux/",
     "/facteurs/gouvernance/",
+    "/mon-territoire/",
+    "/mon-territoire/suggestions/",
     "/accessibilite/",
     "/sante/",
     "/admin/login/",

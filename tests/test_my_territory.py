@@ -130,7 +130,7 @@ def test_unknown_name_or_territory_says_so(client, area):
     response = client.get("/mon-territoire/", {"nom": "Zzyzx"})
     assert response.status_code == 200
     assert "Aucun territoire ne porte ce nom" in response.content.decode()
-    for key in ("commune:00000", "pays:29", "commune", "\x00:29"):
+    for key in ("commune:00000", "pays:29", "commune", "\x00:29", "commune:29\x00", "region:5 3"):
         response = client.get("/mon-territoire/", {"territoire": key})
         assert response.status_code == 200
         assert "est inconnu : cherchez-le par son nom" in response.content.decode()
