@@ -2,12 +2,19 @@ from django.urls import path
 
 from . import views
 from .caching import cache_public_page
+from .feeds import CatalogueFeed
 
 app_name = "cooperations"
 
 urlpatterns = [
     path("", cache_public_page(views.home), name="home"),
     path("cooperations/", cache_public_page(views.CooperationListView.as_view()), name="list"),
+    # Before the record pages, which it would otherwise be taken for.
+    path(
+        "cooperations/flux/",
+        cache_public_page(CatalogueFeed(views.CooperationListView)),
+        name="feed",
+    ),
     path("cooperations/<slug:slug>/", cache_public_page(views.cooperation_detail), name="detail"),
     path("territoires/<int:pk>/", views.territory_by_old_id, name="territory_old"),
     path(
@@ -16,18 +23,49 @@ urlpatterns = [
         name="territory_by_id",
     ),
     path(
+        "territoires/autre/<int:pk>/flux/",
+        cache_public_page(CatalogueFeed(views.TerritoryView)),
+        name="territory_by_id_feed",
+    ),
+    path(
         "territoires/<slug:segment>/<str:code>/",
         cache_public_page(views.TerritoryView.as_view()),
         name="territory",
     ),
+    path(
+        "territoires/<slug:segment>/<str:code>/flux/",
+        cache_public_page(CatalogueFeed(views.TerritoryView)),
+        name="territory_feed",
+    ),
     path("thematiques/<slug:slug>/", cache_public_page(views.ThemeView.as_view()), name="theme"),
+    path(
+        "thematiques/<slug:slug>/flux/",
+        cache_public_page(CatalogueFeed(views.ThemeView)),
+        name="theme_feed",
+    ),
     path("facteurs/", cache_public_page(views.factors_overview), name="factors"),
     path("facteurs/<slug:slug>/", cache_public_page(views.FactorView.as_view()), name="factor"),
+    path(
+        "facteurs/<slug:slug>/flux/",
+        cache_public_page(CatalogueFeed(views.FactorView)),
+        name="factor_feed",
+    ),
     path("plus-values/", cache_public_page(views.plus_values_overview), name="plus_values"),
     path(
         "plus-values/<slug:code>/",
         cache_public_page(views.PlusValueView.as_view()),
         name="plus_value",
+    ),
+    path(
+        "plus-values/<slug:code>/flux/",
+        cache_public_page(CatalogueFeed(views.PlusValueView)),
+        name="plus_value_feed",
+    ),
+    path("mon-territoire/", cache_public_page(views.my_territory), name="my_territory"),
+    path(
+        "mon-territoire/suggestions/",
+        cache_public_page(views.territory_suggestions),
+        name="territory_suggestions",
     ),
     path("accessibilite/", views.accessibility, name="accessibility"),
 ]

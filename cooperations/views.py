@@ -7,6 +7,7 @@ base queryset that the page narrows. The whole state lives in the query string.
 
 import re
 from collections import defaultdict
+from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.db.models import (
@@ -30,7 +31,9 @@ from django.utils import timezone
 from django.views import View
 
 from . import api, exports, search
+from . import my_territory as my_territory_service
 from .collation import FrenchOrder
+from .feeds import feed_query
 from .filters import PLUS_VALUES, SORTS, CooperationFilter, compute_facets
 from .models import (
     KINDS_BY_URL_SEGMENT,
@@ -195,26 +198,44 @@ class CatalogueList(View):
         """What the page narrows the catalogue to, in plain French, for the export sheet."""
         return ""
 
+    def scope_title(self) -> str:
+        """The page's title without its filters, for its feed."""
+        return "Toutes les coopérations"
+
     def role_ordering(self) -> list:
         return []
 
-    def get(self, request, *args, **kwargs):
-        self.notices: list[str] = []
-        base = self.get_base_queryset()
-        filterset = CooperationFilter(request.GET, queryset=base, request=request)
-        self.filterset = filterset
+    def load_scope(self, **kwargs) -> None:
+        """Find what the page narrows the catalogue to from its URL arguments (404 if unknown);
+        the Atom feed of the page calls it too."""
+
+    def feed_path(self) -> str:
+        """The address of this page's Atom feed, without query string."""
+        return reverse("cooperations:feed")
+
+    def filtered(self, base):
+        """The FilterSet of the query string and `base` narrowed by its valid filters, with a
+        French notice per ignored value; the queryset is unordered and not yet evaluated."""
+        notices = []
+        filterset = CooperationFilter(self.request.GET, queryset=base, request=self.request)
         for name in filterset.form.errors:
             label = filterset.filters[name].label if name in filterset.filters else name
-            raw = request.GET.get(name, "")
-            self.notices.append(
+            raw = self.request.GET.get(name, "")
+            notices.append(
                 f"Le filtre « {label} » avec la valeur « {shown(raw, 60)} » n'a pas été compris : "
                 "il a été ignoré."
             )
         queryset = filterset.qs
         if filterset.years_swapped:
-            self.notices.append(
+            notices.append(
                 "L'année de début était postérieure à l'année de fin : elles ont été inversées."
             )
+        return filterset, queryset, notices
+
+    def get(self, request, *args, **kwargs):
+        base = self.get_base_queryset()
+        filterset, queryset, self.notices = self.filtered(base)
+        self.filterset = filterset
         searching = "q" in filterset.valid_data and bool(
             search.search_words(filterset.valid_data["q"])
         )
@@ -264,6 +285,7 @@ class CatalogueList(View):
             "query": filterset.valid_data.get("q", ""),
             "export_formats": [("csv", "CSV"), ("xlsx", "Excel (XLSX)"), ("ods", "ODS")],
             "has_filters": bool(filterset.valid_data),
+            "feed_url": self.feed_path() + feed_query(filterset),
         }
         context.update(self.get_page_context())
         return render(request, self.template_name, context)
@@ -351,12 +373,16 @@ class CatalogueList(View):
                 return getattr(value, "slug", "") or getattr(value, "name", "") or str(value)
         return ""
 
-    def plain_filters(self, filterset, sort) -> str:
-        parts = [self.scope_description()] if self.scope_description() else []
-        parts += [
+    def filter_labels(self, filterset) -> list[str]:
+        """« Label : value » of each valid filter."""
+        return [
             f"{filterset.filters[name].label} : {self._value_label(name, value)}"
             for name, value in filterset.valid_data.items()
         ]
+
+    def plain_filters(self, filterset, sort) -> str:
+        parts = [self.scope_description()] if self.scope_description() else []
+        parts += self.filter_labels(filterset)
         if not parts:
             parts = ["Aucun filtre : toutes les coopérations publiées"]
         return " ; ".join(parts) + f" — tri : {SORTS[sort].lower()}"
@@ -378,12 +404,21 @@ class ThemeView(CatalogueList):
     template_name = "cooperations/theme.html"
 
     def get(self, request, slug):
+        self.load_scope(slug=slug)
+        return super().get(request)
+
+    def load_scope(self, slug):
         self.theme = get_object_or_404(Theme, slug=slug)
         self.export_scope = slug
-        return super().get(request)
+
+    def feed_path(self):
+        return reverse("cooperations:theme_feed", args=[self.theme.slug])
 
     def get_base_queryset(self):
         return Cooperation.objects.published().filter(themes=self.theme)
+
+    def scope_title(self):
+        return self.theme.label
 
     def scope_description(self):
         return f"Thématique de la page : {self.theme.label}"
@@ -396,14 +431,23 @@ class FactorView(CatalogueList):
     template_name = "cooperations/factor.html"
 
     def get(self, request, slug):
+        self.load_scope(slug=slug)
+        return super().get(request)
+
+    def load_scope(self, slug):
         self.factor = get_object_or_404(SuccessFactor, slug=slug)
         self.export_scope = slug
-        return super().get(request)
+
+    def feed_path(self):
+        return reverse("cooperations:factor_feed", args=[self.factor.slug])
 
     def get_base_queryset(self):
         return Cooperation.objects.published().filter(
             pk__in=CooperationFactor.objects.filter(factor=self.factor).values("cooperation")
         )
+
+    def scope_title(self):
+        return self.factor.label
 
     def scope_description(self):
         return f"Facteur de réussite de la page : {self.factor.label}"
@@ -431,15 +475,24 @@ class PlusValueView(CatalogueList):
     template_name = "cooperations/plus_value.html"
 
     def get(self, request, code):
+        self.load_scope(code=code)
+        return super().get(request)
+
+    def load_scope(self, code):
         found = [row for row in PLUS_VALUE_VOCABULARY if row[0] == code]
         if not found:
             raise Http404("Plus-value inconnue")
         self.code, self.field, self.label, self.definition = found[0]
         self.export_scope = code
-        return super().get(request)
+
+    def feed_path(self):
+        return reverse("cooperations:plus_value_feed", args=[self.code])
 
     def get_base_queryset(self):
         return Cooperation.objects.published().filter(**{self.field: True})
+
+    def scope_title(self):
+        return self.label
 
     def scope_description(self):
         return f"Plus-value de la page : {self.label}"
@@ -467,6 +520,15 @@ class TerritoryView(CatalogueList):
     template_name = "cooperations/territory.html"
 
     def get(self, request, segment=None, code=None, pk=None):
+        self.load_scope(segment=segment, code=code, pk=pk)
+        canonical = self.territory.get_absolute_url()
+        if request.path != canonical:
+            # An address by id of a territory that has a code, or an EPCI's old kind.
+            query = request.GET.urlencode()
+            return redirect(canonical + (f"?{query}" if query else ""), permanent=True)
+        return super().get(request)
+
+    def load_scope(self, segment=None, code=None, pk=None):
         territories = Territory.objects.select_related("departement", "region", "epci")
         if pk is not None:
             self.territory = get_object_or_404(territories, pk=pk)
@@ -480,13 +542,10 @@ class TerritoryView(CatalogueList):
             )
             if self.territory is None:
                 raise Http404("Territoire inconnu")
-        canonical = self.territory.get_absolute_url()
-        if request.path != canonical:
-            # An address by id of a territory that has a code, or an EPCI's old kind.
-            query = request.GET.urlencode()
-            return redirect(canonical + (f"?{query}" if query else ""), permanent=True)
         self.export_scope = self.territory.name
-        return super().get(request)
+
+    def feed_path(self):
+        return self.territory.get_absolute_url() + "flux/"
 
     @property
     def covers_located_participants(self) -> bool:
@@ -518,6 +577,9 @@ class TerritoryView(CatalogueList):
                 output_field=IntegerField(),
             )
         ]
+
+    def scope_title(self):
+        return self.territory.name
 
     def scope_description(self):
         return f"Territoire de la page : {self.territory}"
@@ -606,3 +668,60 @@ def cooperation_detail(request, slug):
 
 def accessibility(request):
     return render(request, "accessibility.html", {"nav": ""})
+
+
+def my_territory(request):
+    """« Ma commune, mon territoire »: `?territoire=commune:29019` answers with the cooperations
+    of that territory and of those containing it (3 queries); `?nom=…` lists the territories of
+    that name, or goes straight to the only one (1 query)."""
+    context = {"nav": "", "page_title": "Ma commune, mon territoire", "notices": []}
+    key = request.GET.get("territoire", "")
+    name = request.GET.get("nom", "")
+    if key:
+        territory = my_territory_service.territory_from_key(key[:40])
+        if territory is not None:
+            context.update(
+                territory=territory,
+                groups=my_territory_service.concerned(territory),
+                page_title=f"Ma commune, mon territoire : {territory.name}",
+                name=territory.name,
+            )
+            return render(request, "cooperations/my_territory.html", context)
+        context["notices"].append(
+            f"Le territoire « {shown(key, 40)} » est inconnu : cherchez-le par son nom."
+        )
+    if name:
+        found = my_territory_service.find_territories(name, my_territory_service.CHOICES)
+        if len(found) == 1:
+            return redirect(
+                f"{reverse('cooperations:my_territory')}?"
+                + urlencode({"territoire": my_territory_service.territory_key(found[0])})
+            )
+        context.update(
+            name=shown(name, my_territory_service.NAME_MAX_LENGTH),
+            choices=[(my_territory_service.territory_key(t), t) for t in found],
+            searched=True,
+        )
+    return render(request, "cooperations/my_territory.html", context)
+
+
+def territory_suggestions(request):
+    """Up to 10 territories whose name matches `?q=`, for the search box's suggestions: one
+    query."""
+    found = my_territory_service.find_territories(request.GET.get("q", ""))
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "name": t.name,
+                    "kind": t.get_kind_display(),
+                    "code": t.code,
+                    "departement": t.departement.name if t.departement else "",
+                    "value": my_territory_service.territory_key(t),
+                    "url": f"{reverse('cooperations:my_territory')}?"
+                    + urlencode({"territoire": my_territory_service.territory_key(t)}),
+                }
+                for t in found
+            ]
+        }
+    )

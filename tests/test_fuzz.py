@@ -52,6 +52,8 @@ PARAMETERS = [
     "page",
     "format",
     "next",
+    "nom",
+    "territoire",
 ]
 
 # Valid values too, so that a bad value is also tried next to working filters and formats.
@@ -75,15 +77,21 @@ VALID_VALUES = [
     "ods",
     "html",
     "brest",
+    "commune:29019",
+    "epci:242900314",
 ]
 
 PAGES = [
     "/",
     "/cooperations/",
+    "/cooperations/flux/",
     "/cooperations/brest-iroise/",
     "TERRITORY",
     "/thematiques/mobilites-transports/",
+    "/thematiques/mobilites-transports/flux/",
     "/facteurs/gouvernance/",
+    "/mon-territoire/",
+    "/mon-territoire/suggestions/",
     "/accessibilite/",
     "/sante/",
     "/admin/login/",
@@ -128,7 +136,7 @@ def world(db, settings):
         "TERRITORY": catalogue.brest.get_absolute_url(),
         # What a path segment may name and still answer 200: Hypothesis also tries the
         # string constants it finds in the code, slugs included.
-        "cooperations": {c.slug for c in catalogue.published},
+        "cooperations": {c.slug for c in catalogue.published} | {"flux"},
         "territoires": {str(pk) for pk in Territory.objects.values_list("pk", flat=True)},
         "thematiques": set(Theme.objects.values_list("slug", flat=True)),
         "facteurs": set(SuccessFactor.objects.values_list("slug", flat=True)),

@@ -409,6 +409,18 @@ PAGES = [
     ("TERRITORY", LIST_MAX_QUERIES),
     ("/territoires/departement/29/", LIST_MAX_QUERIES),
     ("/territoires/region/53/", LIST_MAX_QUERIES),
+    # Atom feeds: the filter values, the newest records, their themes and participants.
+    (
+        "/cooperations/flux/?q=brest&metropole=242900314&thematique=mobilites-transports"
+        "&departement=29&region=53&annee_min=2000",
+        PAGE_MAX_QUERIES,
+    ),
+    ("/territoires/departement/29/flux/", PAGE_MAX_QUERIES),
+    ("/facteurs/gouvernance/flux/?metropole=242900314", PAGE_MAX_QUERIES),
+    # « Ma commune, mon territoire »: a partner of every row, a name search, suggestions.
+    ("/mon-territoire/?territoire=epci:242900074", PAGE_MAX_QUERIES),
+    ("/mon-territoire/?nom=metropole", PAGE_MAX_QUERIES),
+    ("/mon-territoire/suggestions/?q=bres", PAGE_MAX_QUERIES),
 ]
 
 

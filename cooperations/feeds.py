@@ -1,0 +1,142 @@
+"""Atom feeds of the public lists: a saved search becomes an alert in any feed reader.
+
+Each list page (the whole catalogue, a theme, a success factor, a plus-value, a territory) has a
+feed at its own address plus `flux/`, reading the same query string through the same view: the
+page's scope, FilterSet and bad-value handling are the list's own, so the feed holds exactly the
+list's records, the newest `FEED_SIZE` by last change.
+
+Entry ids: a tag URI holding the record's id and the time of its last change, not the permalink.
+Feed readers show an entry once per id and most never show it again when only its `updated` date
+moves, so with the permalink as id a changed cooperation would alert nobody; with the change time
+in the id each change arrives as a new entry (linking to the same permalink), which is what a
+visitor following a selection asks for.
+"""
+
+import datetime
+import re
+from urllib.parse import urlencode
+
+from django.contrib.syndication.views import Feed
+from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
+
+from .models import Participation
+
+FEED_SIZE = 50
+ROLE_HEADINGS = {
+    Participation.Role.METROPOLE: "Métropoles",
+    Participation.Role.PARTNER: "Partenaires",
+    Participation.Role.ASSOCIATED: "Associés",
+}
+SITE_NAME = "Catalogue des coopérations interterritoriales"
+# XML 1.0 refuses these characters (Django's feed writer raises on them): a record imported with
+# one must not break the feed of every list it belongs to.
+_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    return _XML_INVALID.sub(" ", text or "")
+
+
+class CatalogueFeed(Feed):
+    """The feed of one list view class: `CatalogueFeed(ThemeView)` serves `/thematiques/x/flux/`.
+
+    Costs the list's own scope and filter-value queries, then 3 (records, themes,
+    participations with their territories) whatever the number of rows.
+    """
+
+    feed_type = Atom1Feed
+    language = "fr"
+    author_name = SITE_NAME
+
+    def __init__(self, list_view):
+        super().__init__()
+        self.list_view = list_view
+
+    def get_object(self, request, **kwargs):
+        """The list view, set up on this request with its scope loaded (404 if unknown), with
+        the filters and records of the feed."""
+        view = self.list_view()
+        view.setup(request, **kwargs)
+        view.load_scope(**kwargs)
+        filterset, queryset, _notices = view.filtered(view.get_base_queryset())
+        view.feed_filterset = filterset
+        view.feed_items = list(
+            queryset.order_by("-updated_at", "-pk").prefetch_related(
+                "themes",
+                Prefetch(
+                    "participations", queryset=Participation.objects.select_related("territory")
+                ),
+            )[:FEED_SIZE]
+        )
+        host = request.get_host().rsplit(":", 1)[0]
+        for item in view.feed_items:
+            item.feed_id = entry_id(host, item)
+        return view
+
+    def title(self, view):
+        labels = view.filter_labels(view.feed_filterset)
+        title = view.scope_title() + (f" ({' ; '.join(labels)})" if labels else "")
+        return xml_safe(f"{title} — {SITE_NAME}")
+
+    def subtitle(self, view):
+        return (
+            f"Les {FEED_SIZE} coopérations publiées de cette sélection les plus récemment "
+            "ajoutées ou modifiées."
+        )
+
+    def link(self, view):
+        return view.request.path.removesuffix("flux/") + feed_query(view.feed_filterset)
+
+    def feed_url(self, view):
+        return view.request.path + feed_query(view.feed_filterset)
+
+    def author_link(self, view):
+        return view.request.build_absolute_uri(reverse("cooperations:home"))
+
+    def items(self, view):
+        return view.feed_items
+
+    def item_title(self, item):
+        return xml_safe(item.name)
+
+    def item_description(self, item):
+        # Atom's summary is written as type="html": plain text is escaped here so that a « < »
+        # in a record reads as text, never as markup.
+        lines = [item.summary] if item.summary else []
+        for role in Participation.Role:
+            names = [p.territory.name for p in item.participations.all() if p.role == role]
+            if names:
+                lines.append(f"{ROLE_HEADINGS[role]} : {', '.join(names)}.")
+        return xml_safe("<br>".join(escape(line) for line in lines))
+
+    def item_link(self, item):
+        return item.get_absolute_url()
+
+    def item_guid(self, item):
+        return item.feed_id
+
+    def item_pubdate(self, item):
+        return item.created_at
+
+    def item_updateddate(self, item):
+        return item.updated_at
+
+    def item_categories(self, item):
+        return [xml_safe(theme.label) for theme in item.themes.all()]
+
+
+def feed_query(filterset) -> str:
+    """The query string of a list's feed: its valid filters only, by their URL values (sort,
+    page and format do not apply to a feed), or "" without filters."""
+    chosen = {name: value for name, value in filterset.selected.items() if value}
+    return f"?{urlencode(chosen)}" if chosen else ""
+
+
+def entry_id(host: str, item) -> str:
+    """`tag:<host>,<creation date>:cooperation/<id>/<time of the last change>` (RFC 4151): a
+    new id at each change of the record (see the module docstring)."""
+    changed = item.updated_at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return f"tag:{host},{item.created_at:%Y-%m-%d}:cooperation/{item.pk}/{changed}"

@@ -1,0 +1,167 @@
+"""« Ma commune, mon territoire »: search by name, then the cooperations of the territory and of
+those containing it."""
+
+import pytest
+
+from cooperations.models import Participation, Territory
+from cooperations.my_territory import find_territories
+
+from .conftest import make_cooperation, make_metropole, make_territory
+
+
+@pytest.fixture
+def area(db):
+    """Plouzané in Brest Métropole (Finistère, Bretagne), its neighbours: the CC du Pays
+    d'Iroise (same département) and Saint-Brieuc (another département), with cooperations."""
+    bretagne = make_territory(Territory.Kind.REGION, "Bretagne", code="53")
+    finistere = make_territory(Territory.Kind.DEPARTEMENT, "Finistère", code="29", region=bretagne)
+    cotes = make_territory(Territory.Kind.DEPARTEMENT, "Côtes-d'Armor", code="22", region=bretagne)
+    brest = make_metropole(
+        "Brest Métropole", code="242900314", departement=finistere, region=bretagne
+    )
+    nantes = make_metropole("Nantes Métropole", code="244400404")
+    iroise = make_territory(
+        Territory.Kind.CC, "CC du Pays d'Iroise", code="242900074", departement=finistere,
+        region=bretagne,
+    )  # fmt: skip
+    plouzane = make_territory(
+        Territory.Kind.COMMUNE, "Plouzané", code="29212", epci=brest, departement=finistere,
+        region=bretagne,
+    )  # fmt: skip
+    make_territory(Territory.Kind.COMMUNE, "Brest", code="29019", epci=brest,
+                   departement=finistere, region=bretagne)  # fmt: skip
+    saint_brieuc = make_territory(
+        Territory.Kind.COMMUNE, "Saint-Brieuc", code="22278", departement=cotes, region=bretagne
+    )
+    return {
+        "plouzane": make_cooperation("Port de Plouzané", metropoles=[brest], partners=[plouzane]),
+        "brest": make_cooperation("Réseau de la métropole brestoise", metropoles=[brest]),
+        "finistere": make_cooperation(
+            "Schéma finistérien", metropoles=[nantes], partners=[finistere]
+        ),
+        "bretagne": make_cooperation("Accord breton", metropoles=[nantes], partners=[bretagne]),
+        "iroise": make_cooperation("Iroise seule", metropoles=[nantes], partners=[iroise]),
+        "cotes": make_cooperation("Côtes seules", metropoles=[nantes], partners=[cotes]),
+        "saint_brieuc": make_cooperation(
+            "Baie de Saint-Brieuc", metropoles=[nantes], partners=[saint_brieuc]
+        ),
+        "draft": make_cooperation(
+            "Brouillon de Plouzané", metropoles=[brest], partners=[plouzane], is_published=False
+        ),
+    }
+
+
+def test_commune_finds_its_epci_departement_and_region_cooperations_not_its_neighbours(
+    client, area
+):
+    response = client.get("/mon-territoire/", {"territoire": "commune:29212"})
+    assert response.status_code == 200
+    groups = response.context["groups"]
+    assert [g.heading for g in groups] == [
+        "Votre commune, Plouzané",
+        "Votre intercommunalité, Brest Métropole",
+        "Votre département, Finistère",
+        "Votre région, Bretagne",
+    ]
+    found = [[p.cooperation.name for p in g.participations] for g in groups]
+    assert found == [
+        ["Port de Plouzané"],
+        ["Port de Plouzané", "Réseau de la métropole brestoise"],
+        ["Schéma finistérien"],
+        ["Accord breton"],
+    ]
+    assert [p.role for p in groups[0].participations] == [Participation.Role.PARTNER]
+    html = response.content.decode()
+    assert "Comme partenaire" in html and "Comme métropole" in html
+    for elsewhere in ("Iroise seule", "Côtes seules", "Baie de Saint-Brieuc", "Brouillon"):
+        assert elsewhere not in html
+
+
+def test_region_and_epci_list_their_own_chain(client, area):
+    response = client.get("/mon-territoire/", {"territoire": "region:53"})
+    assert response.status_code == 200
+    assert [g.heading for g in response.context["groups"]] == ["Votre région, Bretagne"]
+    response = client.get("/mon-territoire/", {"territoire": "epci:242900074"})
+    assert response.status_code == 200
+    assert [g.heading for g in response.context["groups"]][:2] == [
+        "Votre intercommunalité, CC du Pays d'Iroise",
+        "Votre département, Finistère",
+    ]
+
+
+@pytest.mark.parametrize("typed", ["plouzane", "PLOUZANÉ", "Plouza", " plouzané "])
+def test_name_search_ignores_accents_case_and_takes_a_beginning(area, typed):
+    assert [t.code for t in find_territories(typed)] == ["29212"]
+
+
+def test_name_search_finds_a_word_inside_the_name_and_kinds_beyond_communes(area):
+    assert {t.code for t in find_territories("cotes d'armor")} == {"22"}
+    assert {t.code for t in find_territories("iroise")} == {"242900074"}
+    # The exact name first.
+    assert [t.code for t in find_territories("brest")][:2] == ["29019", "242900314"]
+
+
+@pytest.mark.parametrize("typed", ["", "b", " - ", "x" * 500])
+def test_too_short_or_odd_names_find_nothing_without_error(client, area, typed):
+    assert len(find_territories(typed)) == 0
+    response = client.get("/mon-territoire/", {"nom": typed})
+    assert response.status_code == 200
+
+
+def test_form_without_javascript_goes_straight_to_the_only_match(client, area):
+    response = client.get("/mon-territoire/", {"nom": "Plouzane"})
+    assert response.status_code == 302
+    assert response["Location"] == "/mon-territoire/?territoire=commune%3A29212"
+    response = client.get(response["Location"])
+    assert response.status_code == 200
+    assert "Port de Plouzané" in response.content.decode()
+
+
+def test_form_without_javascript_lists_several_matches_to_choose_from(client, area):
+    response = client.get("/mon-territoire/", {"nom": "brest"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Territoires dont le nom correspond à « brest »" in html
+    assert 'href="?territoire=commune%3A29019"' in html
+    assert 'href="?territoire=epci%3A242900314"' in html
+
+
+def test_unknown_name_or_territory_says_so(client, area):
+    response = client.get("/mon-territoire/", {"nom": "Zzyzx"})
+    assert response.status_code == 200
+    assert "Aucun territoire ne porte ce nom" in response.content.decode()
+    for key in ("commune:00000", "pays:29", "commune", "\x00:29", "commune:29\x00", "region:5 3"):
+        response = client.get("/mon-territoire/", {"territoire": key})
+        assert response.status_code == 200
+        assert "est inconnu : cherchez-le par son nom" in response.content.decode()
+
+
+def test_suggestions_answer_name_kind_code_and_departement(client, area):
+    response = client.get("/mon-territoire/suggestions/", {"q": "plouz"})
+    assert response.status_code == 200
+    assert response.json()["results"] == [
+        {
+            "name": "Plouzané",
+            "kind": "Commune",
+            "code": "29212",
+            "departement": "Finistère",
+            "value": "commune:29212",
+            "url": "/mon-territoire/?territoire=commune%3A29212",
+        }
+    ]
+    assert client.get("/mon-territoire/suggestions/", {"q": "p"}).json() == {"results": []}
+
+
+def test_suggestions_stop_at_ten(client, db):
+    for n in range(12):
+        make_territory(Territory.Kind.COMMUNE, f"Lanvéoc {n}", code=f"9Z{n:03d}")
+    response = client.get("/mon-territoire/suggestions/", {"q": "lanveoc"})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 10
+
+
+def test_home_has_the_territory_search_form(client, db):
+    html = client.get("/").content.decode()
+    assert 'action="/mon-territoire/"' in html
+    assert 'role="combobox"' in html and 'aria-controls="accueil-territoire-suggestions"' in html
+    assert "js/territory-search.js" in html
