@@ -376,7 +376,7 @@ def test_preview_offers_close_territories_for_an_unknown_name(editor_client, ter
     page = preview.content.decode()
     assert 'id="import-learn"' in page
     iroise = Territory.objects.get(code="242900074")
-    assert f'value="{iroise.pk}"> CC du Pays d&#x27;Iroise (CC, 242900074)' in page
+    assert f'value="{iroise.pk}"> CC du Pays d&#x27;Iroise (Communauté de communes, 242900074)' in page
 
 
 def test_a_chosen_territory_becomes_an_alias_and_the_file_passes(editor_client, territories):
