@@ -436,6 +436,14 @@ def test_nothing_is_learnt_without_a_choice(editor_client, territories):
     assert "Pays d&#x27;Iroize" in page.content.decode()
 
 
+def test_a_tampered_count_teaches_nothing_and_shows_the_file_again(editor_client, territories):
+    preview = upload(editor_client, UNKNOWN.encode())
+    page = learn(editor_client, preview, count="deux", choice_0="kind", kind_0="PETR")
+    assert page.status_code == 200
+    assert TerritoryAlias.objects.count() == 0
+    assert 'id="import-learn"' in page.content.decode()
+
+
 def test_readers_cannot_teach(reader_client, territories):
     stored = os.path.join(tempfile.gettempdir(), "tmpabcdef12")
     assert reader_client.post(LEARN, {"tmp_storage_name": stored}).status_code == 403
