@@ -130,7 +130,9 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
             return HttpResponseRedirect(import_url)
         file_name = os.path.basename(request.POST.get("file_name", ""))[:255] or "inventaire"
         choices = []
-        for n in range(min(int(request.POST.get("count", "0") or 0), 500)):
+        count = request.POST.get("count", "")
+        # A tampered count is read as no choice at all, never as an error page.
+        for n in range(min(int(count) if count.isdigit() else 0, 500)):
             name, choice = request.POST.get(f"name_{n}", ""), request.POST.get(f"choice_{n}", "")
             if choice == "code":
                 choices.append(Taught(name, code=request.POST.get(f"code_{n}", "")))

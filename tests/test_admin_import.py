@@ -18,6 +18,7 @@ from cooperations.inventory import read_spreadsheet
 from cooperations.models import (
     Cooperation,
     LegalForm,
+    Participation,
     Source,
     SuccessFactor,
     Territory,
@@ -376,7 +377,8 @@ def test_preview_offers_close_territories_for_an_unknown_name(editor_client, ter
     page = preview.content.decode()
     assert 'id="import-learn"' in page
     iroise = Territory.objects.get(code="242900074")
-    assert f'value="{iroise.pk}"> CC du Pays d&#x27;Iroise (CC, 242900074)' in page
+    label = "CC du Pays d&#x27;Iroise (Communauté de communes, 242900074)"
+    assert f'value="{iroise.pk}"> {label}' in page
 
 
 def test_a_chosen_territory_becomes_an_alias_and_the_file_passes(editor_client, territories):
@@ -394,6 +396,20 @@ def test_a_chosen_territory_becomes_an_alias_and_the_file_passes(editor_client, 
     assert "1 ligne(s) : 1 nouvelle(s)" in page.content.decode()
     assert page.context["confirm_form"] is not None
     assert Cooperation.objects.count() == 0
+
+
+def test_a_name_learnt_in_the_preview_resolves_the_next_upload(editor_client, territories):
+    iroise = Territory.objects.get(code="242900074")
+    learn(editor_client, upload(editor_client, UNKNOWN.encode()), choice_0=str(iroise.pk))
+    other_file = (
+        "Nom;Métropoles;Territoires associés\r\nAutre contrat;Brest Métropole;PAYS D'IROIZE\r\n"
+    )
+    preview = upload(editor_client, other_file.encode(), name="autre.csv")
+    assert preview.status_code == 200
+    plan = preview.context["result"].inventory_plan
+    assert plan.is_valid, plan.row_errors
+    assert plan.rows[0].participations[Participation.Role.ASSOCIATED] == [iroise.pk]
+    assert 'id="import-learn"' not in preview.content.decode()
 
 
 def test_a_codeless_territory_can_be_declared_from_the_preview(editor_client, territories):
@@ -418,6 +434,14 @@ def test_nothing_is_learnt_without_a_choice(editor_client, territories):
     assert page.status_code == 200
     assert TerritoryAlias.objects.count() == 0
     assert "Pays d&#x27;Iroize" in page.content.decode()
+
+
+def test_a_tampered_count_teaches_nothing_and_shows_the_file_again(editor_client, territories):
+    preview = upload(editor_client, UNKNOWN.encode())
+    page = learn(editor_client, preview, count="deux", choice_0="kind", kind_0="PETR")
+    assert page.status_code == 200
+    assert TerritoryAlias.objects.count() == 0
+    assert 'id="import-learn"' in page.content.decode()
 
 
 def test_readers_cannot_teach(reader_client, territories):

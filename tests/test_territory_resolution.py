@@ -44,6 +44,7 @@ REGISTER = [
     ("METRO", "244200770", "Saint-Étienne Métropole"),
     ("CC", "990000001", "CC du Val Fictif"),
     ("CA", "990000002", "CA Val Fictif"),
+    ("CA", "243500741", "CA du Pays de Saint Malo Agglomération"),
 ]
 
 
@@ -73,6 +74,9 @@ def code_of(cell: str, territories: TerritoryIndex | None = None, allowed=()) ->
         # « agglo » for « agglomération », and the other way round.
         ("Pornic Agglomération Pays de Retz", "200067346"),
         ("Lorient Agglo", "200042174"),
+        # « St » for « Saint », with « agglo ».
+        ("Pays de St Malo agglo", "243500741"),
+        ("CA du Pays de St-Malo Agglomération", "243500741"),
         # Articles.
         ("CC Pays Iroise", "242900074"),
         ("Communauté de communes du Pays de l'Iroise", "242900074"),

@@ -59,6 +59,11 @@ class _T:
     code: str
     name: str
 
+    @property
+    def kind_label(self) -> str:
+        """The kind in words, as staff read it in the preview (« Communauté de communes »)."""
+        return Territory.Kind(self.kind).label
+
 
 @dataclass(frozen=True)
 class Unresolved:
