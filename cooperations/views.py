@@ -184,6 +184,8 @@ class CatalogueList(View):
     template_name = "cooperations/list.html"
     # What the page narrows the catalogue to, named in export file names.
     export_scope = ""
+    # The facet that the page already fixes (the theme of a theme page): not offered again.
+    fixed_facet = ""
 
     def get_base_queryset(self):
         return Cooperation.objects.published()
@@ -252,7 +254,7 @@ class CatalogueList(View):
 
         context = {
             "filterset": filterset,
-            "facets": compute_facets(filterset, base),
+            "facets": [f for f in compute_facets(filterset, base) if f.name != self.fixed_facet],
             "active_filters": self.active_filters(filterset),
             "notices": self.notices,
             "page_obj": page,
@@ -266,9 +268,33 @@ class CatalogueList(View):
             "has_filters": bool(filterset.valid_data),
         }
         context.update(self.get_page_context())
+        context["page_heading"] = self.heading(context, filterset, page.number)
         return render(request, self.template_name, context)
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def heading(self, context, filterset, page_number: int) -> str:
+        """The title and h1 state the filters and the page (RGAA 8.6): « Coopérations — Brest
+        Métropole, Mobilités et transports — page 2 »."""
+        states = [self._state_label(name, value) for name, value in filterset.valid_data.items()]
+        name = context.get("filtered_title", context["page_title"]) if states else ""
+        parts = [name or context["page_title"]]
+        if states:
+            parts.append(", ".join(states))
+        if page_number > 1:
+            parts.append(f"page {page_number}")
+        return " — ".join(parts)
+
+    def _state_label(self, name, value) -> str:
+        if name == "q":
+            return f"recherche « {value} »"
+        if name == "annee_min":
+            return f"signées à partir de {value}"
+        if name == "annee_max":
+            return f"signées jusqu'en {value}"
+        if name in ("statut", "nature_partenaire"):
+            return f"{self.filterset.filters[name].label} : {self._value_label(name, value)}"
+        return self._value_label(name, value)
 
     def _sort(self, raw: str, searching: bool) -> str:
         default = "pertinence" if searching else "nom"
@@ -371,11 +397,16 @@ class CatalogueList(View):
 
 class CooperationListView(CatalogueList):
     def get_page_context(self):
-        return {"page_title": "Toutes les coopérations", "nav": "list"}
+        return {
+            "page_title": "Toutes les coopérations",
+            "filtered_title": "Coopérations",
+            "nav": "list",
+        }
 
 
 class ThemeView(CatalogueList):
     template_name = "cooperations/theme.html"
+    fixed_facet = "thematique"
 
     def get(self, request, slug):
         self.theme = get_object_or_404(Theme, slug=slug)
@@ -394,6 +425,7 @@ class ThemeView(CatalogueList):
 
 class FactorView(CatalogueList):
     template_name = "cooperations/factor.html"
+    fixed_facet = "facteur"
 
     def get(self, request, slug):
         self.factor = get_object_or_404(SuccessFactor, slug=slug)
@@ -429,6 +461,7 @@ class PlusValueView(CatalogueList):
     """Cooperations bringing one plus-value, after its illustrations."""
 
     template_name = "cooperations/plus_value.html"
+    fixed_facet = "plus_value"
 
     def get(self, request, code):
         found = [row for row in PLUS_VALUE_VOCABULARY if row[0] == code]
@@ -487,6 +520,14 @@ class TerritoryView(CatalogueList):
             return redirect(canonical + (f"?{query}" if query else ""), permanent=True)
         self.export_scope = self.territory.name
         return super().get(request)
+
+    @property
+    def fixed_facet(self) -> str:
+        if self.territory.is_metropole:
+            return "metropole"
+        return {Territory.Kind.DEPARTEMENT: "departement", Territory.Kind.REGION: "region"}.get(
+            self.territory.kind, ""
+        )
 
     @property
     def covers_located_participants(self) -> bool:
