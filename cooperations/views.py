@@ -5,9 +5,11 @@ through `CatalogueList`: the same FilterSet, facets, sorting, pagination, export
 base queryset that the page narrows. The whole state lives in the query string.
 """
 
+import datetime
 import re
 from collections import defaultdict
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import (
     Case,
@@ -645,5 +647,57 @@ def cooperation_detail(request, slug):
     )
 
 
-def accessibility(request):
-    return render(request, "accessibility.html", {"nav": ""})
+# When the accessibility statement was last written: change it with the statement.
+ACCESSIBILITY_STATEMENT_DATE = datetime.date(2026, 11, 29)
+
+
+def state_page(template: str, page_title: str):
+    """A page that every State site carries (accessibility, legal notice, personal data): no
+    query, the contact address and the host from the settings."""
+
+    def view(request):
+        return render(
+            request,
+            template,
+            {
+                "page_title": page_title,
+                "contact_email": settings.CONTACT_EMAIL,
+                "hosting_provider": settings.HOSTING_PROVIDER,
+                "statement_date": ACCESSIBILITY_STATEMENT_DATE,
+                "nav": "",
+            },
+        )
+
+    return view
+
+
+accessibility = state_page("accessibility.html", "Déclaration d'accessibilité")
+legal_notice = state_page("legal_notice.html", "Mentions légales")
+personal_data = state_page("personal_data.html", "Données personnelles")
+
+
+def site_map(request):
+    """Every kind of page, with the métropoles, themes and factors: 3 queries."""
+    metropoles = sorted(
+        Territory.objects.metropoles().only("pk", "name", "kind", "code"),
+        key=lambda m: fold(m.name),
+    )
+    return render(
+        request,
+        "site_map.html",
+        {
+            "page_title": "Plan du site",
+            "metropoles": metropoles,
+            "themes": Theme.objects.only("slug", "label"),
+            "factors": SuccessFactor.objects.order_by("position").only("slug", "label"),
+            "plus_values": plus_values_links(),
+            "nav": "",
+        },
+    )
+
+
+def plus_values_links() -> list[dict]:
+    return [
+        {"label": label, "url": reverse("cooperations:plus_value", args=[code])}
+        for code, _field, label, _definition in PLUS_VALUE_VOCABULARY
+    ]
