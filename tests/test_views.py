@@ -771,6 +771,7 @@ def test_result_count_comes_before_the_filters_which_fold_away(client, catalogue
     assert count < html.index('class="fr-accordion cat-filters') < html.index('id="filtres"')
     assert 'aria-controls="panneau-filtres"' in html
     assert "<script>" not in html  # the Content-Security-Policy forbids inline scripts
+    assert "{#" not in html and "{% comment" not in html
 
 
 def test_theme_tags_of_results_link_to_their_theme(client, catalogue):
