@@ -409,10 +409,6 @@ PAGES = [
     ("TERRITORY", LIST_MAX_QUERIES),
     ("/territoires/departement/29/", LIST_MAX_QUERIES),
     ("/territoires/region/53/", LIST_MAX_QUERIES),
-    ("/accessibilite/", 0),
-    ("/mentions-legales/", 0),
-    ("/donnees-personnelles/", 0),
-    ("/plan-du-site/", 3),
 ]
 
 
@@ -920,6 +916,23 @@ def test_legal_notice_names_the_host_when_configured(client, db, settings):
     settings.HOSTING_PROVIDER = "Hébergeur essai\n1 rue de l'Essai, 75000 Paris"
     html = client.get("/mentions-legales/").content.decode()
     assert "Hébergeur essai<br>1 rue de l&#x27;Essai, 75000 Paris" in html
+
+
+@pytest.mark.parametrize(
+    ("url", "queries"),
+    [
+        ("/accessibilite/", 0),
+        ("/mentions-legales/", 0),
+        ("/donnees-personnelles/", 0),
+        # Métropoles, themes, factors: lists of vocabularies, never of cooperations, so the
+        # bound does not depend on the catalogue's size (no need of test_query_bound_*).
+        ("/plan-du-site/", 3),
+    ],
+)
+def test_state_pages_query_bounds(client, catalogue, django_assert_num_queries, url, queries):
+    with django_assert_num_queries(queries):
+        response = client.get(url)
+    assert response.status_code == 200
 
 
 def test_site_map_lists_metropoles_themes_factors_and_plus_values(client, catalogue):
