@@ -350,3 +350,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# The « Retour d'information et contact » address of the accessibility statement, the legal
+# notice and the personal data page. The default is a reserved `.invalid` domain: a deployment
+# that forgot to set it shows an address that visibly goes nowhere rather than someone else's.
+CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "").strip() or "contact@example.invalid"
+# The host named by the legal notice (the law requires its name, address and telephone).
+HOSTING_PROVIDER = os.environ.get("HOSTING_PROVIDER", "").strip()

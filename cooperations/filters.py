@@ -48,6 +48,19 @@ SORTS = {
 
 YEAR_MIN, YEAR_MAX = 1950, 2100
 
+# The empty choice of each facet's select, which keeps every value.
+EMPTY_LABELS = {
+    "metropole": "Toutes les métropoles",
+    "thematique": "Toutes les thématiques",
+    "facteur": "Tous les facteurs",
+    "forme": "Toutes les formes",
+    "statut": "Tous les statuts",
+    "nature_partenaire": "Toutes les natures de partenaires",
+    "departement": "Tous les départements",
+    "region": "Toutes les régions",
+    "plus_value": "Toutes les plus-values",
+}
+
 # Longer searches are refused like any bad value (ignored, with a notice): nobody types them,
 # and each word adds a condition (on SQLite a nested expression that Python cannot compile
 # past a few hundred words).
@@ -260,6 +273,11 @@ class Facet:
     options: list[FacetOption]
     # Long lists (départements, régions) hide values with no result instead of disabling them.
     hide_empty: bool = False
+
+    @property
+    def empty_label(self) -> str:
+        """The select's empty choice says what it keeps: « Toutes les métropoles »."""
+        return EMPTY_LABELS[self.name]
 
     @property
     def visible_options(self) -> list[FacetOption]:

@@ -68,4 +68,7 @@ urlpatterns = [
         name="territory_suggestions",
     ),
     path("accessibilite/", views.accessibility, name="accessibility"),
+    path("mentions-legales/", views.legal_notice, name="legal_notice"),
+    path("donnees-personnelles/", views.personal_data, name="personal_data"),
+    path("plan-du-site/", cache_public_page(views.site_map), name="site_map"),
 ]

@@ -5,10 +5,12 @@ through `CatalogueList`: the same FilterSet, facets, sorting, pagination, export
 base queryset that the page narrows. The whole state lives in the query string.
 """
 
+import datetime
 import re
 from collections import defaultdict
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import (
     Case,
@@ -187,6 +189,8 @@ class CatalogueList(View):
     template_name = "cooperations/list.html"
     # What the page narrows the catalogue to, named in export file names.
     export_scope = ""
+    # The facet that the page already fixes (the theme of a theme page): not offered again.
+    fixed_facet = ""
 
     def get_base_queryset(self):
         return Cooperation.objects.published()
@@ -273,7 +277,7 @@ class CatalogueList(View):
 
         context = {
             "filterset": filterset,
-            "facets": compute_facets(filterset, base),
+            "facets": [f for f in compute_facets(filterset, base) if f.name != self.fixed_facet],
             "active_filters": self.active_filters(filterset),
             "notices": self.notices,
             "page_obj": page,
@@ -288,9 +292,33 @@ class CatalogueList(View):
             "feed_url": self.feed_path() + feed_query(filterset),
         }
         context.update(self.get_page_context())
+        context["page_heading"] = self.heading(context, filterset, page.number)
         return render(request, self.template_name, context)
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def heading(self, context, filterset, page_number: int) -> str:
+        """The title and h1 state the filters and the page (RGAA 8.6): « Coopérations — Brest
+        Métropole, Mobilités et transports — page 2 »."""
+        states = [self._state_label(name, value) for name, value in filterset.valid_data.items()]
+        name = context.get("filtered_title", context["page_title"]) if states else ""
+        parts = [name or context["page_title"]]
+        if states:
+            parts.append(", ".join(states))
+        if page_number > 1:
+            parts.append(f"page {page_number}")
+        return " — ".join(parts)
+
+    def _state_label(self, name, value) -> str:
+        if name == "q":
+            return f"recherche « {value} »"
+        if name == "annee_min":
+            return f"signées à partir de {value}"
+        if name == "annee_max":
+            return f"signées jusqu'en {value}"
+        if name in ("statut", "nature_partenaire"):
+            return f"{self.filterset.filters[name].label} : {self._value_label(name, value)}"
+        return self._value_label(name, value)
 
     def _sort(self, raw: str, searching: bool) -> str:
         default = "pertinence" if searching else "nom"
@@ -397,11 +425,16 @@ class CatalogueList(View):
 
 class CooperationListView(CatalogueList):
     def get_page_context(self):
-        return {"page_title": "Toutes les coopérations", "nav": "list"}
+        return {
+            "page_title": "Toutes les coopérations",
+            "filtered_title": "Coopérations",
+            "nav": "list",
+        }
 
 
 class ThemeView(CatalogueList):
     template_name = "cooperations/theme.html"
+    fixed_facet = "thematique"
 
     def get(self, request, slug):
         self.load_scope(slug=slug)
@@ -429,6 +462,7 @@ class ThemeView(CatalogueList):
 
 class FactorView(CatalogueList):
     template_name = "cooperations/factor.html"
+    fixed_facet = "facteur"
 
     def get(self, request, slug):
         self.load_scope(slug=slug)
@@ -473,6 +507,7 @@ class PlusValueView(CatalogueList):
     """Cooperations bringing one plus-value, after its illustrations."""
 
     template_name = "cooperations/plus_value.html"
+    fixed_facet = "plus_value"
 
     def get(self, request, code):
         self.load_scope(code=code)
@@ -546,6 +581,14 @@ class TerritoryView(CatalogueList):
 
     def feed_path(self):
         return self.territory.get_absolute_url() + "flux/"
+
+    @property
+    def fixed_facet(self) -> str:
+        if self.territory.is_metropole:
+            return "metropole"
+        return {Territory.Kind.DEPARTEMENT: "departement", Territory.Kind.REGION: "region"}.get(
+            self.territory.kind, ""
+        )
 
     @property
     def covers_located_participants(self) -> bool:
@@ -666,8 +709,60 @@ def cooperation_detail(request, slug):
     )
 
 
-def accessibility(request):
-    return render(request, "accessibility.html", {"nav": ""})
+# When the accessibility statement was last written: change it with the statement.
+ACCESSIBILITY_STATEMENT_DATE = datetime.date(2026, 11, 29)
+
+
+def state_page(template: str, page_title: str):
+    """A page that every State site carries (accessibility, legal notice, personal data): no
+    query, the contact address and the host from the settings."""
+
+    def view(request):
+        return render(
+            request,
+            template,
+            {
+                "page_title": page_title,
+                "contact_email": settings.CONTACT_EMAIL,
+                "hosting_provider": settings.HOSTING_PROVIDER,
+                "statement_date": ACCESSIBILITY_STATEMENT_DATE,
+                "nav": "",
+            },
+        )
+
+    return view
+
+
+accessibility = state_page("accessibility.html", "Déclaration d'accessibilité")
+legal_notice = state_page("legal_notice.html", "Mentions légales")
+personal_data = state_page("personal_data.html", "Données personnelles")
+
+
+def site_map(request):
+    """Every kind of page, with the métropoles, themes and factors: 3 queries."""
+    metropoles = sorted(
+        Territory.objects.metropoles().only("pk", "name", "kind", "code"),
+        key=lambda m: fold(m.name),
+    )
+    return render(
+        request,
+        "site_map.html",
+        {
+            "page_title": "Plan du site",
+            "metropoles": metropoles,
+            "themes": Theme.objects.only("slug", "label"),
+            "factors": SuccessFactor.objects.order_by("position").only("slug", "label"),
+            "plus_values": plus_values_links(),
+            "nav": "",
+        },
+    )
+
+
+def plus_values_links() -> list[dict]:
+    return [
+        {"label": label, "url": reverse("cooperations:plus_value", args=[code])}
+        for code, _field, label, _definition in PLUS_VALUE_VOCABULARY
+    ]
 
 
 def my_territory(request):

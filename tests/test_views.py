@@ -719,3 +719,249 @@ def test_record_page_brief_comes_first_and_share_button_needs_no_inline_script(c
     assert "/static/js/share.js" in html
     body = html[html.index("<body") :]
     assert "<script>" not in body and "onclick" not in body
+
+
+# --- filters that speak, titles that follow the state -----------------------------------------
+
+
+def test_each_select_says_what_its_empty_choice_keeps(client, catalogue):
+    response = client.get("/cooperations/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Toutes les valeurs" not in html
+    for empty in (
+        "Toutes les métropoles",
+        "Toutes les thématiques",
+        "Tous les facteurs",
+        "Toutes les formes",
+        "Tous les statuts",
+        "Toutes les plus-values",
+    ):
+        assert f'<option value="">{empty}</option>' in html
+
+
+def test_reset_link_leads_to_the_page_without_any_filter(client, catalogue):
+    plain = client.get("/thematiques/mobilites-transports/").content.decode()
+    assert "Réinitialiser" not in plain
+    response = client.get("/thematiques/mobilites-transports/", {"metropole": "242900314"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<a class="fr-btn fr-btn--secondary" href="/thematiques/mobilites-transports/">' in html
+    assert "Réinitialiser" in html
+
+
+@pytest.mark.parametrize(
+    ("url", "fixed"),
+    [
+        ("/cooperations/", None),
+        ("/thematiques/mobilites-transports/", "thematique"),
+        ("/facteurs/gouvernance/", "facteur"),
+        ("/plus-values/echelles/", "plus_value"),
+        ("/territoires/epci/242900314/", "metropole"),
+        ("/territoires/departement/29/", "departement"),
+        ("/territoires/region/53/", "region"),
+        ("/territoires/epci/242900074/", None),
+    ],
+)
+def test_a_page_does_not_offer_again_the_facet_it_fixes(client, catalogue, url, fixed):
+    response = client.get(url)
+    assert response.status_code == 200
+    names = [facet.name for facet in response.context["facets"]]
+    assert len(names) == (8 if fixed else 9)
+    assert fixed not in names
+    if fixed:
+        assert f'name="{fixed}"' not in response.content.decode()
+
+
+def test_result_count_comes_before_the_filters_which_fold_away(client, catalogue):
+    html = client.get("/cooperations/").content.decode()
+    count = html.index('<div role="status"><h2 class="fr-h4" id="nombre-resultats"')
+    assert count < html.index('class="fr-accordion cat-filters') < html.index('id="filtres"')
+    assert 'aria-controls="panneau-filtres"' in html
+    assert "<script>" not in html  # the Content-Security-Policy forbids inline scripts
+    assert "{#" not in html and "{% comment" not in html
+
+
+def test_theme_tags_of_results_link_to_their_theme(client, catalogue):
+    html = client.get("/cooperations/").content.decode()
+    assert (
+        '<a class="fr-tag fr-tag--sm" href="/thematiques/mobilites-transports/">'
+        "Mobilités et transports</a>"
+    ) in html
+
+
+def title_and_heading(response) -> tuple[str, str]:
+    import re
+
+    html = response.content.decode()
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    heading = re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)
+    return title, heading
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "expected"),
+    [
+        ("/cooperations/", {}, "Toutes les coopérations"),
+        (
+            "/cooperations/",
+            {"metropole": "242900314", "thematique": "mobilites-transports"},
+            "Coopérations — Brest Métropole, Mobilités et transports",
+        ),
+        (
+            "/cooperations/",
+            {"q": "brest", "statut": "active", "annee_min": "2015"},
+            "Coopérations — recherche « brest », Statut : Active, signées à partir de 2015",
+        ),
+        ("/thematiques/mobilites-transports/", {}, "Mobilités et transports"),
+        (
+            "/thematiques/mobilites-transports/",
+            {"metropole": "200023414"},
+            "Mobilités et transports — Métropole Rouen Normandie",
+        ),
+        (
+            "/facteurs/gouvernance/",
+            {"forme": "entente"},
+            "La mise en place d&#x27;espaces de gouvernance adaptés — Entente (art. L5221-1 CGCT)",
+        ),
+        (
+            "/plus-values/echelles/",
+            {"statut": "active"},
+            "Enjeux d&#x27;échelles — Statut : Active",
+        ),
+        (
+            "/territoires/departement/29/",
+            {"thematique": "mobilites-transports"},
+            "Finistère — Mobilités et transports",
+        ),
+    ],
+)
+def test_title_and_heading_state_the_filters(client, catalogue, url, params, expected):
+    response = client.get(url, params)
+    assert response.status_code == 200
+    title, heading = title_and_heading(response)
+    assert heading == expected
+    assert title == f"{expected} — Catalogue des coopérations interterritoriales"
+
+
+def test_title_and_heading_state_the_page_number(client, many_brest):
+    response = client.get("/cooperations/", {"metropole": "242900314", "page": 2})
+    assert response.status_code == 200
+    title, heading = title_and_heading(response)
+    assert heading == "Coopérations — Brest Métropole — page 2"
+    assert title.startswith("Coopérations — Brest Métropole — page 2 — ")
+    response = client.get("/territoires/epci/242900314/", {"page": 2})
+    assert title_and_heading(response)[1] == "Brest Métropole — page 2"
+
+
+# --- pages every State site carries ----------------------------------------------------------
+
+STATE_PAGES = ["/plan-du-site/", "/accessibilite/", "/mentions-legales/", "/donnees-personnelles/"]
+
+
+def test_footer_links_to_the_pages_every_state_site_carries(client, db):
+    response = client.get("/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    footer = html[html.index('class="fr-footer__bottom-list"') :]
+    for url in STATE_PAGES:
+        assert f'class="fr-footer__bottom-link" href="{url}"' in footer
+
+
+@pytest.mark.parametrize("url", STATE_PAGES)
+def test_state_pages_answer_in_the_site_layout(client, db, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    assert 'aria-label="vous êtes ici :"' in response.content.decode()
+
+
+def test_accessibility_statement_has_every_item_the_rgaa_asks_for(client, db, settings):
+    settings.CONTACT_EMAIL = "accessibilite@anct.example"
+    response = client.get("/accessibilite/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    for item in (
+        "État de conformité",
+        "<strong>non conforme</strong>",
+        "Aucun audit de conformité n'a encore été mené",
+        "axe-core",
+        "Contenus non accessibles",
+        "Cette déclaration a été établie le 29 novembre 2026",
+        "Technologies utilisées",
+        "Environnement de test",
+        "Chromium",
+        "Pages vérifiées",
+        "Retour d'information et contact",
+        'href="mailto:accessibilite@anct.example"',
+        "Voies de recours",
+        "https://formulaire.defenseurdesdroits.fr/",
+        "délégués",
+        "tchat",
+        "Libre réponse 71120<br>75342 Paris CEDEX 07",
+    ):
+        assert item in html, item
+
+
+def test_contact_address_defaults_to_a_placeholder_that_reaches_nobody(client, db):
+    html = client.get("/donnees-personnelles/").content.decode()
+    assert 'href="mailto:contact@example.invalid"' in html
+
+
+def test_personal_data_page_says_what_is_stored_and_the_rights(client, db):
+    response = client.get("/donnees-personnelles/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    for item in (
+        "Pas de cookie de suivi",
+        "<code>sessionid</code>",
+        "<code>csrftoken</code>",
+        "adresse IP",
+        "90 jours",
+        "RGPD",
+        "https://www.cnil.fr/fr/plaintes",
+    ):
+        assert item in html, item
+
+
+def test_legal_notice_names_the_host_when_configured(client, db, settings):
+    assert "pas encore renseigné son hébergeur" in client.get("/mentions-legales/").content.decode()
+    settings.HOSTING_PROVIDER = "Hébergeur essai\n1 rue de l'Essai, 75000 Paris"
+    html = client.get("/mentions-legales/").content.decode()
+    assert "Hébergeur essai<br>1 rue de l&#x27;Essai, 75000 Paris" in html
+
+
+@pytest.mark.parametrize(
+    ("url", "queries"),
+    [
+        ("/accessibilite/", 0),
+        ("/mentions-legales/", 0),
+        ("/donnees-personnelles/", 0),
+        # Métropoles, themes, factors: lists of vocabularies, never of cooperations, so the
+        # bound does not depend on the catalogue's size (no need of test_query_bound_*).
+        ("/plan-du-site/", 3),
+    ],
+)
+def test_state_pages_query_bounds(client, catalogue, django_assert_num_queries, url, queries):
+    with django_assert_num_queries(queries):
+        response = client.get(url)
+    assert response.status_code == 200
+
+
+def test_site_map_lists_metropoles_themes_factors_and_plus_values(client, catalogue):
+    response = client.get("/plan-du-site/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    for url in (
+        catalogue.brest.get_absolute_url(),
+        "/thematiques/mobilites-transports/",
+        "/facteurs/gouvernance/",
+        "/plus-values/mutualisation/",
+        "/mentions-legales/",
+    ):
+        assert f'href="{url}"' in html, url
+
+
+def test_search_landmarks_have_distinct_labels(client, catalogue):
+    html = client.get("/cooperations/").content.decode()
+    assert 'role="search" aria-label="Rechercher dans tout le catalogue"' in html
+    assert 'role="search" aria-label="Rechercher dans ces coopérations"' in html
