@@ -23,11 +23,12 @@ from .models import Cooperation, CooperationFactor, Participation, Territory, Te
 from .views import CatalogueList, shown
 from .vocabularies import PLUS_VALUES
 
-# Chart geometry, in SVG user units: the SVG scales to its container through its viewBox.
-CHART_WIDTH = 640
-ROW_HEIGHT = 44
-BAR_HEIGHT = 16
-LABEL_LENGTH = 70
+# Chart geometry, in SVG user units: the SVG scales to its container through its viewBox. A
+# narrow chart keeps its 13-unit text readable (about 11 px) once shrunk to a phone's width;
+# longer labels are cut, the table right after the chart giving them in full.
+CHART_WIDTH = 420
+ROW_HEIGHT = 40
+LABEL_LENGTH = 58
 
 
 @dataclass
@@ -52,10 +53,10 @@ class Table:
             {
                 "label": label if len(label) <= LABEL_LENGTH else label[: LABEL_LENGTH - 1] + "…",
                 "count": count,
-                "text_y": ROW_HEIGHT * i + 16,
-                "bar_y": ROW_HEIGHT * i + 22,
-                "width": max(1, round((CHART_WIDTH - 60) * count / largest)) if count else 0,
-                "count_x": round((CHART_WIDTH - 60) * count / largest) + 6,
+                "text_y": ROW_HEIGHT * i + 14,
+                "bar_y": ROW_HEIGHT * i + 20,
+                "width": max(1, round((CHART_WIDTH - 50) * count / largest)) if count else 0,
+                "count_x": round((CHART_WIDTH - 50) * count / largest) + 5,
             }
             for i, (label, count) in enumerate(self.rows)
         ]
