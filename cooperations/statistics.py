@@ -41,6 +41,7 @@ class Table:
     rows: list[tuple[str, int]]
     note: str = ""
     bars: list[dict] = field(default_factory=list)
+    csv_url: str = ""
 
     @property
     def height(self) -> int:

@@ -94,6 +94,13 @@ def test_tables_follow_the_list_filters(client, catalogue):
     assert "Brest Métropole" in response.context["page_heading"]
 
 
+def test_a_search_narrows_the_tables_as_the_list(client, catalogue):
+    response = client.get(URL, {"q": "brest"})
+    found = tables(response)
+    assert response.context["total"] == 2
+    assert found["metropoles"]["Brest Métropole"] == 2
+
+
 def test_a_bad_filter_value_is_ignored_with_the_lists_notice(client, catalogue):
     response = client.get(URL, {"statut": "=cmd|calc", "thematique": "mobilites-transports"})
     found = tables(response)
