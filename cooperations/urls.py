@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import statistics, views
 from .caching import cache_public_page
 from .feeds import CatalogueFeed
 
@@ -60,6 +60,11 @@ urlpatterns = [
         "plus-values/<slug:code>/flux/",
         cache_public_page(CatalogueFeed(views.PlusValueView)),
         name="plus_value_feed",
+    ),
+    path(
+        "statistiques/",
+        cache_public_page(statistics.StatisticsView.as_view()),
+        name="statistics",
     ),
     path("mon-territoire/", cache_public_page(views.my_territory), name="my_territory"),
     path(

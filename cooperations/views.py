@@ -290,12 +290,25 @@ class CatalogueList(View):
             "export_formats": [("csv", "CSV"), ("xlsx", "Excel (XLSX)"), ("ods", "ODS")],
             "has_filters": bool(filterset.valid_data),
             "feed_url": self.feed_path() + feed_query(filterset),
+            "statistics_url": self.statistics_url(filterset),
         }
         context.update(self.get_page_context())
         context["page_heading"] = self.heading(context, filterset, page.number)
         return render(request, self.template_name, context)
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def statistics_scope(self) -> dict | None:
+        """The filter giving this page's own narrowing on the statistics page; None when no
+        filter can (a commune's page), so that no link shows other figures than the list."""
+        return {}
+
+    def statistics_url(self, filterset) -> str:
+        scope = self.statistics_scope()
+        if scope is None:
+            return ""
+        chosen = {name: value for name, value in filterset.selected.items() if value} | scope
+        return reverse("cooperations:statistics") + (f"?{urlencode(chosen)}" if chosen else "")
 
     def heading(self, context, filterset, page_number: int) -> str:
         """The title and h1 state the filters and the page (RGAA 8.6): « Coopérations — Brest
@@ -450,6 +463,9 @@ class ThemeView(CatalogueList):
     def get_base_queryset(self):
         return Cooperation.objects.published().filter(themes=self.theme)
 
+    def statistics_scope(self):
+        return {"thematique": self.theme.slug}
+
     def scope_title(self):
         return self.theme.label
 
@@ -479,6 +495,9 @@ class FactorView(CatalogueList):
         return Cooperation.objects.published().filter(
             pk__in=CooperationFactor.objects.filter(factor=self.factor).values("cooperation")
         )
+
+    def statistics_scope(self):
+        return {"facteur": self.factor.slug}
 
     def scope_title(self):
         return self.factor.label
@@ -525,6 +544,9 @@ class PlusValueView(CatalogueList):
 
     def get_base_queryset(self):
         return Cooperation.objects.published().filter(**{self.field: True})
+
+    def statistics_scope(self):
+        return {"plus_value": self.code}
 
     def scope_title(self):
         return self.label
@@ -610,6 +632,10 @@ class TerritoryView(CatalogueList):
             .filter(Exists(Participation.objects.filter(here, cooperation=OuterRef("pk"))))
             .annotate(territory_role=Subquery(role))
         )
+
+    def statistics_scope(self):
+        facet = self.fixed_facet
+        return {facet: self.territory.code} if facet else None
 
     def role_ordering(self):
         # Direct participations by role, then those through a territory located here.

@@ -421,6 +421,9 @@ PAGES = [
     ("/territoires/departement/29/flux/", PAGE_MAX_QUERIES),
     ("/facteurs/gouvernance/flux/?metropole=242900314", PAGE_MAX_QUERIES),
     # « Ma commune, mon territoire »: a partner of every row, a name search, suggestions.
+    # Statistics: the filter values, the total, one grouped query per table.
+    ("/statistiques/?metropole=242900314&thematique=mobilites-transports", LIST_MAX_QUERIES),
+    ("/statistiques/?tableau=metropoles&format=csv&region=53", PAGE_MAX_QUERIES),
     ("/mon-territoire/?territoire=epci:242900074", PAGE_MAX_QUERIES),
     ("/mon-territoire/?nom=metropole", PAGE_MAX_QUERIES),
     ("/mon-territoire/suggestions/?q=bres", PAGE_MAX_QUERIES),

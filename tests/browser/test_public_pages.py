@@ -66,6 +66,8 @@ PUBLIC_PAGES = [
     "/mentions-legales/",
     "/donnees-personnelles/",
     "/plan-du-site/",
+    "/statistiques/",
+    "/statistiques/?metropole=242900314",
     "/cooperations/retiree-du-catalogue/",
 ]
 # At a phone's width, the pages whose layout changes most (accordions, the record's order).
@@ -76,6 +78,7 @@ PHONE_PAGES = [
     "TERRITORY",
     "/facteurs/gouvernance/",
     "/accessibilite/",
+    "/statistiques/",
 ]
 
 
