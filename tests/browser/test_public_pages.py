@@ -55,6 +55,7 @@ PUBLIC_PAGES = [
     "/cooperations/?metropole=242900314&thematique=mobilites-transports",
     "/cooperations/?q=brest",
     "/cooperations/brest-iroise/",
+    "/comparer/?c=brest-iroise&c=pole-loire-bretagne&c=entente-estuaire",
     "TERRITORY",
     "/territoires/departement/29/",
     "/thematiques/mobilites-transports/",
