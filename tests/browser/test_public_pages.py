@@ -74,6 +74,7 @@ PHONE_PAGES = [
     "/",
     "/cooperations/?metropole=242900314&thematique=mobilites-transports",
     "/cooperations/brest-iroise/",
+    "/comparer/?c=brest-iroise&c=pole-loire-bretagne&c=entente-estuaire",
     "TERRITORY",
     "/facteurs/gouvernance/",
     "/accessibilite/",
