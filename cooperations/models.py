@@ -259,6 +259,22 @@ class CooperationQuerySet(models.QuerySet):
         """Published records only: adds one WHERE clause, no query of its own."""
         return self.filter(is_published=True)
 
+    def for_detail(self):
+        """Everything a record page shows: one query plus five prefetches (themes, sources,
+        participations with their territory, factor links with their factor, plus-value
+        links)."""
+        return self.select_related("legal_form").prefetch_related(
+            "themes",
+            "sources",
+            models.Prefetch(
+                "participations", queryset=Participation.objects.select_related("territory")
+            ),
+            models.Prefetch(
+                "factor_links", queryset=CooperationFactor.objects.select_related("factor")
+            ),
+            "plus_value_links",
+        )
+
     def related_to(
         self, pk: int, metropole_ids: list[int], partner_ids: list[int], theme_ids: list[int],
         limit=6,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import statistics, views
+from . import comparison, statistics, views
 from .caching import cache_public_page
 from .feeds import CatalogueFeed
 
@@ -15,6 +15,7 @@ urlpatterns = [
         cache_public_page(CatalogueFeed(views.CooperationListView)),
         name="feed",
     ),
+    path("comparer/", cache_public_page(comparison.compare), name="compare"),
     path("cooperations/<slug:slug>/", cache_public_page(views.cooperation_detail), name="detail"),
     path("territoires/<int:pk>/", views.territory_by_old_id, name="territory_old"),
     path(

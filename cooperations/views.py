@@ -681,15 +681,7 @@ def territory_by_old_id(request, pk):
 
 def cooperation_detail(request, slug):
     cooperation = get_object_or_404(
-        Cooperation.objects.published()
-        .select_related("legal_form")
-        .prefetch_related(
-            "themes",
-            "sources",
-            Prefetch("participations", queryset=Participation.objects.select_related("territory")),
-            Prefetch("factor_links", queryset=CooperationFactor.objects.select_related("factor")),
-            "plus_value_links",
-        ),
+        Cooperation.objects.published().for_detail(),
         slug=slug,
     )
     fmt = request.GET.get("format", "html")

@@ -404,6 +404,9 @@ PAGES = [
     ("/cooperations/?format=json&metropole=242900314", PAGE_MAX_QUERIES),
     ("/cooperations/brest-iroise/", PAGE_MAX_QUERIES),
     ("/cooperations/brest-iroise/?format=json", PAGE_MAX_QUERIES),
+    # Comparison: one query for the records and five prefetches, whatever the catalogue's size.
+    ("/comparer/?c=brest-iroise&c=masse-00000&c=masse-00001", PAGE_MAX_QUERIES),
+    ("/comparer/?c=brest-iroise&c=masse-00000&format=xlsx", PAGE_MAX_QUERIES),
     ("/thematiques/mobilites-transports/", LIST_MAX_QUERIES),
     ("/facteurs/gouvernance/", LIST_MAX_QUERIES),
     ("/facteurs/", PAGE_MAX_QUERIES),
