@@ -328,6 +328,18 @@ class CooperationQuerySet(models.QuerySet):
         return list(self.raw(sql, [*params, pk, limit]))
 
 
+# Path segments that the URLs under /cooperations/ use for themselves (the list's Atom feed): a
+# cooperation with such a slug would be hidden behind them.
+RESERVED_SLUGS = frozenset({"flux"})
+
+
+def validate_unreserved_slug(value: str) -> None:
+    if value in RESERVED_SLUGS:
+        raise ValidationError(
+            f"L'identifiant « {value} » est réservé à une adresse du site : choisissez-en un autre."
+        )
+
+
 class Cooperation(models.Model):
     Status = CooperationStatus
 
@@ -347,6 +359,7 @@ class Cooperation(models.Model):
         max_length=200,
         unique=True,
         help_text="Stable une fois publié : il sert d'adresse permanente et de clé d'import.",
+        validators=[validate_unreserved_slug],
     )
     summary = models.TextField("résumé", blank=True)
     description = models.TextField("description", blank=True)

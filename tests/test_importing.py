@@ -193,6 +193,18 @@ def test_slug_is_derived_from_the_name_and_is_the_import_key(brest):
     assert plan.rows[0].action == "skip"
 
 
+def test_a_slug_the_site_uses_for_itself_is_never_given_to_a_cooperation(brest):
+    # « flux » is the list's Atom feed under /cooperations/: a record there would be unreachable.
+    plan, _ = run_import(sheet(["Flux", "Brest Métropole", "", ""]), commit=True)
+    assert plan.is_valid, plan.row_errors
+    assert Cooperation.objects.get().slug == "flux-cooperation"
+    plan = plan_import(
+        sheet(["flux", "Autre", "Brest Métropole"], header=["Identifiant", "Nom", "Métropoles"])
+    )
+    assert not plan.is_valid
+    assert "« flux » est réservé" in plan.row_errors[0].message
+
+
 def test_columns_absent_from_the_file_are_left_as_they_are(full_row):
     run_import(sheet(full_row[1], header=full_row[0]), commit=True)
     plan, _ = run_import(

@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from cooperations.models import (
@@ -133,3 +134,10 @@ def test_a_plus_value_is_illustrated_once_per_cooperation():
         CooperationPlusValue.objects.create(cooperation=cooperation, plus_value="filieres")
     with pytest.raises(IntegrityError), transaction.atomic():
         CooperationPlusValue.objects.create(cooperation=cooperation, plus_value="ambition")
+
+
+def test_a_slug_the_site_uses_for_itself_is_refused_in_forms(db):
+    cooperation = Cooperation(name="Flux", slug="flux")
+    with pytest.raises(ValidationError) as error:
+        cooperation.full_clean()
+    assert "« flux » est réservé" in str(error.value.message_dict["slug"])

@@ -13,7 +13,15 @@ from django.utils.text import slugify
 
 from .. import inventory
 from ..inventory import ParseError, clean_text
-from ..models import Cooperation, LegalForm, Participation, SuccessFactor, Territory, Theme
+from ..models import (
+    RESERVED_SLUGS,
+    Cooperation,
+    LegalForm,
+    Participation,
+    SuccessFactor,
+    Territory,
+    Theme,
+)
 from ..text import fold
 from ..vocabularies import PLUS_VALUE_FIELD_BY_CODE, PLUS_VALUE_FIELDS
 from .resolution import TerritoryIndex
@@ -197,6 +205,8 @@ class RowReader:
                 row.slug = slugify(text)[:200].strip("-")
                 if not row.slug:
                     raise ParseError("impossible d'en dériver un identifiant : ajoutez-en un.")
+                if row.slug in RESERVED_SLUGS:
+                    row.slug += "-cooperation"
         elif key == "slug":
             if text:
                 if slugify(text) != text or len(text) > 200:
@@ -204,6 +214,11 @@ class RowReader:
                         "un identifiant ne contient que des minuscules sans accent, des chiffres "
                         "et des tirets (200 au plus), par exemple "
                         f"« {inventory.shorten(slugify(text)[:200])} »."
+                    )
+                if text in RESERVED_SLUGS:
+                    raise ParseError(
+                        f"l'identifiant « {text} » est réservé à une adresse du site : "
+                        "choisissez-en un autre."
                     )
                 row.slug = text
         elif key in ROLE_COLUMNS:
