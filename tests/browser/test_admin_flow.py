@@ -37,7 +37,9 @@ def log_in(page, base_url):
 
 def pick_territory(page, row: int, term: str, label: str, role: str) -> None:
     page.click(f"#participations-{row} .select2-selection")
-    page.keyboard.type(term)
+    # Type into the open dropdown's own field once it is there: typing on the keyboard right
+    # after the click could reach the page before select2 has moved the focus (seen once in CI).
+    page.locator(".select2-container--open .select2-search__field").fill(term)
     page.locator(".select2-results__option", has_text=label).click()
     page.select_option(f"#id_participations-{row}-role", role)
 
