@@ -105,18 +105,24 @@ def _legal_forms(ids) -> Table:
     )
 
 
-def _themes(ids) -> Table:
+def _counts_by_vocabulary(links, vocabulary: str, ids) -> list[tuple[str, int]]:
+    """(label, cooperations) of a vocabulary reached through a link table, in its display order:
+    one grouped query."""
     rows = (
-        Cooperation.themes.through.objects.filter(cooperation__in=ids)
-        .values_list("theme__label", "theme__position")
+        links.objects.filter(cooperation__in=ids)
+        .values_list(f"{vocabulary}__label", f"{vocabulary}__position")
         .annotate(n=Count("cooperation", distinct=True))
-        .order_by("theme__position", "theme__label")
+        .order_by(f"{vocabulary}__position", f"{vocabulary}__label")
     )
+    return [(label, n) for label, _, n in rows]
+
+
+def _themes(ids) -> Table:
     return Table(
         "thematiques",
         "Par thématique",
         "Thématique",
-        [(label, n) for label, _, n in rows],
+        _counts_by_vocabulary(Cooperation.themes.through, "theme", ids),
         "Une coopération peut porter sur plusieurs thématiques.",
     )
 
@@ -178,17 +184,11 @@ def _statuses(ids) -> Table:
 
 
 def _factors(ids) -> Table:
-    rows = (
-        CooperationFactor.objects.filter(cooperation__in=ids)
-        .values_list("factor__label", "factor__position")
-        .annotate(n=Count("cooperation", distinct=True))
-        .order_by("factor__position", "factor__label")
-    )
     return Table(
         "facteurs",
         "Par facteur de réussite",
         "Facteur de réussite",
-        [(label, n) for label, _, n in rows],
+        _counts_by_vocabulary(CooperationFactor, "factor", ids),
         "Une coopération peut illustrer plusieurs facteurs de réussite.",
     )
 
