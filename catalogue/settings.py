@@ -329,6 +329,10 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # Seconds anonymous visitors may be served a cached public page (cooperations/caching.py);
 # writes through the admin or the import show at once, other edits within this delay. 0: off.
 PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 60)
+# The facet index of the lists (cooperations/facet_index.py) follows every write through the
+# admin or the import at once; edits that keep no history (the territory register) within
+# this many seconds.
+FACET_INDEX_MAX_AGE = env_int("FACET_INDEX_MAX_AGE", 300)
 # One Redis shared by every application server, or local memory per process when unset;
 # the prefix lets several catalogues (production, staging) share one Redis.
 CACHES = {

@@ -17,7 +17,6 @@ import re
 from urllib.parse import urlencode
 
 from django.contrib.syndication.views import Feed
-from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
@@ -63,14 +62,7 @@ class CatalogueFeed(Feed):
         view.load_scope(**kwargs)
         filterset, queryset, _notices = view.filtered(view.get_base_queryset())
         view.feed_filterset = filterset
-        view.feed_items = list(
-            queryset.order_by("-updated_at", "-pk").prefetch_related(
-                "themes",
-                Prefetch(
-                    "participations", queryset=Participation.objects.select_related("territory")
-                ),
-            )[:FEED_SIZE]
-        )
+        view.feed_items = list(queryset.order_by("-updated_at", "-pk").for_list()[:FEED_SIZE])
         host = request.get_host().rsplit(":", 1)[0]
         for item in view.feed_items:
             item.feed_id = entry_id(host, item)

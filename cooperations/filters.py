@@ -12,8 +12,10 @@ from dataclasses import dataclass
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.utils.functional import cached_property
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from . import search
 from .models import (
@@ -285,163 +287,159 @@ class Facet:
             return self.options
         return [o for o in self.options if o.count or o.selected]
 
+    @property
+    def options_html(self) -> str:
+        """The select's options as one string: a template loop over some 200 options cost a
+        quarter of the list page's time."""
+        return mark_safe(  # noqa: S308 — every value and label is escaped here.
+            "".join(
+                f'<option value="{escape(o.value)}"'
+                f"{' selected' if o.selected else ''}"
+                f"{' disabled' if not o.count and not o.selected else ''}>"
+                f"{escape(o.label)} ({o.count})</option>"
+                for o in self.visible_options
+            )
+        )
 
-def compute_facets(filterset: CooperationFilter, base: QuerySet) -> list[Facet]:
-    """For each value of each facet, how many cooperations the other active filters would give
-    with this value chosen: 9 queries whatever the data size.
-    """
-    selected = filterset.selected
 
-    def ids(excluded):
-        return filterset.filter_queryset_except(base, excluded).order_by().values("pk")
+# --- Facets: one small function per kind of facet ---------------------------------------------
+#
+# Each takes the labels of its values (one query for all facets, `facet_labels`) and a function
+# giving, for a facet name, the count of each of its value keys with the other filters applied
+# (the facet index, cooperations/facet_index.py).
 
-    # The métropole, theme, factor and form facets cost two queries together: one UNION of
-    # grouped counts, each starting from the filtered ids and reaching its relation through the
-    # relation's (cooperation_id, …) unique index, and one UNION of the four lists of values.
-    # Counting every row of each relation with a FILTER, one query per facet, took 100–300 ms
-    # per facet at 100,000 cooperations.
-    def grouped(queryset, name, column):
-        return queryset.order_by().values_list(Value(name), column).annotate(n=Count("pk"))
+VOCABULARY_FACETS = (
+    ("metropole", "Métropole"),
+    ("thematique", "Thématique"),
+    ("facteur", "Facteur de réussite"),
+    ("forme", "Forme de coopération"),
+)
+AREA_FACETS = (
+    ("departement", "Département des participants", TerritoryKind.DEPARTEMENT),
+    ("region", "Région des participants", TerritoryKind.REGION),
+)
 
-    through = Cooperation.themes.through
-    grouped_counts = grouped(
-        Participation.objects.filter(
-            role=Participation.Role.METROPOLE, cooperation__in=ids("metropole")
-        ),
-        "metropole",
-        "territory",
-    ).union(
-        grouped(through.objects.filter(cooperation__in=ids("thematique")), "thematique", "theme"),
-        grouped(
-            CooperationFactor.objects.filter(cooperation__in=ids("facteur")), "facteur", "factor"
-        ),
-        grouped(Cooperation.objects.filter(pk__in=ids("forme")), "forme", "legal_form"),
-        all=True,
-    )
-    found = {(name, pk): n for name, pk, n in grouped_counts}
 
-    def values(queryset, name, value, label, position):
+def facet_labels() -> dict[str, list[tuple]]:
+    """(key, URL value, label) of every value of the métropole, theme, factor, form,
+    département and région facets, in display order: one query."""
+
+    def rows(queryset, name, value, label, position):
         return queryset.order_by().values_list(Value(name), "pk", value, label, position)
 
-    listed = values(Territory.objects.metropoles(), "metropole", "code", "name", Value(0)).union(
-        values(Theme.objects.all(), "thematique", "slug", "label", "position"),
-        values(SuccessFactor.objects.all(), "facteur", "slug", "label", "position"),
-        values(LegalForm.objects.all(), "forme", "slug", "label", "position"),
+    listed = rows(Territory.objects.metropoles(), "metropole", "code", "name", Value(0)).union(
+        rows(Theme.objects.all(), "thematique", "slug", "label", "position"),
+        rows(SuccessFactor.objects.all(), "facteur", "slug", "label", "position"),
+        rows(LegalForm.objects.all(), "forme", "slug", "label", "position"),
+        *[
+            rows(Territory.objects.filter(kind=kind), name, "code", "name", Value(0))
+            for name, _label, kind in AREA_FACETS
+        ],
         all=True,
     )
-    options = defaultdict(list)
+    grouped = defaultdict(list)
     for name, pk, value, label, position in listed:
-        options[name].append((position, label, pk, value))
-    facets = []
-    for name, label in (
-        ("metropole", "Métropole"),
-        ("thematique", "Thématique"),
-        ("facteur", "Facteur de réussite"),
-        ("forme", "Forme de coopération"),
-    ):
+        grouped[name].append((position, label, pk, value))
+    order = {
         # Métropoles sorted in Python: the database's collation would put « Métropole … »
-        # after « Metz »; vocabularies in their display order (position, label).
-        rows = sorted(
-            options[name],
-            key=(lambda row: fold(row[1])) if name == "metropole" else (lambda row: row[:2]),
-        )
-        facets.append(
-            Facet(
-                name,
-                label,
-                [
-                    FacetOption(value, text, found.get((name, pk), 0), value == selected[name])
-                    for _position, text, pk, value in rows
-                ],
-            )
-        )
+        # after « Metz »; vocabularies in their display order; areas by official code.
+        "metropole": lambda row: fold(row[1]),
+        "departement": lambda row: row[3],
+        "region": lambda row: row[3],
+    }
+    return {
+        name: [
+            (pk, value, label)
+            for _p, label, pk, value in sorted(found, key=order.get(name, lambda row: row[:2]))
+        ]
+        for name, found in grouped.items()
+    }
 
-    status_counts = dict(
-        Cooperation.objects.filter(pk__in=ids("statut"))
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("pk"))
-    )
-    facets.append(
-        Facet(
-            "statut",
-            "Statut",
-            [
-                FacetOption(v, label, status_counts.get(v, 0), v == selected["statut"])
-                for v, label in Cooperation.Status.choices
-            ],
-        )
+
+def vocabulary_facet(name, label, labels, counts, selected) -> Facet:
+    found = counts(name)
+    return Facet(
+        name,
+        label,
+        [
+            FacetOption(value, text, found.get(pk, 0), value == selected[name])
+            for pk, value, text in labels.get(name, [])
+        ],
     )
 
-    kind_counts = dict(
-        Participation.objects.filter(
-            cooperation__in=ids("nature_partenaire"), role__in=_NON_METROPOLE_ROLES
-        )
-        .order_by()
-        .values_list("territory__kind")
-        .annotate(n=Count("cooperation", distinct=True))
-    )
-    facets.append(
-        Facet(
-            "nature_partenaire",
-            "Nature des partenaires",
-            [
-                FacetOption(v, label, kind_counts.get(v, 0), v == selected["nature_partenaire"])
-                for v, label in PARTNER_KINDS
-            ],
-            hide_empty=True,
-        )
+
+def status_facet(counts, selected) -> Facet:
+    found = counts("statut")
+    return Facet(
+        "statut",
+        "Statut",
+        [
+            FacetOption(v, label, found.get(v, 0), v == selected["statut"])
+            for v, label in Cooperation.Status.choices
+        ],
     )
 
-    for name, label, kind, fk in (
-        ("departement", "Département des participants", TerritoryKind.DEPARTEMENT, "departement"),
-        ("region", "Région des participants", TerritoryKind.REGION, "region"),
-    ):
-        counts = dict(
-            Participation.objects.filter(cooperation__in=ids(name))
-            .annotate(
-                area=Case(
-                    When(territory__kind=kind, then=F("territory_id")),
-                    default=F(f"territory__{fk}_id"),
-                )
-            )
-            .exclude(area__isnull=True)
-            .order_by()
-            .values_list("area")
-            .annotate(n=Count("cooperation", distinct=True))
-        )
-        shown = Q(pk__in=list(counts))
-        if chosen := filterset.valid_data.get(name):
-            shown |= Q(pk=chosen.pk)
-        areas = Territory.objects.filter(kind=kind).filter(shown)
-        facets.append(
-            Facet(
-                name,
-                label,
-                [
-                    FacetOption(
-                        a.code,
-                        f"{a.code} – {a.name}",
-                        counts.get(a.pk, 0),
-                        a.code == selected[name],
-                    )
-                    for a in areas.order_by("code")
-                ],
-                hide_empty=True,
-            )
-        )
 
-    plus = Cooperation.objects.filter(pk__in=ids("plus_value")).aggregate(
-        **{key: Count("pk", filter=Q(**{field: True})) for key, (field, _) in PLUS_VALUES.items()}
+def partner_kind_facet(counts, selected) -> Facet:
+    found = counts("nature_partenaire")
+    return Facet(
+        "nature_partenaire",
+        "Nature des partenaires",
+        [
+            FacetOption(v, label, found.get(v, 0), v == selected["nature_partenaire"])
+            for v, label in PARTNER_KINDS
+        ],
+        hide_empty=True,
     )
-    facets.append(
-        Facet(
-            "plus_value",
-            "Plus-value",
-            [
-                FacetOption(key, label, plus[key], key == selected["plus_value"])
-                for key, (_, label) in PLUS_VALUES.items()
-            ],
-        )
+
+
+def area_facet(name, label, labels, counts, selected) -> Facet:
+    found = counts(name)
+    return Facet(
+        name,
+        label,
+        [
+            FacetOption(code, f"{code} – {text}", found.get(pk, 0), code == selected[name])
+            for pk, code, text in labels.get(name, [])
+        ],
+        hide_empty=True,
     )
+
+
+def plus_value_facet(counts, selected) -> Facet:
+    found = counts("plus_value")
+    return Facet(
+        "plus_value",
+        "Plus-value",
+        [
+            FacetOption(key, label, found.get(key, 0), key == selected["plus_value"])
+            for key, (_field, label) in PLUS_VALUES.items()
+        ],
+    )
+
+
+def build_facets(filterset: CooperationFilter, counts, skip: str = "") -> list[Facet]:
+    """Every facet but `skip` (the one a page fixes), in the order of the filter form.
+
+    `counts(name)` gives {value key: count} for a facet name, the other active filters applied.
+    """
+    selected = filterset.selected
+    labels = facet_labels()
+    facets = [
+        vocabulary_facet(name, label, labels, counts, selected)
+        for name, label in VOCABULARY_FACETS
+        if name != skip
+    ]
+    facets += [
+        builder(counts, selected)
+        for name, builder in (("statut", status_facet), ("nature_partenaire", partner_kind_facet))
+        if name != skip
+    ]
+    facets += [
+        area_facet(name, label, labels, counts, selected)
+        for name, label, _kind in AREA_FACETS
+        if name != skip
+    ]
+    if skip != "plus_value":
+        facets.append(plus_value_facet(counts, selected))
     return facets

@@ -275,57 +275,15 @@ class CooperationQuerySet(models.QuerySet):
             "plus_value_links",
         )
 
-    def related_to(
-        self, pk: int, metropole_ids: list[int], partner_ids: list[int], theme_ids: list[int],
-        limit=6,
-    ):  # fmt: skip
-        """Published cooperations other than `pk`: those sharing most métropoles first, then
-        most partners (any non-métropole participant), then most themes, then by name. One
-        query, loading only id, name and slug.
-
-        Raw SQL because the scores are a GROUP BY over a UNION ALL of the two relation tables,
-        which read only the shared rows through their indexes; a score through the ORM
-        (Count(distinct) over joins of every published cooperation) took 40 ms at 10,000
-        cooperations and 460 ms at 100,000.
-        """
-        # Table names come from the models and every value is a parameter.
-        participations = Participation._meta.db_table
-        through = Cooperation.themes.through._meta.db_table
-        parts, params = [], []
-
-        def marks(ids):
-            return ", ".join(["%s"] * len(ids))
-
-        if metropole_ids:
-            parts.append(
-                "SELECT cooperation_id, 1 AS m, 0 AS p, 0 AS t "  # noqa: S608
-                f"FROM {participations} "
-                f"WHERE role = %s AND territory_id IN ({marks(metropole_ids)})"
-            )
-            params += [Participation.Role.METROPOLE, *metropole_ids]
-        if partner_ids:
-            parts.append(
-                "SELECT cooperation_id, 0 AS m, 1 AS p, 0 AS t "  # noqa: S608
-                f"FROM {participations} "
-                f"WHERE role <> %s AND territory_id IN ({marks(partner_ids)})"
-            )
-            params += [Participation.Role.METROPOLE, *partner_ids]
-        if theme_ids:
-            parts.append(
-                "SELECT cooperation_id, 0 AS m, 0 AS p, 1 AS t "  # noqa: S608
-                f"FROM {through} WHERE theme_id IN ({marks(theme_ids)})"
-            )
-            params += list(theme_ids)
-        if not parts:
-            return []
-        sql = (
-            "SELECT c.id, c.name, c.slug FROM (SELECT cooperation_id, SUM(m) AS m, SUM(p) AS p, "  # noqa: S608
-            f"SUM(t) AS t FROM ({' UNION ALL '.join(parts)}) AS hits GROUP BY cooperation_id) "
-            f"AS scores JOIN {Cooperation._meta.db_table} AS c ON c.id = scores.cooperation_id "
-            "WHERE c.is_published AND c.id <> %s "
-            "ORDER BY scores.m DESC, scores.p DESC, scores.t DESC, c.name, c.id LIMIT %s"
+    def for_list(self):
+        """Everything a result row shows: one query plus two prefetches (themes, participations
+        with their territory)."""
+        return self.select_related("legal_form").prefetch_related(
+            "themes",
+            models.Prefetch(
+                "participations", queryset=Participation.objects.select_related("territory")
+            ),
         )
-        return list(self.raw(sql, [*params, pk, limit]))
 
 
 # Path segments that the URLs under /cooperations/ use for themselves (the list's Atom feed): a

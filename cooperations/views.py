@@ -19,7 +19,6 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
-    Prefetch,
     Q,
     Subquery,
     When,
@@ -31,12 +30,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
+from pyroaring import BitMap
 
-from . import api, exports, search
+from . import api, exports, facet_index, search
 from . import my_territory as my_territory_service
 from .collation import FrenchOrder
 from .feeds import feed_query
-from .filters import PLUS_VALUES, SORTS, CooperationFilter, compute_facets
+from .filters import PLUS_VALUES, SORTS, CooperationFilter, build_facets
 from .models import (
     KINDS_BY_URL_SEGMENT,
     Cooperation,
@@ -183,6 +183,36 @@ def plus_values_overview(request):
     )
 
 
+class IndexedResults:
+    """A selection of the facet index in the page's order, read from the database only for the
+    slice shown: what the Paginator pages through (it needs `count()` and slicing)."""
+
+    def __init__(self, index, segments, sort, ranks, queryset):
+        self.index, self.segments, self.sort, self.ranks = index, segments, sort, ranks
+        self.queryset = queryset
+
+    def count(self) -> int:
+        return sum(len(segment) for segment in self.segments)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key):
+        if isinstance(key, int):
+            return self[key : key + 1][0]
+        start, stop, _step = key.indices(self.count())
+        ids = facet_index.ordered_page(
+            self.index, self.segments, self.sort, self.ranks, start, stop
+        )
+        # One query and its prefetches for the 20 rows, put back in the index's order; a row
+        # unpublished since the index was built is simply left out.
+        rows = {row.pk: row for row in self.queryset.filter(pk__in=ids)}
+        return [rows[pk] for pk in ids if pk in rows]
+
+    def __iter__(self):
+        return iter(self[:])
+
+
 class CatalogueList(View):
     """A filtered, faceted, sorted, paginated list; also answers ?format=json|csv|xlsx|ods."""
 
@@ -217,9 +247,8 @@ class CatalogueList(View):
         """The address of this page's Atom feed, without query string."""
         return reverse("cooperations:feed")
 
-    def filtered(self, base):
-        """The FilterSet of the query string and `base` narrowed by its valid filters, with a
-        French notice per ignored value; the queryset is unordered and not yet evaluated."""
+    def parse_filters(self, base):
+        """The FilterSet of the query string, with a French notice per ignored value."""
         notices = []
         filterset = CooperationFilter(self.request.GET, queryset=base, request=self.request)
         for name in filterset.form.errors:
@@ -229,22 +258,26 @@ class CatalogueList(View):
                 f"Le filtre « {label} » avec la valeur « {shown(raw, 60)} » n'a pas été compris : "
                 "il a été ignoré."
             )
-        queryset = filterset.qs
+        filterset.valid_data  # noqa: B018 — sets years_swapped
         if filterset.years_swapped:
             notices.append(
                 "L'année de début était postérieure à l'année de fin : elles ont été inversées."
             )
-        return filterset, queryset, notices
+        return filterset, notices
+
+    def filtered(self, base):
+        """The FilterSet of the query string and `base` narrowed by its valid filters, with a
+        French notice per ignored value; the queryset is unordered and not yet evaluated."""
+        filterset, notices = self.parse_filters(base)
+        return filterset, filterset.qs, notices
 
     def get(self, request, *args, **kwargs):
-        base = self.get_base_queryset()
-        filterset, queryset, self.notices = self.filtered(base)
+        filterset, self.notices = self.parse_filters(self.get_base_queryset())
         self.filterset = filterset
         searching = "q" in filterset.valid_data and bool(
             search.search_words(filterset.valid_data["q"])
         )
         sort = self._sort(request.GET.get("tri", ""), searching)
-        queryset = queryset.order_by(*self.role_ordering(), *self._ordering(sort))
 
         fmt = request.GET.get("format", "html")
         if fmt not in {"html", "json", *exports.FORMATS}:
@@ -253,6 +286,7 @@ class CatalogueList(View):
             )
             fmt = "html"
         if fmt in exports.FORMATS:
+            queryset = filterset.qs.order_by(*self.role_ordering(), *self._ordering(sort))
             return exports.export_response(
                 fmt,
                 queryset,
@@ -262,22 +296,29 @@ class CatalogueList(View):
                 self.permalink(),
             )
 
-        paginator = Paginator(
-            queryset.select_related("legal_form").prefetch_related(
-                "themes",
-                Prefetch(
-                    "participations", queryset=Participation.objects.select_related("territory")
-                ),
-            ),
-            PAGE_SIZE,
+        # Pages and their facets come from the facet index: bitmaps instead of grouped counts.
+        index = facet_index.current()
+        base = self.index_base(index)
+        kept, ranks = facet_index.filter_bitmaps(index, filterset.valid_data)
+        selection = facet_index.intersect(base, kept.values())
+        results = IndexedResults(
+            index,
+            self.index_segments(index, selection),
+            sort,
+            ranks,
+            self.get_base_queryset().for_list(),
         )
+        paginator = Paginator(results, PAGE_SIZE)
         page = paginator.page(self._page_number(request.GET.get("page"), paginator))
         if fmt == "json":
             return JsonResponse(api.list_payload(request, page, paginator, self.notices))
 
+        def counts(name):
+            return facet_index.facet_counts(index, base, kept, name)
+
         context = {
             "filterset": filterset,
-            "facets": [f for f in compute_facets(filterset, base) if f.name != self.fixed_facet],
+            "facets": build_facets(filterset, counts, skip=self.fixed_facet),
             "active_filters": self.active_filters(filterset),
             "notices": self.notices,
             "page_obj": page,
@@ -295,6 +336,16 @@ class CatalogueList(View):
         context.update(self.get_page_context())
         context["page_heading"] = self.heading(context, filterset, page.number)
         return render(request, self.template_name, context)
+
+    def index_base(self, index) -> BitMap:
+        """The page's own narrowing of the catalogue, as a bitmap of the facet index; the same
+        rows as `get_base_queryset()`."""
+        return index.published
+
+    def index_segments(self, index, selection: BitMap) -> list[BitMap]:
+        """The selection cut into the groups that come first whatever the sort (the roles of a
+        territory page); the same order as `role_ordering()`."""
+        return [selection]
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -463,6 +514,9 @@ class ThemeView(CatalogueList):
     def get_base_queryset(self):
         return Cooperation.objects.published().filter(themes=self.theme)
 
+    def index_base(self, index):
+        return index.value("thematique", self.theme.pk)
+
     def statistics_scope(self):
         return {"thematique": self.theme.slug}
 
@@ -495,6 +549,9 @@ class FactorView(CatalogueList):
         return Cooperation.objects.published().filter(
             pk__in=CooperationFactor.objects.filter(factor=self.factor).values("cooperation")
         )
+
+    def index_base(self, index):
+        return index.value("facteur", self.factor.pk)
 
     def statistics_scope(self):
         return {"facteur": self.factor.slug}
@@ -544,6 +601,9 @@ class PlusValueView(CatalogueList):
 
     def get_base_queryset(self):
         return Cooperation.objects.published().filter(**{self.field: True})
+
+    def index_base(self, index):
+        return index.value("plus_value", self.code)
 
     def statistics_scope(self):
         return {"plus_value": self.code}
@@ -633,6 +693,20 @@ class TerritoryView(CatalogueList):
             .annotate(territory_role=Subquery(role))
         )
 
+    def index_base(self, index):
+        here = index.participants(self.territory.pk)
+        if self.territory.kind == Territory.Kind.DEPARTEMENT:
+            here |= index.value("departement", self.territory.pk)
+        elif self.territory.kind == Territory.Kind.REGION:
+            here |= index.value("region", self.territory.pk)
+        return here
+
+    def index_segments(self, index, selection):
+        segments = [
+            selection & index.participants(self.territory.pk, [role]) for role in ROLE_ORDER
+        ]
+        return [*segments, selection - BitMap.union(BitMap(), *segments)]
+
     def statistics_scope(self):
         facet = self.fixed_facet
         return {facet: self.territory.code} if facet else None
@@ -698,7 +772,11 @@ def cooperation_detail(request, slug):
         if p.role != Participation.Role.METROPOLE
     ]
     theme_ids = [t.pk for t in cooperation.themes.all()]
-    related = Cooperation.objects.related_to(cooperation.pk, metropole_ids, partner_ids, theme_ids)
+    related_ids = facet_index.related(
+        facet_index.current(), cooperation.pk, metropole_ids, partner_ids, theme_ids
+    )
+    found = Cooperation.objects.published().only("pk", "name", "slug").in_bulk(related_ids)
+    related = [found[pk] for pk in related_ids if pk in found]
     illustrations = {link.plus_value: link for link in cooperation.plus_value_links.all()}
     plus_values = [
         {

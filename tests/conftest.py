@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from cooperations import facet_index
 from cooperations.models import (
     Cooperation,
     CooperationFactor,
@@ -29,6 +30,15 @@ from cooperations.models import (
 from cooperations.search import refresh_search_text
 
 _counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def fresh_facet_index():
+    """Each test starts without the previous test's facet index: rolled-back transactions may
+    give the next test's data the same history ids, hence the same catalogue version."""
+    facet_index.reset()
+    yield
+    facet_index.reset()
 
 
 def make_territory(kind=Territory.Kind.CC, name=None, code=None, **fields) -> Territory:

@@ -1,0 +1,397 @@
+"""The in-memory facet index of the public lists: filters are bitmap intersections, facet counts
+are bitmap cardinalities, sorted pages come from precomputed sort keys.
+
+Why: a list page with its nine facets asked the database for nine grouped counts, each over
+every filtered row, and rebuilt the filter chain nine times in the ORM: 150 ms at 10,000
+cooperations, 800 ms at 100,000. Search engines count facets over bitsets instead; the same idea
+here costs a few microseconds per facet value whatever the catalogue's size.
+
+What is indexed: each published cooperation gets a *position*, its rank in the French name order
+(the list's default order), and every filter value maps to the compressed bitmap (pyroaring) of
+the positions it keeps. A bitmap of positions is therefore already sorted by name; the other
+orders are one precomputed key per position. Only the rows of the page shown are then read from
+the database.
+
+Freshness: the index is built once per catalogue version — the history-based version that the
+page cache uses, one indexed query per request — so any write through the admin or the import
+shows at the next request, on every application server (each rebuilds from the shared
+database). Edits that keep no history (a territory's département, loaded from the official
+register) show within FACET_INDEX_MAX_AGE seconds. The build reads the published cooperations
+and their relations in five queries; `stats()` gives its time and size.
+
+Text search stays in the database (PostgreSQL full text, or the SQLite fallback): its matching
+ids and ranks are read once and intersected with the bitmaps.
+"""
+
+import logging
+import sys
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Q
+from pyroaring import BitMap, FrozenBitMap
+
+from . import search
+from .caching import catalogue_version
+from .collation import FrenchOrder
+from .filters import PLUS_VALUES
+from .models import Cooperation, CooperationFactor, Participation, TerritoryKind
+
+logger = logging.getLogger(__name__)
+
+EMPTY = FrozenBitMap()
+# Plus-value URL values and their boolean fields, in the vocabulary's order.
+PLUS_VALUE_KEYS = {key: field for key, (field, _label) in PLUS_VALUES.items()}
+METROPOLE = Participation.Role.METROPOLE
+NON_METROPOLE_ROLES = (Participation.Role.PARTNER, Participation.Role.ASSOCIATED)
+# Where a list sorts rows without a signature date: after every dated one, in both date orders.
+_NO_DATE = np.iinfo(np.int64).max
+
+
+def _freeze(groups: dict) -> dict:
+    return {key: FrozenBitMap(positions) for key, positions in groups.items()}
+
+
+def _rank(order: np.ndarray) -> np.ndarray:
+    """The inverse permutation: rank[position] = where the position comes in `order`."""
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    return rank
+
+
+@dataclass
+class FacetIndex:
+    version: str
+    built_at: float
+    # position → cooperation id, and the reverse.
+    ids: np.ndarray
+    position_of: dict[int, int]
+    # Facet name → value key (a primary key, a status, a kind…) → positions.
+    values: dict[str, dict] = field(default_factory=dict)
+    # (territory id, role) → positions: territory pages and related cooperations.
+    roles: dict[tuple[int, str], FrozenBitMap] = field(default_factory=dict)
+    # The signature year of each position, 0 without a date.
+    years: np.ndarray | None = None
+    # Sort keys by position for the date orders (smaller first).
+    recent_key: np.ndarray | None = None
+    oldest_key: np.ndarray | None = None
+    build_seconds: float = 0.0
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+    @property
+    def published(self) -> FrozenBitMap:
+        return FrozenBitMap(range(self.size)) if self.size else EMPTY
+
+    def value(self, facet: str, key) -> FrozenBitMap:
+        return self.values[facet].get(key, EMPTY)
+
+    def participants(self, territory_id: int, roles=None) -> BitMap:
+        """Positions where the territory takes part (in one of `roles`, all when None)."""
+        roles = roles or [r.value for r in Participation.Role]
+        return BitMap.union(EMPTY, *[self.roles.get((territory_id, r), EMPTY) for r in roles])
+
+    def years_between(self, low: int | None, high: int | None) -> BitMap:
+        keep = self.years > 0
+        if low is not None:
+            keep &= self.years >= low
+        if high is not None:
+            keep &= self.years <= high
+        return BitMap(np.flatnonzero(keep).astype(np.uint32))
+
+    def positions(self, cooperation_ids) -> BitMap:
+        """Positions of the published cooperations among `cooperation_ids`."""
+        found = (self.position_of.get(pk) for pk in cooperation_ids)
+        return BitMap(p for p in found if p is not None)
+
+    def stats(self) -> dict:
+        """Size of the index in memory and the time its build took."""
+        bitmaps = [bm for groups in self.values.values() for bm in groups.values()]
+        bitmaps += list(self.roles.values())
+        bitmap_bytes = sum(_bitmap_bytes(bm) for bm in bitmaps)
+        arrays = (self.ids, self.years, self.recent_key, self.oldest_key)
+        array_bytes = sum(a.nbytes for a in arrays)
+        # A dict entry costs about 100 bytes with its two ints.
+        return {
+            "cooperations": self.size,
+            "bitmaps": len(bitmaps),
+            "bytes": bitmap_bytes + array_bytes + 100 * len(self.position_of),
+            "build_seconds": self.build_seconds,
+        }
+
+
+def _bitmap_bytes(bitmap) -> int:
+    stats = bitmap.get_statistics()
+    containers = ("n_bytes_array_containers", "n_bytes_bitset_containers", "n_bytes_run_containers")
+    return sys.getsizeof(bitmap) + sum(stats[name] for name in containers)
+
+
+def build(version: str) -> FacetIndex:
+    """Read the published cooperations and their relations (5 queries) into a new index."""
+    started = time.perf_counter()
+    rows = list(
+        Cooperation.objects.published()
+        .order_by(FrenchOrder("name"), "pk")
+        .values_list("pk", "signed_on", "status", "legal_form_id", *PLUS_VALUE_KEYS.values())
+    )
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    position_of = {pk: position for position, pk in enumerate(ids.tolist())}
+
+    status, form = defaultdict(list), defaultdict(list)
+    plus = defaultdict(list)
+    ordinals = np.full(len(rows), _NO_DATE, dtype=np.int64)
+    years = np.zeros(len(rows), dtype=np.int64)
+    for position, (_pk, signed_on, state, legal_form, *plus_flags) in enumerate(rows):
+        if signed_on is not None:
+            ordinals[position] = signed_on.toordinal()
+            years[position] = signed_on.year
+        if state:
+            status[state].append(position)
+        if legal_form is not None:
+            form[legal_form].append(position)
+        for key, flag in zip(PLUS_VALUE_KEYS, plus_flags, strict=True):
+            if flag:
+                plus[key].append(position)
+
+    roles, kinds = defaultdict(list), defaultdict(set)
+    departements, regions = defaultdict(set), defaultdict(set)
+    participations = (
+        Participation.objects.filter(cooperation__is_published=True)
+        .order_by()
+        .values_list(
+            "cooperation_id",
+            "territory_id",
+            "role",
+            "territory__kind",
+            "territory__departement_id",
+            "territory__region_id",
+        )
+    )
+    for cooperation, territory, role, kind, departement, region in participations.iterator(
+        chunk_size=10_000
+    ):
+        position = position_of[cooperation]
+        roles[(territory, role)].append(position)
+        if role != METROPOLE:
+            kinds[kind].add(position)
+        # As the filters read it: the territory itself, or the one it lies in.
+        if kind == TerritoryKind.DEPARTEMENT:
+            departements[territory].add(position)
+        if departement is not None:
+            departements[departement].add(position)
+        if kind == TerritoryKind.REGION:
+            regions[territory].add(position)
+        if region is not None:
+            regions[region].add(position)
+
+    def grouped(queryset, column) -> dict:
+        groups = defaultdict(list)
+        for cooperation, key in (
+            queryset.order_by().values_list("cooperation_id", column).iterator(chunk_size=10_000)
+        ):
+            groups[key].append(position_of[cooperation])
+        return _freeze(groups)
+
+    published = Q(cooperation__is_published=True)
+    through = Cooperation.themes.through
+    themes = grouped(through.objects.filter(published), "theme_id")
+    factors = grouped(CooperationFactor.objects.filter(published), "factor_id")
+
+    positions = np.arange(len(rows), dtype=np.int64)
+    undated = ordinals == _NO_DATE
+    recent = np.lexsort((positions, -np.where(undated, 0, ordinals), undated))
+    oldest = np.lexsort((positions, ordinals))
+    index = FacetIndex(
+        version=version,
+        built_at=time.monotonic(),
+        ids=ids,
+        position_of=position_of,
+        values={
+            "metropole": {
+                territory: FrozenBitMap(found)
+                for (territory, role), found in roles.items()
+                if role == METROPOLE
+            },
+            "thematique": themes,
+            "facteur": factors,
+            "forme": _freeze(form),
+            "statut": _freeze(status),
+            "nature_partenaire": _freeze(kinds),
+            "departement": _freeze(departements),
+            "region": _freeze(regions),
+            "plus_value": _freeze(plus),
+        },
+        roles=_freeze(roles),
+        years=years,
+        recent_key=_rank(recent),
+        oldest_key=_rank(oldest),
+    )
+    index.build_seconds = time.perf_counter() - started
+    return index
+
+
+_lock = threading.Lock()
+_current: FacetIndex | None = None
+
+
+def current(version: str | None = None) -> FacetIndex:
+    """The index of the catalogue's current version, built on first use after a change.
+
+    One build at a time per process: concurrent requests of a threaded worker wait for it
+    rather than build the same index twice.
+    """
+    global _current
+    version = version or catalogue_version()
+    index = _current
+    if index is not None and _fresh(index, version):
+        return index
+    with _lock:
+        index = _current
+        if index is None or not _fresh(index, version):
+            index = build(version)
+            _current = index
+            logger.info(
+                "Index des facettes construit : %s coopérations en %.0f ms.",
+                index.size,
+                index.build_seconds * 1000,
+            )
+    return index
+
+
+def _fresh(index: FacetIndex, version: str) -> bool:
+    age = time.monotonic() - index.built_at
+    return index.version == version and age < settings.FACET_INDEX_MAX_AGE
+
+
+def reset() -> None:
+    """Forget the index (tests that rewrite the database behind the version's back)."""
+    global _current
+    _current = None
+
+
+# --- Selections ---------------------------------------------------------------------------------
+
+
+def filter_bitmaps(index: FacetIndex, valid_data: dict) -> tuple[dict, dict | None]:
+    """The positions each valid filter keeps, by filter name (the two years as one), and the
+    search ranks by position when there is a text search (None otherwise)."""
+    kept, ranks = {}, None
+    for name, value in valid_data.items():
+        if name == "q":
+            ranks = _search_ranks(index, value)
+            kept[name] = BitMap(ranks)
+        elif name in ("annee_min", "annee_max"):
+            kept["annees"] = index.years_between(
+                valid_data.get("annee_min"), valid_data.get("annee_max")
+            )
+        elif name in ("statut", "nature_partenaire", "plus_value"):
+            kept[name] = index.value(name, value)
+        else:
+            kept[name] = index.value(name, value.pk)
+    return kept, ranks
+
+
+def _search_ranks(index: FacetIndex, query: str) -> dict[int, float]:
+    if not search.search_words(query):
+        return dict.fromkeys(range(index.size), 0.0)
+    matches = search.search(Cooperation.objects.published(), query).order_by()
+    ranks = {}
+    for pk, rank in matches.values_list("pk", "search_rank").iterator(chunk_size=10_000):
+        position = index.position_of.get(pk)
+        if position is not None:
+            ranks[position] = float(rank)
+    return ranks
+
+
+def intersect(base: BitMap, bitmaps) -> BitMap:
+    result = BitMap(base)
+    for bitmap in sorted(bitmaps, key=len):
+        result &= bitmap
+        if not result:
+            break
+    return result
+
+
+def facet_counts(index: FacetIndex, base: BitMap, kept: dict, facet: str) -> dict:
+    """For each value of `facet`, how many positions the other filters keep with it chosen."""
+    others = intersect(base, [bm for name, bm in kept.items() if name != facet])
+    return {key: others.intersection_cardinality(bm) for key, bm in index.values[facet].items()}
+
+
+def ordered_page(
+    index: FacetIndex,
+    segments: list[BitMap],
+    sort: str,
+    ranks: dict | None,
+    start: int,
+    stop: int,
+) -> list[int]:
+    """The cooperation ids at [start, stop) of the concatenated segments, each sorted by
+    `sort`: a slice of the bitmap for the name order, a partial sort of keys otherwise."""
+    found = []
+    for segment in segments:
+        size = len(segment)
+        if start < size and stop > 0:
+            found.extend(_sorted_slice(index, segment, sort, ranks, max(start, 0), min(stop, size)))
+        start -= size
+        stop -= size
+        if stop <= 0:
+            break
+    return index.ids[np.asarray(found, dtype=np.int64)].tolist()
+
+
+def _sorted_slice(index, segment, sort, ranks, start, stop) -> list[int]:
+    if sort == "nom" or (sort == "pertinence" and ranks is None):
+        return list(segment[start:stop])
+    positions = np.frombuffer(segment.to_array(), dtype=np.uint32).astype(np.int64)
+    if sort == "pertinence":
+        # Best rank first, then the name order, which the positions already follow.
+        scores = np.fromiter((ranks[p] for p in positions.tolist()), np.float64, len(positions))
+        order = np.lexsort((positions, -scores))
+        return positions[order[start:stop]].tolist()
+    keys = (index.recent_key if sort == "recent" else index.oldest_key)[positions]
+    if stop < len(keys):
+        # Only the first `stop` need sorting.
+        nearest = np.argpartition(keys, stop - 1)[:stop]
+        chosen = nearest[np.argsort(keys[nearest], kind="stable")]
+    else:
+        chosen = np.argsort(keys, kind="stable")
+    return positions[chosen[start:stop]].tolist()
+
+
+def related(
+    index: FacetIndex,
+    pk: int,
+    metropole_ids: list[int],
+    partner_ids: list[int],
+    theme_ids: list[int],
+    limit: int = 6,
+) -> list[int]:
+    """Ids of the published cooperations sharing most métropoles with `pk`, then most partners,
+    then most themes, then by name: the rule of `CooperationQuerySet.related_to`, counted over
+    the bitmaps of the record's own territories and themes."""
+    scores = np.zeros((3, index.size), dtype=np.int64)
+    for row, bitmaps in enumerate(
+        (
+            [index.roles.get((t, METROPOLE), EMPTY) for t in metropole_ids],
+            [index.participants(t, NON_METROPOLE_ROLES) for t in partner_ids],
+            [index.value("thematique", t) for t in theme_ids],
+        )
+    ):
+        for bitmap in bitmaps:
+            if bitmap:
+                scores[row, np.frombuffer(bitmap.to_array(), dtype=np.uint32)] += 1
+    own = index.position_of.get(pk)
+    if own is not None:
+        scores[:, own] = 0
+    candidates = np.flatnonzero(scores.any(axis=0))
+    order = np.lexsort(
+        (candidates, -scores[2, candidates], -scores[1, candidates], -scores[0, candidates])
+    )
+    return index.ids[candidates[order[:limit]]].tolist()

@@ -1,0 +1,308 @@
+"""The facet index answers exactly what the database answers.
+
+For a few hundred random filter combinations on a generated catalogue (the synthetic inventory,
+imported as staff import it), every list page served through the index must show the same rows
+in the same order, the same total and the same facet counts as the plain querysets: the
+FilterSet applied to the page's base queryset, ordered by the page's ORDER BY, and for each
+facet value the FilterSet with that value chosen. Also right after an admin edit and an import,
+which must show at the next request.
+
+FACET_INDEX_COMBINATIONS raises the number of combinations (default 200).
+"""
+
+import datetime
+import os
+import random
+
+import pytest
+from django.test import RequestFactory
+
+from cooperations import facet_index, views
+from cooperations.filters import CooperationFilter
+from cooperations.importing import run_import
+from cooperations.inventory import Sheet
+from cooperations.models import (
+    Cooperation,
+    LegalForm,
+    Participation,
+    SuccessFactor,
+    Territory,
+    Theme,
+)
+from cooperations.search import refresh_search_text
+from cooperations.synthetic import generate_rows
+
+from .conftest import make_cooperation
+from .test_admin import change_form_data, make_staff
+
+COMBINATIONS = int(os.environ.get("FACET_INDEX_COMBINATIONS", "200"))
+SORTS = ["", "nom", "recent", "ancien", "pertinence"]
+# Options checked per facet and combination (each costs a query on the reference side); the
+# selected option and options the index counts as empty are always among them when present.
+OPTIONS_PER_FACET = 3
+
+
+def import_synthetic(rows: int, seed: int) -> None:
+    headers, cells = generate_rows(rows, seed=seed)
+    plan, _outcome = run_import(
+        Sheet(header=headers, rows=list(enumerate(cells, start=2))), commit=True
+    )
+    assert plan.is_valid, plan.summary()
+
+
+@pytest.fixture
+def generated(official_territories, db):
+    import_synthetic(160, seed=11)
+    # Undated records and names that only a French collation orders well: the orders' edges.
+    Cooperation.objects.filter(slug__endswith="7").update(signed_on=None, signed_on_precision="")
+    metropole = Territory.objects.get(kind=Territory.Kind.METRO, code="242900314")
+    for name in [
+        "Éco-quartiers partagés",
+        "école des territoires",
+        "Zèbre",
+        "eau commune",
+        "Œuvre",
+    ]:
+        make_cooperation(name, metropoles=[metropole], is_published=True)
+    refresh_search_text()
+
+
+def catalogue_values() -> dict[str, list[str]]:
+    """Valid URL values of each filter, taken from the generated data."""
+    participations = Participation.objects.filter(cooperation__is_published=True)
+    territory_codes = set(participations.values_list("territory__code", flat=True))
+    departements = set(participations.values_list("territory__departement__code", flat=True))
+    regions = set(participations.values_list("territory__region__code", flat=True))
+    return {
+        "metropole": sorted(
+            Territory.objects.metropoles()
+            .filter(code__in=territory_codes)
+            .values_list("code", flat=True)
+        ),
+        "thematique": list(Theme.objects.values_list("slug", flat=True)),
+        "facteur": list(SuccessFactor.objects.values_list("slug", flat=True)),
+        "forme": list(LegalForm.objects.values_list("slug", flat=True)),
+        "statut": [value for value, _label in Cooperation.Status.choices],
+        "nature_partenaire": ["CC", "CA", "COMMUNE", "DEPARTEMENT", "PETR"],
+        "departement": sorted(code for code in departements if code),
+        "region": sorted(code for code in regions if code),
+        "plus_value": ["echelles", "filieres", "mutualisation"],
+        "q": ["cooperation", "brest", "fictif", "comite", "eco", "zebre", "nantes metropole"],
+        "annee_min": ["2010", "2015", "2020"],
+        "annee_max": ["2012", "2018", "2024"],
+    }
+
+
+def list_pages() -> list[tuple[str, type, dict]]:
+    """(path, view class, URL arguments) of every kind of list page."""
+    theme = Theme.objects.order_by("position").first()
+    factor = SuccessFactor.objects.order_by("position").first()
+    metropole = Territory.objects.get(kind=Territory.Kind.METRO, code="242900314")
+    partner = (
+        Participation.objects.filter(
+            role=Participation.Role.PARTNER, cooperation__is_published=True
+        )
+        .order_by("territory__code")
+        .first()
+        .territory
+    )
+    pages = [
+        ("/cooperations/", views.CooperationListView, {}),
+        (f"/thematiques/{theme.slug}/", views.ThemeView, {"slug": theme.slug}),
+        (f"/facteurs/{factor.slug}/", views.FactorView, {"slug": factor.slug}),
+        ("/plus-values/filieres/", views.PlusValueView, {"code": "filieres"}),
+    ]
+    for territory in (metropole, partner, metropole.departement, metropole.region):
+        segment = territory.get_absolute_url().strip("/").split("/")[1]
+        pages.append(
+            (
+                territory.get_absolute_url(),
+                views.TerritoryView,
+                {"segment": segment, "code": territory.code},
+            )
+        )
+    return pages
+
+
+def random_params(rng: random.Random, values: dict) -> dict:
+    params = {}
+    for name in rng.sample(sorted(values), k=rng.choice([0, 1, 1, 2, 2, 3, 4])):
+        params[name] = rng.choice(values[name])
+    if rng.random() < 0.1:
+        params["metropole"] = "pas-un-code"  # ignored with a notice, on both sides
+    if sort := rng.choice(SORTS):
+        params["tri"] = sort
+    if rng.random() < 0.3:
+        params["page"] = str(rng.randint(2, 4))
+    return params
+
+
+def reference(path: str, view_class, kwargs: dict, params: dict):
+    """The plain-queryset answer: (view, filterset, base, ordered ids)."""
+    request = RequestFactory().get(path, params)
+    view = view_class()
+    view.setup(request, **kwargs)
+    view.load_scope(**kwargs)
+    view.notices = []
+    base = view.get_base_queryset()
+    filterset, queryset, _notices = view.filtered(base)
+    view.filterset = filterset
+    searching = "q" in filterset.valid_data
+    sort = view._sort(params.get("tri", ""), searching)
+    ordered = queryset.order_by(*view.role_ordering(), *view._ordering(sort))
+    return filterset, base, list(ordered.values_list("pk", flat=True))
+
+
+def check_page(client, rng, path, view_class, kwargs, params) -> None:
+    response = client.get(path, params)
+    assert response.status_code == 200, (path, params)
+    context = response.context
+    filterset, base, ids = reference(path, view_class, kwargs, params)
+
+    page = context["page_obj"]
+    start = (page.number - 1) * views.PAGE_SIZE
+    shown = [c.pk for c in context["cooperations"]]
+    assert context["paginator"].count == len(ids), (path, params)
+    assert shown == ids[start : start + views.PAGE_SIZE], (path, params)
+
+    for facet in context["facets"]:
+        options = facet.options
+        chosen = [o for o in options if o.selected or not o.count]
+        chosen = chosen[:1] + rng.sample(options, k=min(OPTIONS_PER_FACET, len(options)))
+        # The other valid filters, then this facet's own filter with the option's value.
+        others = filterset.filter_queryset_except(base, facet.name)
+        for option in chosen:
+            value = cleaned(facet.name, option.value)
+            expected = filterset.filters[facet.name].filter(others, value).count()
+            assert option.count == expected, (path, params, facet.name, option.value)
+
+
+_cleaned = {}
+
+
+def cleaned(name: str, value: str):
+    """The FilterSet's cleaned value of one URL value (a model instance for most facets)."""
+    if (name, value) not in _cleaned:
+        form = CooperationFilter({name: value}, queryset=Cooperation.objects.none()).form
+        assert form.is_valid(), form.errors
+        _cleaned[name, value] = form.cleaned_data[name]
+    return _cleaned[name, value]
+
+
+def check_combinations(client, seed: int, count: int) -> None:
+    _cleaned.clear()  # model instances of this test's database only
+    rng = random.Random(seed)
+    values = catalogue_values()
+    pages = list_pages()
+    for _ in range(count):
+        path, view_class, kwargs = rng.choice(pages)
+        check_page(client, rng, path, view_class, kwargs, random_params(rng, values))
+
+
+def test_index_answers_what_the_plain_querysets_answer(client, generated):
+    check_combinations(client, seed=2018, count=COMBINATIONS)
+
+
+def test_index_follows_an_admin_edit_at_the_next_request(client, generated):
+    check_combinations(client, seed=1, count=5)  # the index is built now
+    target = Cooperation.objects.filter(is_published=True).order_by("pk").first()
+    editor = make_staff("Éditeurs", "editrice")
+    client.force_login(editor)
+    url = f"/admin/cooperations/cooperation/{target.pk}/change/"
+    data = change_form_data(client.get(url))
+    # Renamed to the front of the name order, re-dated, unpublished theme changed.
+    data["name"] = "Aaa coopération renommée"
+    data["signed_on"] = "03/04/2031"
+    data["signed_on_precision"] = Cooperation.DatePrecision.DAY
+    data["status"] = Cooperation.Status.ENDED
+    data["themes"] = [str(Theme.objects.order_by("-position").first().pk)]
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    client.logout()
+    listed = client.get("/cooperations/", {"tri": "recent"}).context["cooperations"]
+    assert listed[0].pk == target.pk
+    assert client.get("/cooperations/").context["cooperations"][0].pk == target.pk
+    check_combinations(client, seed=2, count=40)
+
+    client.force_login(editor)
+    data = change_form_data(client.get(url))
+    data.pop("is_published")
+    assert client.post(url, data).status_code == 302
+    client.logout()
+    assert target.pk not in [c.pk for c in client.get("/cooperations/").context["cooperations"]]
+    check_combinations(client, seed=3, count=40)
+
+
+def test_index_follows_an_import_at_the_next_request(client, generated):
+    before = client.get("/cooperations/").context["paginator"].count
+    import_synthetic(40, seed=12)
+    refresh_search_text()
+    after = client.get("/cooperations/").context["paginator"].count
+    assert after == Cooperation.objects.filter(is_published=True).count() > before
+    check_combinations(client, seed=4, count=60)
+
+
+def related_reference(cooperation: Cooperation) -> list[int]:
+    """The rule of related cooperations, counted in Python from the plain relations."""
+    own_metropoles, own_partners = set(), set()
+    for p in cooperation.participations.all():
+        (own_metropoles if p.role == Participation.Role.METROPOLE else own_partners).add(
+            p.territory_id
+        )
+    own_themes = {t.pk for t in cooperation.themes.all()}
+    index = facet_index.current()
+    scored = []
+    for other in Cooperation.objects.published().exclude(pk=cooperation.pk).for_list():
+        m = sum(
+            1
+            for p in other.participations.all()
+            if p.role == Participation.Role.METROPOLE and p.territory_id in own_metropoles
+        )
+        p_ = sum(
+            1
+            for p in other.participations.all()
+            if p.role != Participation.Role.METROPOLE and p.territory_id in own_partners
+        )
+        t = sum(1 for theme in other.themes.all() if theme.pk in own_themes)
+        if m or p_ or t:
+            scored.append((-m, -p_, -t, index.position_of[other.pk], other.pk))
+    return [row[-1] for row in sorted(scored)[:6]]
+
+
+def test_related_cooperations_follow_their_rule(client, generated):
+    rng = random.Random(7)
+    published = list(Cooperation.objects.published().order_by("pk"))
+    for cooperation in rng.sample(published, k=15):
+        response = client.get(cooperation.get_absolute_url())
+        shown = [c.pk for c in response.context["related"]]
+        assert shown == related_reference(cooperation), cooperation.slug
+
+
+def test_pages_skip_rows_unpublished_since_the_index_was_built(client, generated):
+    """A write that keeps no history leaves the version as it was: the page must still never
+    show an unpublished row."""
+    first = client.get("/cooperations/").context["cooperations"][0]
+    Cooperation.objects.filter(pk=first.pk).update(is_published=False)
+    shown = [c.pk for c in client.get("/cooperations/").context["cooperations"]]
+    assert first.pk not in shown
+
+
+def test_index_states_its_size_and_build_time(generated):
+    index = facet_index.current()
+    stats = index.stats()
+    assert stats["cooperations"] == Cooperation.objects.published().count()
+    assert stats["bytes"] > 0 and stats["bitmaps"] > 10
+    assert 0 < stats["build_seconds"] < 60
+
+
+def test_years_filter_keeps_dated_rows_in_the_range(generated):
+    index = facet_index.current()
+    kept = index.years_between(2015, 2018)
+    expected = set(
+        Cooperation.objects.published()
+        .filter(
+            signed_on__gte=datetime.date(2015, 1, 1), signed_on__lte=datetime.date(2018, 12, 31)
+        )
+        .values_list("pk", flat=True)
+    )
+    assert {int(index.ids[p]) for p in kept} == expected
