@@ -190,13 +190,16 @@ def build_network(metropole: Territory) -> Network:
 
 # --- ring diagram --------------------------------------------------------------------------
 
-CENTRE_RADIUS = 46
+CENTRE_RADIUS = 54
 NODE_MIN, NODE_MAX = 5, 14
 NODE_GAP = 3
 RING_GAP = 10
 GOLDEN = (math.sqrt(5) - 1) / 2
-# Room left on each ring, at its top, for the ring's label.
-LABEL_FONT = 13
+# Font sizes in SVG units: a diagram of a few dozen partners is about 500 units wide, so that
+# its texts are still about 10 px on a phone and 18 px at most on a wide screen.
+LABEL_FONT = 16
+NAME_FONT = 15
+CENTRE_FONT = 14
 MARGIN = 12
 
 
@@ -279,22 +282,22 @@ def diagram(centre_name: str, partners: list[Partner]) -> dict:
             top, bottom = min(top, y - r), max(bottom, y + r)
             cos, sin = math.cos(node["angle"]), math.sin(node["angle"])
             name = node["partner"].name
-            short = name if len(name) <= 24 else name[:23] + "…"
+            short = name if len(name) <= 20 else name[:19] + "…"
             node["label"] = f"{short} ({node['partner'].count})"
             node["anchor"] = "start" if cos > 0.2 else "end" if cos < -0.2 else "middle"
             if node["anchor"] == "middle":
                 node["label_x"] = x
-                node["label_y"] = y + (r + 14 if sin > 0 else -r - 6)
+                node["label_y"] = y + (r + NAME_FONT + 2 if sin > 0 else -r - 6)
             else:
                 node["label_x"] = x + cos * (r + 4)
-                node["label_y"] = y + sin * (r + 4) + 4
+                node["label_y"] = y + sin * (r + 4) + NAME_FONT / 3
             if node["named"]:
                 # About 0.6 of the font size per character.
-                width = len(node["label"]) * 12 * 0.6
+                width = len(node["label"]) * NAME_FONT * 0.6
                 start_x = {"start": 0, "end": -width, "middle": -width / 2}[node["anchor"]]
                 left = min(left, node["label_x"] + start_x)
                 right = max(right, node["label_x"] + start_x + width)
-                top = min(top, node["label_y"] - 12)
+                top = min(top, node["label_y"] - NAME_FONT)
                 bottom = max(bottom, node["label_y"] + 4)
     left, top = math.floor(left - MARGIN), math.floor(top - MARGIN)
     right, bottom = math.ceil(right + MARGIN), math.ceil(bottom + MARGIN)
@@ -304,15 +307,19 @@ def diagram(centre_name: str, partners: list[Partner]) -> dict:
             for key, origin in (("x", left), ("label_x", left), ("y", top), ("label_y", top)):
                 node[key] = round(node[key] - origin, 1)
     centre_x, centre_y = -left, -top
-    lines = _wrap(centre_name, 12)
+    lines = _wrap(centre_name, 11)
     return {
         "width": right - left,
         "height": bottom - top,
         "centre_x": centre_x,
         "centre_y": centre_y,
         "centre_radius": CENTRE_RADIUS,
+        "fonts": {"ring": LABEL_FONT, "name": NAME_FONT, "centre": CENTRE_FONT},
         "centre_lines": [
-            {"text": line, "y": round(centre_y + 14 * (i - (len(lines) - 1) / 2) + 4, 1)}
+            {
+                "text": line,
+                "y": round(centre_y + (CENTRE_FONT + 2) * (i - (len(lines) - 1) / 2) + 5, 1),
+            }
             for i, line in enumerate(lines)
         ],
         "rings": rings,
@@ -361,7 +368,7 @@ def france_map(counts: dict[str, int], own_departement: str = "") -> dict:
                 "title": f"{dep['name']} ({dep['code']}) : "
                 + (f"{count} partenaire{plural}" if count else "aucun partenaire"),
                 "label_x": dep["label"][0],
-                "label_y": dep["label"][1] + 4,
+                "label_y": dep["label"][1] + 4.5,
                 # White figures on the dark steps, dark ones on the light steps.
                 "text_fill": "#ffffff" if step and step[0] >= 5 else "#161616",
                 "own": dep["code"] == own_departement,
