@@ -29,8 +29,11 @@ MAP_PATH = Path(settings.BASE_DIR) / "fixtures" / "carte-departements.json"
 # a page of thousands of rows helps nobody, and the map still counts every partner).
 DIAGRAM_LIMIT = 60
 TABLE_LIMIT = 300
-# How many of the largest nodes carry their name in the diagram (the others: their <title>).
+# Which nodes carry their name in the diagram (the others: their <title>): every node of a small
+# network, else the largest ones sharing more than one cooperation (ties at one would name a
+# few partners picked only by their names).
 NAMED_NODES = 6
+SMALL_NETWORK = 8
 
 # Families of kinds, one ring each, from the innermost: the kinds of the official lists first.
 FAMILIES = [
@@ -230,7 +233,10 @@ def diagram(centre_name: str, partners: list[Partner]) -> dict:
     by_family: dict[str, list[Partner]] = {}
     for partner in partners:
         by_family.setdefault(FAMILY_OF_KIND.get(partner.kind, "autres"), []).append(partner)
-    named = {p.pk for p in partners[:NAMED_NODES]}
+    if len(partners) <= SMALL_NETWORK:
+        named = {p.pk for p in partners}
+    else:
+        named = {p.pk for p in partners[:NAMED_NODES] if p.count > 1}
 
     rings = []
     radius = CENTRE_RADIUS
@@ -241,20 +247,25 @@ def diagram(centre_name: str, partners: list[Partner]) -> dict:
             continue
         sizes = [_node_radius(p.count, largest) for p in members]
         title = f"{label} ({len(members)})"
-        label_arc = len(title) * LABEL_FONT * 0.6 + 12
+        # The label's width, and room for a node on each side of it.
+        label_arc = len(title) * LABEL_FONT * 0.6 + 2 * (max(sizes) + 6)
         needed = sum(2 * r + NODE_GAP for r in sizes) + label_arc
         radius = max(radius + previous_node + max(sizes) + RING_GAP, needed / (2 * math.pi))
         previous_node = max(sizes)
         # Slots spread evenly over the arc left after the label, clockwise from the top; the
-        # i-th largest partner takes the slot of rank frac(i × golden ratio), so that the largest
-        # (and their names) are spread around the ring rather than crowded at its start.
+        # i-th largest partner of the k-th ring takes the slot of rank frac((i + k + 1) × golden
+        # ratio), so that the largest (and their names) are spread around the ring, and the
+        # largest of two rings do not meet at the same place.
         start = -math.pi / 2 + (label_arc / 2) / radius
         span = 2 * math.pi - label_arc / radius
-        order = sorted(range(len(members)), key=lambda i: (i * GOLDEN) % 1)
+        order = sorted(range(len(members)), key=lambda i: ((i + len(rings) + 1) * GOLDEN) % 1)
         slot_of = {member: slot for slot, member in enumerate(order)}
+        # Each ring turned by its own fraction of a slot, so that rings of one or two partners
+        # do not all put them at the same place (the bottom).
+        shift = (len(rings) * GOLDEN) % 1 - 0.5
         nodes = []
         for i, (partner, size) in enumerate(zip(members, sizes, strict=True)):
-            angle = start + span * (slot_of[i] + 0.5) / len(members)
+            angle = start + span * (slot_of[i] + 0.5 + shift) / len(members)
             nodes.append(
                 {
                     "partner": partner,
@@ -270,6 +281,7 @@ def diagram(centre_name: str, partners: list[Partner]) -> dict:
     # Centred on (0, 0) so far; the viewBox is then fitted to what is drawn, names included.
     left = top = -CENTRE_RADIUS
     right = bottom = CENTRE_RADIUS
+    name_radius = max((ring["radius"] for ring in rings), default=0) + NODE_MAX + 8
     for ring in rings:
         ring["radius"] = round(ring["radius"], 1)
         ring["label_y"] = round(-ring["radius"] + LABEL_FONT / 3, 1)
@@ -284,13 +296,18 @@ def diagram(centre_name: str, partners: list[Partner]) -> dict:
             name = node["partner"].name
             short = name if len(name) <= 20 else name[:19] + "…"
             node["label"] = f"{short} ({node['partner'].count})"
+            # A name is written outside the outer ring, on the node's radius, with a leader
+            # line from the node: it never covers another node.
+            node["line_x1"], node["line_y1"] = x + cos * r, y + sin * r
+            node["line_x2"], node["line_y2"] = cos * name_radius, sin * name_radius
             node["anchor"] = "start" if cos > 0.2 else "end" if cos < -0.2 else "middle"
+            end_x, end_y = cos * (name_radius + 4), sin * (name_radius + 4)
             if node["anchor"] == "middle":
-                node["label_x"] = x
-                node["label_y"] = y + (r + NAME_FONT + 2 if sin > 0 else -r - 6)
+                node["label_x"] = end_x
+                node["label_y"] = end_y + (NAME_FONT if sin > 0 else -2)
             else:
-                node["label_x"] = x + cos * (r + 4)
-                node["label_y"] = y + sin * (r + 4) + NAME_FONT / 3
+                node["label_x"] = end_x
+                node["label_y"] = end_y + NAME_FONT / 3
             if node["named"]:
                 # About 0.6 of the font size per character.
                 width = len(node["label"]) * NAME_FONT * 0.6
@@ -298,14 +315,16 @@ def diagram(centre_name: str, partners: list[Partner]) -> dict:
                 left = min(left, node["label_x"] + start_x)
                 right = max(right, node["label_x"] + start_x + width)
                 top = min(top, node["label_y"] - NAME_FONT)
-                bottom = max(bottom, node["label_y"] + 4)
+                bottom = max(bottom, node["label_y"] + 6)
     left, top = math.floor(left - MARGIN), math.floor(top - MARGIN)
     right, bottom = math.ceil(right + MARGIN), math.ceil(bottom + MARGIN)
     for ring in rings:
         ring["label_y"] = round(ring["label_y"] - top, 1)
         for node in ring["nodes"]:
-            for key, origin in (("x", left), ("label_x", left), ("y", top), ("label_y", top)):
-                node[key] = round(node[key] - origin, 1)
+            for key in ("x", "label_x", "line_x1", "line_x2"):
+                node[key] = round(node[key] - left, 1)
+            for key in ("y", "label_y", "line_y1", "line_y2"):
+                node[key] = round(node[key] - top, 1)
     centre_x, centre_y = -left, -top
     lines = _wrap(centre_name, 11)
     return {
@@ -324,6 +343,7 @@ def diagram(centre_name: str, partners: list[Partner]) -> dict:
         ],
         "rings": rings,
         "count": len(partners),
+        "all_named": len(partners) <= SMALL_NETWORK,
     }
 
 
@@ -376,6 +396,8 @@ def france_map(counts: dict[str, int], own_departement: str = "") -> dict:
         )
     return {
         "view_box": source["viewBox"],
+        "width": source["viewBox"].split()[2],
+        "height": source["viewBox"].split()[3],
         "shapes": shapes,
         # The métropole's outline last, so that its thick border is drawn over its neighbours'.
         "ordered": sorted(shapes, key=lambda shape: shape["own"]),

@@ -2,6 +2,7 @@
 the SVG's accessible names and escaping, and the committed map."""
 
 import json
+import math
 import re
 
 import pytest
@@ -182,10 +183,17 @@ def test_diagram_has_one_node_per_partner_grouped_by_kind():
     assert radii == sorted(radii)
     nodes = {node["partner"].pk: node for ring in drawn["rings"] for node in ring["nodes"]}
     assert nodes[0]["r"] == network.NODE_MAX > nodes[3]["r"] > nodes[1]["r"] == nodes[2]["r"]
-    # Everything drawn lies inside the viewBox.
+    # A small network names every node, outside the outer ring; all lies inside the viewBox.
+    outer = max(radii)
     for node in nodes.values():
+        assert node["named"]
         assert node["r"] <= node["x"] <= drawn["width"] - node["r"]
         assert node["r"] <= node["y"] <= drawn["height"] - node["r"]
+        distance = math.dist(
+            (node["line_x2"], node["line_y2"]), (drawn["centre_x"], drawn["centre_y"])
+        )
+        assert distance > outer + network.NODE_MAX
+        assert 0 <= node["label_x"] <= drawn["width"] and 0 <= node["label_y"] <= drawn["height"]
 
 
 def test_relative_paths_are_read_as_svg_does():
@@ -204,3 +212,17 @@ def test_committed_map_cites_its_source_and_covers_metropolitan_france():
     codes = {dep["code"] for dep in data["departements"]}
     assert len(codes) == 96 and {"01", "2A", "2B", "75", "95"} <= codes
     assert all(dep["path"].startswith("m") for dep in data["departements"])
+
+
+def test_a_larger_diagram_names_only_its_largest_partners_sharing_several_cooperations():
+    counts = [5, 3] + [1] * 10
+    partners = [
+        network.Partner(i, f"P{i}", Kind.CC, "", count, None, None)
+        for i, count in enumerate(counts)
+    ]
+    drawn = network.diagram("Centre", partners)
+    named = [
+        node["partner"].pk for ring in drawn["rings"] for node in ring["nodes"] if node["named"]
+    ]
+    assert sorted(named) == [0, 1]
+    assert not drawn["all_named"]
