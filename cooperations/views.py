@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.views import View
 from pyroaring import BitMap
 
-from . import api, exports, facet_index, search
+from . import api, exports, facet_index, network, search
 from . import my_territory as my_territory_service
 from .collation import FrenchOrder
 from .feeds import feed_query
@@ -744,6 +744,10 @@ class TerritoryView(CatalogueList):
             ],
             "covers_located_participants": self.covers_located_participants,
             "nav": "metropoles" if self.territory.is_metropole else "",
+            # A métropole's partners as a diagram, a map and their tables: one grouped query.
+            "network": (
+                network.build_network(self.territory) if self.territory.is_metropole else None
+            ),
         }
 
 

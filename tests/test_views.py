@@ -412,6 +412,7 @@ PAGES = [
     ("/facteurs/", PAGE_MAX_QUERIES),
     ("/plus-values/", PAGE_MAX_QUERIES),
     ("/plus-values/echelles/", LIST_MAX_QUERIES),
+    # A métropole's page, with its network (one grouped query, see tests/test_network.py).
     ("TERRITORY", LIST_MAX_QUERIES),
     ("/territoires/departement/29/", LIST_MAX_QUERIES),
     ("/territoires/region/53/", LIST_MAX_QUERIES),

@@ -48,7 +48,8 @@ def test_visitor_filters_by_metropole_and_theme_opens_a_record_and_downloads_it(
 
 
 # Every public page, with the catalogue's filters and one of each kind of page; "TERRITORY" is
-# a métropole's page. A 404 is a public page too.
+# a métropole's page, with its network (diagram, map and their tables). A 404 is a public page
+# too.
 PUBLIC_PAGES = [
     "/",
     "/cooperations/",
