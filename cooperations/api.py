@@ -1,6 +1,13 @@
 """JSON shapes of the public API (documented in the README, section « JSON API »): plain dicts,
-no query of their own when the cooperation comes from the list or detail querysets of views.py.
+no query of their own when the cooperation comes from the list or detail querysets of views.py;
+`list_data` feeds the versioned API (`cooperations/api_v1.py`).
 """
+
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+
+from . import search
+from .models import Participation
 
 
 def _territory(request, participation) -> dict:
@@ -109,3 +116,59 @@ def list_payload(request, page, paginator, notices) -> dict:
         "notices": notices,
         "results": [summary(request, c) for c in page.object_list],
     }
+
+
+def facet_payload(facets) -> list[dict]:
+    """The facet counts of a list, as the list page shows them (every value, with its count)."""
+    return [
+        {
+            "name": facet.name,
+            "label": facet.label,
+            "options": [
+                {
+                    "value": option.value,
+                    "label": option.label,
+                    "count": option.count,
+                    "selected": option.selected,
+                }
+                for option in facet.options
+            ],
+        }
+        for facet in facets
+    ]
+
+
+def list_data(request, base=None) -> dict:
+    """The list of `/api/v1/cooperations`: `list_payload` plus the facet counts, computed from
+    the query string exactly as the public list does (its FilterSet, sorting, bad-value notices
+    and pagination) on `base`, the published cooperations by default.
+
+    The one seam between the versioned API and the list's filtering and facet machinery: a new
+    facet engine is plugged in here, and the API's tests compare its answers with the list's.
+    """
+    # Imported here: views.py imports this module for the `?format=json` answers.
+    from .filters import compute_facets
+    from .models import Cooperation
+    from .views import PAGE_SIZE, CooperationListView
+
+    if base is None:
+        base = Cooperation.objects.published()
+    view = CooperationListView()
+    view.setup(request)
+    filterset, queryset, view.notices = view.filtered(base)
+    view.filterset = filterset
+    searching = "q" in filterset.valid_data and bool(search.search_words(filterset.valid_data["q"]))
+    sort = view._sort(request.GET.get("tri", ""), searching)
+    paginator = Paginator(
+        queryset.order_by(*view._ordering(sort))
+        .select_related("legal_form")
+        .prefetch_related(
+            "themes",
+            Prefetch("participations", queryset=Participation.objects.select_related("territory")),
+        ),
+        PAGE_SIZE,
+    )
+    page = paginator.page(view._page_number(request.GET.get("page"), paginator))
+    data = list_payload(request, page, paginator, view.notices)
+    data["facets"] = facet_payload(compute_facets(filterset, base))
+    return data
