@@ -169,8 +169,6 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "axes",
-    # Serves the API's interactive documentation from its own static files, never a CDN.
-    "ninja",
     "corsheaders",
     "cooperations",
 ]

@@ -1,8 +1,12 @@
 """The versioned API at /api/v1/: same answers as the pages' JSON and facets, French errors,
 CORS on /api/ only, and its French reference page."""
 
+from unittest import mock
+
 import pytest
 from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.utils import OperationalError
 
 from cooperations.models import Cooperation, Territory
 
@@ -292,7 +296,7 @@ def test_reference_page_describes_the_api_in_french(client, catalogue):
     assert response.status_code == 200
     html = response.content.decode()
     assert "<h1>API de données</h1>" in html
-    assert 'href="/api/v1/openapi.json"' in html and 'href="/api/v1/docs"' in html
+    assert 'href="/api/v1/openapi.json"' in html
     assert "GET /api/v1/cooperations/{slug}" in html
     assert "une valeur parmi : en-projet, active, terminee, abandonnee" in html
     assert 'id="schema-CooperationRecord"' in html
@@ -303,7 +307,36 @@ def test_site_map_links_to_the_api(client, db):
     assert 'href="/api/"' in client.get("/plan-du-site/").content.decode()
 
 
-def test_docs_page_uses_the_local_swagger_files(client, db):
-    html = client.get("/api/v1/docs").content.decode()
-    assert "/static/ninja/swagger-ui-bundle.js" in html
-    assert "cdn" not in html.lower()
+def test_no_third_party_documentation_page_is_served(client, db):
+    # The French reference page is the documentation (see cooperations/api_v1.py).
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 404
+    assert response.json()["error"]["status"] == 404
+
+
+@pytest.fixture
+def outage(db, client):
+    client.raise_request_exception = False
+    refused = OperationalError("connection to server failed: Connection refused")
+    with mock.patch.object(connections[DEFAULT_DB_ALIAS], "ensure_connection", side_effect=refused):
+        yield
+
+
+@pytest.mark.parametrize("cache_seconds", [0, 60])
+@pytest.mark.parametrize("url", ["/api/v1/cooperations", "/api/v1/vocabulaires"])
+def test_database_outage_is_a_json_503_even_for_a_browser(
+    client, outage, settings, url, cache_seconds
+):
+    # With the page cache on, the outage is met first by its version query.
+    settings.PUBLIC_CACHE_SECONDS = cache_seconds
+    response = client.get(url, headers={"accept": "text/html,*/*"})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "base de données" in response.json()["error"]["message"]
+
+
+def test_too_many_parameters_is_a_json_400(client, db):
+    query = "&".join(f"p{n}=1" for n in range(1100))
+    response = client.get(f"/api/v1/cooperations?{query}")
+    assert response.status_code == 400
+    assert response.json()["error"]["status"] == 400
