@@ -3,7 +3,7 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path, re_path
 
-from cooperations.api_v1 import api_not_found, api_v1, reference
+from cooperations import api_v1
 from cooperations.caching import cache_public_page
 
 from . import health
@@ -25,9 +25,9 @@ urlpatterns = [
     path("sante/", health.health, name="health"),
     # The documented JSON API: a French reference page, then one prefix per version
     # (cooperations/api_v1.py); any other address under /api/ is a JSON 404.
-    path("api/", cache_public_page(reference), name="api"),
-    path("api/v1/", api_v1.urls),
-    re_path(r"^api/", api_not_found),
+    path("api/", cache_public_page(api_v1.reference), name="api"),
+    path("api/v1/", api_v1.urls()),
+    re_path(r"^api/", api_v1.api_not_found),
     path("", include("cooperations.urls")),
 ]
 

@@ -14,13 +14,17 @@ notice, exactly as on the list page.
 """
 
 import datetime
+import functools
+import re
 from typing import Literal
 
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.decorators import decorate_view
 from ninja.errors import ValidationError
@@ -277,15 +281,19 @@ class CooperationQuery(Schema):
     thematique: str | None = Field(None, max_length=60, description="Identifiant de thématique.")
     facteur: str | None = Field(None, max_length=60, description="Identifiant de facteur.")
     forme: str | None = Field(None, max_length=60, description="Identifiant de forme.")
-    statut: StatusCode | None = None
+    statut: StatusCode | None = Field(None, description="Statut de la coopération.")
     nature_partenaire: PartnerKindCode | None = Field(
         None, description="Nature d'un partenaire ou associé."
     )
     departement: str | None = Field(None, max_length=3, description="Code INSEE.")
     region: str | None = Field(None, max_length=2, description="Code INSEE.")
-    annee_min: int | None = Field(None, ge=YEAR_MIN, le=YEAR_MAX)
-    annee_max: int | None = Field(None, ge=YEAR_MIN, le=YEAR_MAX)
-    plus_value: PlusValueCode | None = None
+    annee_min: int | None = Field(
+        None, ge=YEAR_MIN, le=YEAR_MAX, description="Signée à partir de cette année (incluse)."
+    )
+    annee_max: int | None = Field(
+        None, ge=YEAR_MIN, le=YEAR_MAX, description="Signée jusqu'à cette année (incluse)."
+    )
+    plus_value: PlusValueCode | None = Field(None, description="Plus-value apportée.")
     tri: SortCode | None = Field(None, description="`pertinence` par défaut avec `q`, sinon `nom`.")
     page: int | None = Field(None, ge=1, description="20 résultats par page.")
 
@@ -296,7 +304,7 @@ class TerritoryQuery(Schema):
         max_length=TERRITORY_NAME_MAX_LENGTH,
         description="Début d'un mot du nom ; accents, casse et tirets indifférents.",
     )
-    nature: KindCode | None = None
+    nature: KindCode | None = Field(None, description="Nature du territoire.")
     page: int | None = Field(None, ge=1, description=f"{TERRITORY_PAGE_SIZE} par page.")
 
 
@@ -582,7 +590,52 @@ def vocabularies(request):
     }
 
 
-# --- the French reference page and the other addresses under /api/ ------------------------
+# --- methods, the French reference page and the other addresses under /api/ ----------------
+
+READ_METHODS = "GET, HEAD, OPTIONS"
+
+
+def read_only(view):
+    """Around each view of the API: HEAD answered as GET without the body (Content-Length kept),
+    OPTIONS with the methods allowed (CORS preflights are answered before, by the middleware),
+    any other method a French JSON 405, where ninja would answer in English plain text."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method == "OPTIONS":
+            response = HttpResponse()
+        elif request.method not in ("GET", "HEAD"):
+            response = JsonResponse(
+                {
+                    "error": {
+                        "status": 405,
+                        "message": "L'API se consulte seulement (GET ou HEAD) : "
+                        f"la méthode {request.method[:10]} n'est pas permise.",
+                    }
+                },
+                status=405,
+            )
+        elif request.method == "HEAD":
+            request.method = "GET"
+            response = view(request, *args, **kwargs)
+            request.method = "HEAD"
+            response["Content-Length"] = str(len(response.content))
+            response.content = b""
+        else:
+            return view(request, *args, **kwargs)
+        response["Allow"] = READ_METHODS
+        return response
+
+    wrapper.csrf_exempt = True
+    return wrapper
+
+
+def urls():
+    """The URL patterns of the version, each view wrapped by `read_only`."""
+    patterns, app_name, namespace = api_v1.urls
+    for pattern in patterns:
+        pattern.callback = read_only(pattern.callback)
+    return patterns, app_name, namespace
 
 
 def api_not_found(request):
@@ -593,11 +646,13 @@ def api_not_found(request):
     )
 
 
-STATUS_LABELS = {
-    "200": "Succès",
-    "400": "Paramètre incorrect",
-    "404": "Introuvable",
-}
+STATUS_LABELS = {200: "succès", 400: "paramètre incorrect", 404: "introuvable"}
+INLINE_CODE = re.compile(r"`([^`]+)`")
+
+
+def inline_code(text: str) -> str:
+    """The Markdown `code` spans of the document's descriptions as <code>, the rest escaped."""
+    return mark_safe(INLINE_CODE.sub(r"<code>\1</code>", escape(text)))  # noqa: S308
 
 
 def _schema_name(ref: str) -> str:
@@ -649,7 +704,7 @@ def reference_context(request) -> dict:
                 responses.append(
                     {
                         "status": status,
-                        "label": STATUS_LABELS.get(status, response.get("description", "")),
+                        "label": STATUS_LABELS.get(int(status), response.get("description")),
                         "ref": _schema_name(ref) if ref else "",
                     }
                 )
@@ -659,14 +714,13 @@ def reference_context(request) -> dict:
                     "method": method.upper(),
                     "path": path,
                     "summary": operation.get("summary", ""),
-                    "description": operation.get("description", ""),
+                    "description": inline_code(operation.get("description", "")),
                     "parameters": [
                         {
                             "name": p["name"],
                             "where": "chemin" if p["in"] == "path" else "requête",
                             "required": p.get("required", False),
-                            "description": p.get("description")
-                            or p["schema"].get("description", ""),
+                            "description": inline_code(p.get("description", "")),
                             "type": type_label(p["schema"]),
                         }
                         for p in operation.get("parameters", [])
@@ -681,7 +735,7 @@ def reference_context(request) -> dict:
                 {
                     "name": field,
                     "type": type_label(definition),
-                    "description": definition.get("description", ""),
+                    "description": inline_code(definition.get("description", "")),
                     "required": field in component.get("required", []),
                 }
                 for field, definition in component.get("properties", {}).items()
@@ -698,6 +752,12 @@ def reference_context(request) -> dict:
         "schemas": schemas,
         "openapi_url": reverse("api-v1:openapi-json"),
         "base_url": request.build_absolute_uri("/api/v1"),
+        "examples": [
+            reverse("api-v1:list_cooperations") + "?thematique=mobilites-transports&tri=recent",
+            reverse("api-v1:list_territories") + "?q=brest",
+            reverse("api-v1:get_territory", kwargs={"segment": "departement", "code": "29"}),
+            reverse("api-v1:vocabularies"),
+        ],
         "nav": "",
     }
 

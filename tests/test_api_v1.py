@@ -255,8 +255,25 @@ def test_cors_is_open_for_reading_on_the_api_only(client, catalogue):
 
 
 def test_api_only_reads(client, catalogue):
-    assert client.post("/api/v1/cooperations").status_code == 405
-    assert client.delete("/api/v1/cooperations/brest-iroise").status_code == 405
+    for method, url in (("post", "/api/v1/cooperations"), ("delete", "/api/v1/vocabulaires")):
+        response = getattr(client, method)(url)
+        assert response.status_code == 405
+        assert response["Allow"] == "GET, HEAD, OPTIONS"
+        assert response.json()["error"]["message"] == (
+            f"L'API se consulte seulement (GET ou HEAD) : la méthode {method.upper()} n'est "
+            "pas permise."
+        )
+    options = client.options("/api/v1/cooperations")
+    assert options.status_code == 200 and options["Allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_head_gives_the_headers_of_get_without_the_body(client, catalogue):
+    get = client.get("/api/v1/cooperations/brest-iroise")
+    head = client.head("/api/v1/cooperations/brest-iroise")
+    assert head.status_code == 200 and head.content == b""
+    assert head["Content-Length"] == str(len(get.content))
+    assert head["Content-Type"] == get["Content-Type"] == "application/json; charset=utf-8"
+    assert client.head("/api/v1/cooperations/brouillon").status_code == 404
 
 
 def test_old_json_urls_are_unchanged(client, catalogue):
