@@ -15,7 +15,7 @@ from cooperations.api_v1 import api_v1
 
 from .catalogue_data import build_catalogue
 
-# Enough to cover every enum value and the bounds of each parameter; about 10 s per engine on
+# Enough to cover every enum value and the bounds of each parameter; 13 to 16 s per engine on
 # the development machine.
 CONFIG = schemathesis.Config.from_dict({"generation": {"max-examples": 30}})
 
