@@ -71,7 +71,10 @@ CSRF_ERROR = (
 
 
 def wants_json(request) -> bool:
-    """A JSON client: `format=json`, or an Accept header naming JSON but not HTML."""
+    """A JSON client: the API (`/api/`), `format=json`, or an Accept header naming JSON but not
+    HTML."""
+    if request.path.startswith("/api/"):
+        return True
     try:
         if request.GET.get("format") == "json":
             return True

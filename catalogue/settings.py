@@ -169,10 +169,14 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "axes",
+    "corsheaders",
     "cooperations",
 ]
 
 MIDDLEWARE = [
+    # First, as django-cors-headers asks: every answer under /api/, errors and the answers of
+    # other middleware included, carries the CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise: static files need neither header.
@@ -318,6 +322,13 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+
+# CORS (django-cors-headers): the read-only API may be called from any site's pages, without
+# credentials; no other address of the catalogue is shared with other origins.
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_METHODS = ("GET", "HEAD", "OPTIONS")
+CORS_ALLOW_CREDENTIALS = False
 
 # django-import-export: the import button and URL need this permission (editors have it).
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"

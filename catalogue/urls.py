@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from cooperations import api_v1
+from cooperations.caching import cache_public_page
 
 from . import health
 
@@ -20,6 +23,11 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("sante/", health.health, name="health"),
+    # The documented JSON API: a French reference page, then one prefix per version
+    # (cooperations/api_v1.py); any other address under /api/ is a JSON 404.
+    path("api/", cache_public_page(api_v1.reference), name="api"),
+    path("api/v1/", api_v1.urls()),
+    re_path(r"^api/", api_v1.api_not_found),
     path("", include("cooperations.urls")),
 ]
 

@@ -1,5 +1,6 @@
-"""JSON shapes of the public API (documented in the README, section « JSON API »): plain dicts,
-no query of their own when the cooperation comes from the list or detail querysets of views.py.
+"""JSON shapes of the public API (documented in the README, sections « API » and « JSON of
+the pages »): plain dicts, no query of their own when the cooperation comes from the list or
+detail querysets of views.py; `list_data` feeds the versioned API (`cooperations/api_v1.py`).
 """
 
 
@@ -109,3 +110,42 @@ def list_payload(request, page, paginator, notices) -> dict:
         "notices": notices,
         "results": [summary(request, c) for c in page.object_list],
     }
+
+
+def facet_payload(facets) -> list[dict]:
+    """The facet counts of a list, as the list page shows them (every value, with its count)."""
+    return [
+        {
+            "name": facet.name,
+            "label": facet.label,
+            "options": [
+                {
+                    "value": option.value,
+                    "label": option.label,
+                    "count": option.count,
+                    "selected": option.selected,
+                }
+                for option in facet.options
+            ],
+        }
+        for facet in facets
+    ]
+
+
+def list_data(request) -> dict:
+    """The list of `/api/v1/cooperations`: `list_payload` plus the facet counts, computed from
+    the query string exactly as the public list does (its FilterSet, facet index, sorting,
+    bad-value notices and pagination).
+
+    The one seam between the versioned API and the list's filtering and facet machinery.
+    """
+    # Imported here: views.py imports this module for the `?format=json` answers.
+    from .filters import build_facets
+    from .views import CooperationListView
+
+    view = CooperationListView()
+    view.setup(request)
+    paginator, page, counts = view.indexed_page(view.prepare())
+    data = list_payload(request, page, paginator, view.notices)
+    data["facets"] = facet_payload(build_facets(view.filterset, counts))
+    return data

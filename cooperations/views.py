@@ -271,14 +271,40 @@ class CatalogueList(View):
         filterset, notices = self.parse_filters(base)
         return filterset, filterset.qs, notices
 
-    def get(self, request, *args, **kwargs):
-        filterset, self.notices = self.parse_filters(self.get_base_queryset())
-        self.filterset = filterset
-        searching = "q" in filterset.valid_data and bool(
-            search.search_words(filterset.valid_data["q"])
-        )
-        sort = self._sort(request.GET.get("tri", ""), searching)
+    def prepare(self) -> str:
+        """Read the query string's filters and sort, with a French notice per ignored value;
+        returns the sort."""
+        request = self.request
+        self.filterset, self.notices = self.parse_filters(self.get_base_queryset())
+        valid = self.filterset.valid_data
+        self.searching = "q" in valid and bool(search.search_words(valid["q"]))
+        return self._sort(request.GET.get("tri", ""), self.searching)
 
+    def indexed_page(self, sort: str):
+        """The paginator, the page asked for and the facet counts, from the facet index:
+        bitmaps instead of grouped counts, and only the rows shown read from the database."""
+        index = facet_index.current()
+        base = self.index_base(index)
+        kept, ranks = facet_index.filter_bitmaps(index, self.filterset.valid_data)
+        selection = facet_index.intersect(base, kept.values())
+        results = IndexedResults(
+            index,
+            self.index_segments(index, selection),
+            sort,
+            ranks,
+            self.get_base_queryset().for_list(),
+        )
+        paginator = Paginator(results, PAGE_SIZE)
+        page = paginator.page(self._page_number(self.request.GET.get("page"), paginator))
+
+        def counts(name):
+            return facet_index.facet_counts(index, base, kept, name)
+
+        return paginator, page, counts
+
+    def get(self, request, *args, **kwargs):
+        sort = self.prepare()
+        filterset = self.filterset
         fmt = request.GET.get("format", "html")
         if fmt not in {"html", "json", *exports.FORMATS}:
             self.notices.append(
@@ -296,26 +322,10 @@ class CatalogueList(View):
                 self.permalink(),
             )
 
-        # Pages and their facets come from the facet index: bitmaps instead of grouped counts.
-        index = facet_index.current()
-        base = self.index_base(index)
-        kept, ranks = facet_index.filter_bitmaps(index, filterset.valid_data)
-        selection = facet_index.intersect(base, kept.values())
-        results = IndexedResults(
-            index,
-            self.index_segments(index, selection),
-            sort,
-            ranks,
-            self.get_base_queryset().for_list(),
-        )
-        paginator = Paginator(results, PAGE_SIZE)
-        page = paginator.page(self._page_number(request.GET.get("page"), paginator))
+        paginator, page, counts = self.indexed_page(sort)
         if fmt == "json":
             return JsonResponse(api.list_payload(request, page, paginator, self.notices))
-
-        def counts(name):
-            return facet_index.facet_counts(index, base, kept, name)
-
+        searching = self.searching
         context = {
             "filterset": filterset,
             "facets": build_facets(filterset, counts, skip=self.fixed_facet),

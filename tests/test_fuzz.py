@@ -95,6 +95,9 @@ PAGES = [
     "/accessibilite/",
     "/sante/",
     "/admin/login/",
+    # The API reads the same parameters, validated by its schemas first.
+    "/api/v1/cooperations",
+    "/api/v1/territoires",
 ]
 
 text_values = st.text(max_size=40)

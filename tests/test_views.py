@@ -431,6 +431,20 @@ PAGES = [
     ("/mon-territoire/?territoire=epci:242900074", PAGE_MAX_QUERIES),
     ("/mon-territoire/?nom=metropole", PAGE_MAX_QUERIES),
     ("/mon-territoire/suggestions/?q=bres", PAGE_MAX_QUERIES),
+    # The API (cooperations/api_v1.py): its list is the list's queries with its facets.
+    ("/api/", PAGE_MAX_QUERIES),
+    ("/api/v1/cooperations", LIST_MAX_QUERIES),
+    (
+        "/api/v1/cooperations?q=brest&metropole=242900314&thematique=mobilites-transports"
+        "&departement=29&region=53&annee_min=2000&tri=recent&page=2",
+        LIST_MAX_QUERIES,
+    ),
+    ("/api/v1/cooperations/brest-iroise", PAGE_MAX_QUERIES),
+    ("/api/v1/territoires?q=brest", PAGE_MAX_QUERIES),
+    ("/api/v1/territoires?nature=CC&page=2", PAGE_MAX_QUERIES),
+    ("/api/v1/territoires/epci/242900314", PAGE_MAX_QUERIES),
+    ("/api/v1/territoires/departement/29", PAGE_MAX_QUERIES),
+    ("/api/v1/vocabulaires", PAGE_MAX_QUERIES),
 ]
 
 

@@ -111,9 +111,23 @@ def test_public_pages_are_styled_and_nothing_is_refused(production_site, page, p
         "/cooperations/brest-iroise/",
         catalogue.brest.get_absolute_url(),
         "/thematiques/mobilites-transports/",
+        "/api/",
     ):
         visit(page, base + path)
         assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("Marianne")
+    assert problems == []
+
+
+def test_api_reference_and_documents_load_without_error(production_site, page, problems):
+    base, _catalogue = production_site
+    visit(page, base + "/api/")
+    assert_dsfr_applied(page)
+    assert page.locator("h1").inner_text() == "API de données"
+    # The OpenAPI document and an answer, opened in the browser as a developer would.
+    for path in ("/api/v1/openapi.json", "/api/v1/cooperations?thematique=mobilites-transports"):
+        response = page.goto(base + path)
+        assert response.status == 200, path
+        assert response.headers["content-type"].startswith("application/json"), path
     assert problems == []
 
 

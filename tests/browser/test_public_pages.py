@@ -72,6 +72,7 @@ PUBLIC_PAGES = [
     "/statistiques/",
     "/statistiques/?metropole=242900314",
     "/cooperations/retiree-du-catalogue/",
+    "/api/",
 ]
 # At a phone's width, the pages whose layout changes most (accordions, the record's order).
 PHONE_PAGES = [
@@ -83,6 +84,7 @@ PHONE_PAGES = [
     "/facteurs/gouvernance/",
     "/accessibilite/",
     "/statistiques/",
+    "/api/",
 ]
 
 
