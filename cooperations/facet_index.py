@@ -38,7 +38,7 @@ from pyroaring import BitMap, FrozenBitMap
 from . import search
 from .caching import catalogue_version
 from .collation import FrenchOrder
-from .filters import PLUS_VALUES
+from .filters import PLUS_VALUES, forget_facet_labels
 from .models import Cooperation, CooperationFactor, Participation, TerritoryKind
 
 logger = logging.getLogger(__name__)
@@ -273,6 +273,7 @@ def reset() -> None:
     """Forget the index (tests that rewrite the database behind the version's back)."""
     global _current
     _current = None
+    forget_facet_labels()
 
 
 # --- Selections ---------------------------------------------------------------------------------

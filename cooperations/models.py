@@ -254,6 +254,14 @@ class CooperationStatus(models.TextChoices):
     ABANDONED = "abandonnee", "Abandonnée"
 
 
+# What a list leaves unread (see `CooperationQuerySet.for_list`), and what it reads of the
+# participants.
+LIST_DEFERRED_FIELDS = (
+    "description", "governance", "funding", "staffing", "search_text", "search_vector",
+)  # fmt: skip
+PARTICIPANT_FIELDS = ("territory__name", "territory__kind", "territory__code")
+
+
 class CooperationQuerySet(models.QuerySet):
     def published(self):
         """Published records only: adds one WHERE clause, no query of its own."""
@@ -262,27 +270,40 @@ class CooperationQuerySet(models.QuerySet):
     def for_detail(self):
         """Everything a record page shows: one query plus five prefetches (themes, sources,
         participations with their territory, factor links with their factor, plus-value
-        links)."""
-        return self.select_related("legal_form").prefetch_related(
-            "themes",
-            "sources",
-            models.Prefetch(
-                "participations", queryset=Participation.objects.select_related("territory")
-            ),
-            models.Prefetch(
-                "factor_links", queryset=CooperationFactor.objects.select_related("factor")
-            ),
-            "plus_value_links",
+        links). The search columns, long and never shown, are left unread."""
+        return (
+            self.select_related("legal_form")
+            .defer("search_text", "search_vector")
+            .prefetch_related(
+                "themes",
+                "sources",
+                models.Prefetch(
+                    "participations", queryset=Participation.objects.select_related("territory")
+                ),
+                models.Prefetch(
+                    "factor_links", queryset=CooperationFactor.objects.select_related("factor")
+                ),
+                "plus_value_links",
+            )
         )
 
     def for_list(self):
-        """Everything a result row shows: one query plus two prefetches (themes, participations
-        with their territory)."""
-        return self.select_related("legal_form").prefetch_related(
-            "themes",
-            models.Prefetch(
-                "participations", queryset=Participation.objects.select_related("territory")
-            ),
+        """Everything a result row, a JSON list item or a feed entry shows: one query plus two
+        prefetches (themes, participations with their territory's name, kind and code). The
+        long texts and the search columns are left out: read for 20 rows they cost more than
+        the rest of the row."""
+        return (
+            self.select_related("legal_form")
+            .defer(*LIST_DEFERRED_FIELDS)
+            .prefetch_related(
+                "themes",
+                models.Prefetch(
+                    "participations",
+                    queryset=Participation.objects.select_related("territory").only(
+                        "cooperation_id", "role", *PARTICIPANT_FIELDS
+                    ),
+                ),
+            )
         )
 
 

@@ -32,7 +32,8 @@ def world(db):
         "region": make_territory(Kind.REGION, "Bretagne", code="53"),
         "petr": make_territory(Kind.PETR, "Pays Hors Publication"),
         # Accented first letter: French order puts it before « Eysines », byte order after.
-        "overseas": make_territory(Kind.COMMUNE, "Étang-Salé", code="97404", departement=reunion),
+        # A code outside the official list, which may be loaded (its 97404 is « L'Étang-Salé »).
+        "overseas": make_territory(Kind.COMMUNE, "Étang-Salé", code="97499", departement=reunion),
         "unrelated": make_territory(Kind.CA, "Agglo Sans Lien", code="990000004"),
     }
     m, other = w["metropole"], w["other"]

@@ -1,5 +1,7 @@
 """Template helpers that only read what the views already loaded (never a query)."""
 
+import functools
+
 from django import template
 
 register = template.Library()
@@ -46,3 +48,66 @@ def source_label(url):
 
     host = urlsplit(url or "").hostname or ""
     return host.removeprefix("www.")
+
+
+@register.simple_tag
+def result_row(cooperation, level=3):
+    """One result of a list: its title, métropoles, form, signature, status, summary, the
+    comparison checkbox and its themes. Written in Python rather than as an included template:
+    the include cost a third of a list page's time for its 20 rows."""
+    from django.utils.html import escape
+    from django.utils.safestring import mark_safe
+    from django.utils.text import Truncator
+
+    from cooperations.models import Participation
+
+    heading = f"h{int(level)}"
+    metropoles = [
+        p.territory.name
+        for p in cooperation.participations.all()
+        if p.role == Participation.Role.METROPOLE
+    ]
+    meta = [escape(", ".join(metropoles)) if metropoles else "Métropole non renseignée"]
+    if cooperation.legal_form:
+        meta.append(escape(cooperation.legal_form.label))
+    if cooperation.signed_on:
+        meta.append(escape(cooperation.signature_sentence))
+    if cooperation.status:
+        meta.append(escape(cooperation.get_status_display()))
+    name, slug = escape(cooperation.name), escape(cooperation.slug)
+    parts = [
+        f'<li>\n  <{heading} class="fr-h6"><a href="{escape(cooperation.get_absolute_url())}">'
+        f"{name}</a></{heading}>\n",
+        f'  <p class="cat-meta">{" · ".join(meta)}</p>\n',
+    ]
+    if cooperation.summary:
+        summary = escape(Truncator(cooperation.summary).words(40))
+        parts.append(f'  <p class="fr-text--sm fr-mb-1w">{summary}</p>\n')
+    parts.append(
+        '  <div class="fr-checkbox-group fr-checkbox-group--sm fr-mb-1w">\n'
+        f'    <input type="checkbox" id="comparer-{slug}" name="c" value="{slug}">\n'
+        f'    <label class="fr-label" for="comparer-{slug}">Comparer'
+        f'<span class="fr-sr-only"> {name}</span></label>\n  </div>\n'
+    )
+    themes = cooperation.themes.all()
+    if themes:
+        tags = "".join(
+            f'<li><a class="fr-tag fr-tag--sm" href="{escape(_theme_url(theme.slug))}">'
+            f"{escape(theme.label)}</a></li>"
+            for theme in themes
+        )
+        parts.append(f'  <ul class="fr-tags-group">{tags}</ul>\n')
+    parts.append("</li>")
+    return mark_safe("".join(parts))  # noqa: S308 — every value above is escaped.
+
+
+def _theme_url(slug: str) -> str:
+    """A theme's address without a reverse() per tag (a few dozen per page)."""
+    return _theme_url_pattern().replace("/-/", f"/{slug}/")
+
+
+@functools.cache
+def _theme_url_pattern() -> str:
+    from django.urls import reverse
+
+    return reverse("cooperations:theme", args=["-"])
