@@ -10,7 +10,7 @@ import urllib.parse
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from benchmarks import load_urls, report, runner, worker
 from benchmarks import urls as benchmark_urls
@@ -305,3 +305,30 @@ def test_growth_factor_is_per_tenfold_step_and_named():
     results["runs"] = [r for r in results["runs"] if r["size"] != 10_000]
     steps = {row["key"]: row for row in report.growth(results, "postgres")}["list"]["steps"]
     assert round(steps[0]["factor"], 3) == round(2**0.5, 3)
+
+
+def test_wrk_output_of_a_rotating_run_without_errors_reads_zero_errors():
+    sample = """Running 15s test @ http://127.0.0.1:48581/
+  2 threads and 20 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     2.09s   690.73ms   3.44s    59.54%
+    Req/Sec     7.31      6.36    30.00     83.52%
+  Latency Distribution
+     50%    2.14s
+     75%    2.58s
+     90%    2.92s
+     99%    3.44s
+  131 requests in 15.06s, 6.22MB read
+Requests/sec:      8.70
+Transfer/sec:    422.78KB
+"""
+    parsed = runner.parse_wrk(sample)
+    assert (parsed["requests_per_s"], parsed["requests"]) == (8.7, 131)
+    assert parsed["latency_p50_ms"] == 2140.0 and parsed["latency_max_ms"] == 3440.0
+    assert (parsed["non_2xx"], parsed["socket_errors"], parsed["errors"]) == (0, 0, 0)
+
+
+def test_a_bad_server_set_up_is_refused_before_anything_starts(tmp_path):
+    with pytest.raises(CommandError, match="gevent:3"):
+        call_command("benchmark", "--servers=sync:5,gevent:3", f"--out={tmp_path}")
+    assert list(tmp_path.iterdir()) == []
