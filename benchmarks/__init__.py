@@ -3,8 +3,12 @@
 - `runner`: the orchestration the command calls — one subprocess per engine and data set, the
   HTTP load under gunicorn with `wrk`, the Markdown report.
 - `worker`: what runs inside each subprocess, against its own database: build the data set,
-  then time pages, exports and imports in-process with Django's test client.
-- `settings`: production settings plus what an in-process, plain-HTTP benchmark needs.
+  then time pages, exports and imports in-process with Django's test client, and choose the
+  load test's URLs.
+- `load_urls`: the load test's rotating list views and their wrk script.
+- `report`: benchmarks/REPORT.md and the verdict of each target.
+- `settings` and `urls`: production settings plus what an in-process, plain-HTTP benchmark
+  needs, and the template-only floor page of the load test.
 
 Not a Django app: it owns no model. Results and data sets go under benchmarks/out/ (ignored by
 git); the report, benchmarks/REPORT.md, is committed.

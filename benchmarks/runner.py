@@ -4,8 +4,9 @@ Each (engine, size) pair gets its own database — PostgreSQL `bench_<size>`, SQ
 `benchmarks/out/bench_<size>.sqlite3` — and its own `benchmarks.worker` subprocess with
 DATABASE_URL pointing at it, so the developer's database is never touched. The data set of
 `load_size` cooperations is then served by gunicorn (the production configuration,
-gunicorn.conf.py) on a free port of 127.0.0.1 while `wrk` sends the filtered, faceted list for
-a bounded time.
+gunicorn.conf.py, or the worker classes given to compare) on a free port of 127.0.0.1 while `wrk`
+rotates through at least 500 distinct filtered views of the list for a bounded time, then asks
+the same server for the template-only floor page and for a static file.
 """
 
 import datetime
@@ -13,6 +14,7 @@ import json
 import os
 import platform
 import re
+import runpy
 import shutil
 import signal
 import socket
@@ -27,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
 REPORT = ROOT / "benchmarks" / "REPORT.md"
-DEFAULT_SIZES = (173, 10_000, 100_000)
+DEFAULT_SIZES = (1_000, 10_000, 100_000)
 ENGINES = ("postgres", "sqlite")
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -43,6 +45,11 @@ class Options:
     load_size: int = 10_000
     duration: int = 30
     connections: int = 20
+    load_urls: int = 500
+    # gunicorn set-ups to compare under load, e.g. ("sync:5", "gthread:5x4"); empty: the
+    # production configuration only (gunicorn.conf.py).
+    servers: tuple[str, ...] = ()
+    load_cached: bool = True
     import_sizes: tuple[int, ...] = (173, 10_000)
     postgres_url: str = POSTGRES_URL
     out: Path = OUT
@@ -126,6 +133,8 @@ def run_worker(engine: str, size: int, imports: bool, options: Options) -> dict:
     ]
     if reuse:
         command.append("--reuse")
+    if options.load and size == options.load_size:
+        command.append(f"--load-urls={options.load_urls}")
     if imports:
         command += ["--imports", "--import-sizes=" + ",".join(map(str, options.import_sizes))]
     started = time.perf_counter()
@@ -190,77 +199,146 @@ def parse_wrk(text: str) -> dict:
     return result
 
 
-def load_test(engine: str, size: int, path: str, options: Options, cached: bool) -> dict:
-    """Serve the data set with gunicorn on a free local port and run wrk against `path`;
-    `cached`: with the public page cache of the production settings, else without it."""
+def parse_server(spec: str) -> dict:
+    """`sync:5` → 5 sync workers; `gthread:2x8` → 2 gthread workers of 8 threads each."""
+    worker_class, _, shape = spec.partition(":")
+    if worker_class not in ("sync", "gthread") or not shape:
+        raise ValueError(f"Serveur « {spec} » : sync:<workers> ou gthread:<workers>x<threads>.")
+    workers, _, threads = shape.partition("x")
+    if not workers.isdigit() or (threads and not threads.isdigit()) or int(workers) < 1:
+        raise ValueError(f"Serveur « {spec} » : sync:<workers> ou gthread:<workers>x<threads>.")
+    if worker_class == "sync" and threads:
+        raise ValueError(f"Serveur « {spec} » : un worker sync n'a qu'un fil.")
+    return {"worker_class": worker_class, "workers": int(workers), "threads": int(threads or 1)}
+
+
+def production_server() -> dict:
+    """What gunicorn.conf.py gives on this machine (it reads the environment and core count)."""
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return {
+        "worker_class": config.get("worker_class", "sync"),
+        "workers": int(config.get("workers", 1)),
+        "threads": int(config.get("threads", 1)),
+    }
+
+
+def server_label(server: dict) -> str:
+    if server["worker_class"] == "sync":
+        return f"sync:{server['workers']}"
+    return f"{server['worker_class']}:{server['workers']}x{server['threads']}"
+
+
+def run_wrk(url: str, options: Options, script: Path | None = None) -> dict:
     wrk = shutil.which("wrk")
-    if wrk is None:
-        raise RuntimeError("wrk est introuvable : apt-get install wrk (ou --no-load).")
+    command = [
+        wrk,
+        "--threads=2",
+        f"--connections={options.connections}",
+        f"--duration={options.duration}s",
+        "--timeout=10s",
+        "--latency",
+    ]
+    if script is not None:
+        command.append(f"--script={script}")
+    completed = subprocess.run(
+        [*command, url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=options.duration + 60,
+    )
+    return parse_wrk(completed.stdout)
+
+
+def load_test(
+    engine: str, size: int, run: dict, options: Options, cached: bool, spec: str = ""
+) -> list[dict]:
+    """Serve the data set with gunicorn on a free local port, then run wrk on the rotating list
+    views and, unless `cached`, on the template-only floor and a static file, all against the
+    same server. `cached`: with the public page cache of the production settings. `spec`: a
+    worker set-up to compare (see `parse_server`), else gunicorn.conf.py's."""
+    from .load_urls import wrk_script
+
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk est introuvable : apt-get install wrk (ou --no-wrk).")
+    server = parse_server(spec) if spec else production_server()
     port = free_port()
     env = _environment(database_url(engine, size, options), f"gunicorn {engine} {size}")
     env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
     if cached:
         env.pop("PUBLIC_CACHE_SECONDS")
-    log_path = options.out / f"gunicorn-{engine}-{size}-{'cache' if cached else 'nocache'}.log"
+    script = options.out / f"rotation-{size}.lua"
+    script.write_text(wrk_script(run["load_urls"]))
+    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
+    if spec:
+        command += [
+            f"--worker-class={server['worker_class']}",
+            f"--workers={server['workers']}",
+            f"--threads={server['threads']}",
+        ]
+    label = server_label(server).replace(":", "-")
+    log_path = (
+        options.out / f"gunicorn-{engine}-{size}-{label}-{'cache' if cached else 'nocache'}.log"
+    )
+    targets = [("list", None, script)]
+    if not cached:
+        targets += [("floor", run["floor_path"], None), ("static", run["static_path"], None)]
+    results = []
     with open(log_path, "w") as gunicorn_log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                str(ROOT / "gunicorn.conf.py"),
-                "catalogue.wsgi",
-            ],
+        process = subprocess.Popen(
+            [*command, "catalogue.wsgi"],
             cwd=ROOT,
             env=env,
             stdout=gunicorn_log,
             stderr=subprocess.STDOUT,
         )
         try:
-            url = f"http://127.0.0.1:{port}{path}"
-            _wait_until_served(url, server)
-            workers = int(env.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) * 2 + 1)
-            for _ in range(workers * 2):  # each worker opens its database connection
-                urllib.request.urlopen(url, timeout=30).read()  # noqa: S310 - 127.0.0.1
-            completed = subprocess.run(
-                [
-                    wrk,
-                    "--threads=2",
-                    f"--connections={options.connections}",
-                    f"--duration={options.duration}s",
-                    "--timeout=10s",
-                    "--latency",
-                    url,
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=options.duration + 60,
-            )
+            base = f"http://127.0.0.1:{port}"
+            _wait_until_served(base + run["load_urls"][0], process)
+            # Each worker (and thread) opens its database connection before the clock starts.
+            for path in run["load_urls"][: server["workers"] * server["threads"] * 2]:
+                urllib.request.urlopen(base + path, timeout=30).read()  # noqa: S310 - 127.0.0.1
+            for kind, path, lua in targets:
+                result = run_wrk(base + (path or "/"), options, lua)
+                result.update(
+                    {
+                        "kind": kind,
+                        "path": path or f"{len(run['load_urls'])} rotating list views",
+                        "distinct_urls": len(run["load_urls"]) if lua else 1,
+                    }
+                )
+                results.append(result)
         finally:
-            server.send_signal(signal.SIGTERM)
+            process.send_signal(signal.SIGTERM)
             try:
-                server.wait(timeout=30)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-    result = parse_wrk(completed.stdout)
-    result.update(
-        {
-            "engine": engine,
-            "size": size,
-            "path": path,
-            "workers": workers,
-            "connections": options.connections,
-            "duration_s": options.duration,
-            "cached": cached,
-        }
-    )
-    return result
+                process.kill()
+                process.wait()
+    for result in results:
+        result.update(
+            {
+                "engine": engine,
+                "size": size,
+                "server": server_label(server),
+                "workers": server["workers"],
+                "threads": server["threads"],
+                "worker_class": server["worker_class"],
+                "production": not spec,
+                "connections": options.connections,
+                "duration_s": options.duration,
+                "cached": cached,
+            }
+        )
+    return results
 
 
 # --- Machine -------------------------------------------------------------------------------------
+
+
+def loadavg() -> list[float]:
+    """The 1, 5 and 15 minute load averages: other work on the machine skews timings."""
+    return [round(value, 2) for value in os.getloadavg()]
 
 
 def machine(options: Options) -> dict:
@@ -305,6 +383,8 @@ def machine(options: Options) -> dict:
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
+        "nproc": len(os.sched_getaffinity(0)),
+        "loadavg_start": loadavg(),
         "memory": memory,
         "system": system,
         "python": platform.python_version(),
@@ -335,16 +415,20 @@ def run(options: Options) -> dict:
             run = run_worker(engine, size, imports, options)
             results["runs"].append(run)
             if options.load and size == options.load_size:
-                for cached in (False, True):
+                for spec in options.servers or ("",):
+                    options.log(
+                        f"{engine}, {size} coopérations : gunicorn {spec or '(production)'} "
+                        f"+ wrk, 3 × {options.duration} s, sans cache des pages…"
+                    )
+                    results["loads"] += load_test(engine, size, run, options, False, spec)
+                if options.load_cached:
                     options.log(
                         f"{engine}, {size} coopérations : gunicorn + wrk, {options.duration} s, "
-                        + ("avec" if cached else "sans")
-                        + " cache des pages…"
+                        "avec cache des pages…"
                     )
-                    results["loads"].append(
-                        load_test(engine, size, run["urls"]["list_filtered"], options, cached)
-                    )
+                    results["loads"] += load_test(engine, size, run, options, True)
     results["total_s"] = time.perf_counter() - started
+    results["machine"]["loadavg_end"] = loadavg()
     (options.out / "results.json").write_text(json.dumps(results, indent=1, default=str))
     options.report.write_text(report.render(results))
     return results
@@ -360,5 +444,8 @@ def _options_dict(options: Options) -> dict:
         "load_size": options.load_size,
         "duration": options.duration,
         "connections": options.connections,
+        "load_urls": options.load_urls,
+        "servers": list(options.servers),
+        "load_cached": options.load_cached,
         "import_sizes": list(options.import_sizes),
     }

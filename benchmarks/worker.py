@@ -3,9 +3,11 @@
     python -m benchmarks.worker --size 10000 --repeat 15 --heavy-repeat 3 --output out.json
 
 Builds the data set unless it is already there (`--reuse`), then times, in-process with
-Django's test client (so without any HTTP or server cost): the public pages, the exports of
-every published row and, with `--imports`, the admin import (preview then confirm) of 173 and
-10,000 rows. Writes one JSON document; the runner turns it into the report.
+Django's test client (so without any HTTP or server cost): the public pages (lists, record,
+statistics, « Ma commune », comparison, feed), the exports of every published row and of a
+selection of about 10,000 rows and, with `--imports`, the admin import (preview then confirm)
+of 173 and 10,000 rows. With `--load-urls`, it also chooses the list views that the load test
+rotates through. Writes one JSON document; the runner turns it into the report.
 
 Data set: `generate_rows` (the synthetic inventory over the official territories), read by the
 import's own `plan_import` and written by its `apply_import` — the import service without the
@@ -29,8 +31,14 @@ from pathlib import Path
 DATASET_SEED = 2018
 IMPORT_SEED = 5
 IMPORT_SIZES = (173, 10_000)
-# A word of a theme label (« Mobilités et transports »): about one cooperation in six.
-SEARCH_QUERY = "transports"
+# A word of a theme label (« Alimentation et agriculture »): about one cooperation in six.
+SEARCH_QUERY = "alimentation"
+# Typed in « Ma commune, mon territoire »: hundreds of communes start with it.
+TERRITORY_PREFIX = "saint"
+# The exports of a selection: the view closest to this many rows (issue 11's export target).
+SELECTION_ROWS = 10_000
+# Seed of the load test's rotating URLs.
+LOAD_SEED = 11
 SYNTHETIC_PREFIX = "synthetique-"
 
 
@@ -103,9 +111,10 @@ def dataset_size() -> int:
 
 def targets() -> dict:
     """The URLs measured, chosen from the data so that every size has the same kind of page."""
-    from django.db.models import Count, Q
+    from django.db.models import Count, F, Q
 
     from cooperations.models import Cooperation, Participation, Territory, Theme
+    from cooperations.my_territory import territory_key
 
     published = Q(cooperations__is_published=True)
     metropole = (
@@ -123,24 +132,123 @@ def targets() -> dict:
         .order_by("-n", "code")
         .first()
     )
+    # The most populous commune of that partner: its result lists the EPCI's cooperations too.
+    communes = (
+        Territory.objects.filter(kind=Territory.Kind.COMMUNE)
+        .exclude(code="")
+        .order_by(F("population").desc(nulls_last=True), "code")
+    )
+    commune = communes.filter(epci=partner).first() or communes.first()
     theme = Theme.objects.order_by("position", "pk").first()
+    active = Cooperation.Status.ACTIVE
     ids = list(Cooperation.objects.published().order_by("pk").values_list("slug", flat=True))
     slug = ids[len(ids) // 2]
-    return {
+    compared = "&".join(f"c={ids[len(ids) * k // 5]}" for k in range(1, 5))
+    filtered = f"metropole={metropole.code}&thematique={theme.slug}"
+    urls = {
         "list": "/cooperations/",
-        "list_filtered": f"/cooperations/?metropole={metropole.code}&thematique={theme.slug}",
+        "list_filtered": f"/cooperations/?thematique={theme.slug}&statut={active}",
         "search": f"/cooperations/?q={SEARCH_QUERY}",
         "detail": f"/cooperations/{slug}/",
         "metropole": metropole.get_absolute_url(),
         "territory": partner.get_absolute_url(),
         "json": "/cooperations/?format=json",
+        "statistics": "/statistiques/",
+        "statistics_filtered": f"/statistiques/?{filtered}",
+        "territory_search": f"/mon-territoire/?nom={TERRITORY_PREFIX}",
+        "territory_result": f"/mon-territoire/?territoire={territory_key(commune)}",
+        "suggestions": f"/mon-territoire/suggestions/?q={TERRITORY_PREFIX}",
+        "compare": f"/comparer/?{compared}",
+        "feed": f"/cooperations/flux/?{filtered}",
         "csv": "/cooperations/?format=csv",
         "xlsx": "/cooperations/?format=xlsx",
     }
+    selection, rows = export_selection(len(ids))
+    if selection:
+        urls["csv_selection"] = f"/cooperations/?{selection}&format=csv"
+        urls["xlsx_selection"] = f"/cooperations/?{selection}&format=xlsx"
+        urls["selection_rows"] = rows
+    return urls
 
 
-PAGES = ["list", "list_filtered", "search", "detail", "metropole", "territory", "json"]
-EXPORTS = ["csv", "xlsx"]
+def export_selection(published: int) -> tuple[str, int]:
+    """The one-filter view (a status, a form, a theme) whose published rows come closest to
+    `SELECTION_ROWS`, as a query string, with its row count; ("", 0) when the data set is too
+    small to hold such a view (fewer than 80 % of those rows published)."""
+    from django.db.models import Count
+
+    from cooperations.models import Cooperation
+
+    if published < SELECTION_ROWS * 0.8:
+        return "", 0
+    rows = Cooperation.objects.published()
+    candidates = []
+    for name, field in (("statut", "status"), ("forme", "legal_form__slug"),
+                        ("thematique", "themes__slug")):  # fmt: skip
+        counts = rows.values_list(field).annotate(n=Count("pk")).order_by(field)
+        candidates += [(f"{name}={value}", n) for value, n in counts if value]
+    return min(candidates, key=lambda item: (abs(item[1] - SELECTION_ROWS), item[0]))
+
+
+def filter_values() -> dict[str, list[str]]:
+    """Every value of the list's filters that the data set's published cooperations carry."""
+    from cooperations.models import Cooperation, Participation, Territory
+
+    published = Cooperation.objects.published()
+    participations = Participation.objects.filter(cooperation__is_published=True)
+
+    def distinct(queryset, field):
+        return sorted({v for v in queryset.values_list(field, flat=True).distinct() if v})
+
+    metropoles = Territory.objects.metropoles().filter(
+        pk__in=participations.filter(role=Participation.Role.METROPOLE).values("territory")
+    )
+    departements = Territory.objects.filter(
+        kind=Territory.Kind.DEPARTEMENT,
+        pk__in=participations.exclude(territory__departement=None).values("territory__departement"),
+    )
+    return {
+        "metropole": distinct(metropoles, "code"),
+        "thematique": distinct(published, "themes__slug"),
+        "statut": distinct(published, "status"),
+        "forme": distinct(published, "legal_form__slug"),
+        "facteur": distinct(published, "factors__slug"),
+        "departement": distinct(departements, "code"),
+    }
+
+
+def load_urls(client, count: int) -> list[str]:
+    """`count` distinct list views for the load test, each checked through the list's JSON: a
+    view whose parameters the list would ignore in part is left out."""
+    from .load_urls import rotating_urls
+
+    def num_pages(url):
+        response = client.get(url + ("&" if "?" in url else "?") + "format=json")
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+        payload = response.json()
+        return None if payload["notices"] else payload["num_pages"]
+
+    return rotating_urls(filter_values(), num_pages, count=count, seed=LOAD_SEED)
+
+
+PAGES = [
+    "list",
+    "list_filtered",
+    "search",
+    "detail",
+    "metropole",
+    "territory",
+    "json",
+    "statistics",
+    "statistics_filtered",
+    "territory_search",
+    "territory_result",
+    "suggestions",
+    "compare",
+    "feed",
+]
+EXPORTS = ["csv", "xlsx", "csv_selection", "xlsx_selection"]
 
 
 def time_request(client, connection, url: str, repeat: int, memory: bool) -> dict:
@@ -266,6 +374,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--import-sizes", default=",".join(str(n) for n in IMPORT_SIZES), help="173,10000"
     )
+    parser.add_argument(
+        "--load-urls", type=int, default=0, help="Also choose this many list views for wrk."
+    )
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args(argv)
 
@@ -275,9 +386,12 @@ def main(argv=None) -> int:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
+    from django.templatetags.static import static
     from django.test import Client
 
     from cooperations.models import Cooperation
+
+    from .urls import FLOOR_PATH
 
     result = {"size": args.size, "vendor": connection.vendor, "build": None, "items": {}}
     reused = False
@@ -302,17 +416,23 @@ def main(argv=None) -> int:
     call_command("collectstatic", interactive=False, verbosity=0)
     result["published"] = Cooperation.objects.published().count()
     urls = targets()
+    result["selection_rows"] = urls.pop("selection_rows", 0)
     result["urls"] = urls
 
     client = Client()
     for name in PAGES:
         log(f"timing {name}")
         result["items"][name] = time_request(client, connection, urls[name], args.repeat, False)
-    for name in EXPORTS:
+    for name in [name for name in EXPORTS if name in urls]:
         log(f"timing {name} export")
         result["items"][name] = time_request(
             client, connection, urls[name], args.heavy_repeat, True
         )
+    if args.load_urls:
+        log(f"choosing {args.load_urls} list views for the load test")
+        result["load_urls"] = load_urls(client, args.load_urls)
+        result["floor_path"] = FLOOR_PATH
+        result["static_path"] = static("css/catalogue.css")
     if args.imports:
         client = staff_client()
         for rows in [int(n) for n in args.import_sizes.split(",") if n]:

@@ -1,6 +1,8 @@
 """« Ma commune, mon territoire »: search by name, then the cooperations of the territory and of
 those containing it."""
 
+import re
+
 import pytest
 
 from cooperations.models import Participation, Territory
@@ -173,3 +175,18 @@ def test_home_has_the_territory_search_form(client, db):
     assert 'action="/mon-territoire/"' in html
     assert 'role="combobox"' in html and 'aria-controls="accueil-territoire-suggestions"' in html
     assert "js/territory-search.js" in html
+
+
+def test_list_page_has_the_territory_search_form_with_its_own_ids(client, cooperation):
+    response = client.get("/cooperations/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'action="/mon-territoire/"' in html
+    assert 'id="liste-territoire-nom" name="nom"' in html
+    assert 'aria-controls="liste-territoire-suggestions"' in html
+    assert "js/territory-search.js" in html
+    # The filters' own search stays: two forms, two distinct fields.
+    assert 'id="filtre-q"' in html
+    assert cooperation.name in html
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))

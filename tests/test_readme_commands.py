@@ -71,7 +71,12 @@ COMMANDS = {
     "apt-get install wrk": (None, "a Debian package: needs root and the network"),
     "python3 dev.py manage benchmark": (
         "python3 dev.py manage benchmark --help",
-        "about 30 minutes; tests/test_benchmark.py runs the harness on 20 rows",
+        "about 35 minutes; tests/test_benchmark.py runs the harness on 20 rows",
+    ),
+    "python3 dev.py manage benchmark --sizes 10000 --engines postgres --skip-load "
+    "--servers sync:5,gthread:5x4,gthread:2x8": (
+        "python3 dev.py manage benchmark --help",
+        "a few minutes of load tests on the 10,000 set; tests/test_benchmark.py reads --servers",
     ),
     "python3 dev.py manage benchmark --skip-load": (
         "python3 dev.py manage benchmark --help",

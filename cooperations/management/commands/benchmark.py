@@ -1,7 +1,9 @@
-"""Measure the catalogue at 173, 10,000 and 100,000 cooperations and write benchmarks/REPORT.md.
+"""Measure the catalogue at 1,000, 10,000 and 100,000 cooperations and write benchmarks/REPORT.md.
 
-Why: issue 5's targets (pages, facets, search, exports, imports, load) must be checked on data
-the size of every cooperation in France, on both engines, and re-checked after each change.
+Why: issue 11's targets (pages, facets, search, exports, load against the template-only floor,
+SQLite against PostgreSQL, cost growth) and those of issue 5 still meaningful (queries, imports)
+must be checked on data the size of every cooperation in France, on both engines, and re-checked
+after each change; `--servers` compares gunicorn worker set-ups under the same load.
 The logic lives in the `benchmarks` package (runner, worker, report); the README
 (« Benchmarks ») says how long it takes and what it needs (PostgreSQL, wrk). It only ever
 writes the databases bench_<size> and the files under benchmarks/out/, plus the report.
@@ -32,7 +34,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--sizes", default="173,10000,100000", help="Tailles (%(default)s).")
+        parser.add_argument("--sizes", default="1000,10000,100000", help="Tailles (%(default)s).")
         parser.add_argument(
             "--engines", default="postgres,sqlite", help="Moteurs : postgres, sqlite."
         )
@@ -59,6 +61,23 @@ class Command(BaseCommand):
             "--connections", type=int, default=20, help="Connexions simultanées de wrk (20)."
         )
         parser.add_argument(
+            "--load-urls",
+            type=int,
+            default=500,
+            help="Vues filtrées distinctes de la liste que wrk fait tourner (500).",
+        )
+        parser.add_argument(
+            "--servers",
+            default="",
+            help="Configurations gunicorn à comparer sous charge, par ex. "
+            "« sync:5,gthread:5x4 » (workers, ou workers x fils) ; vide : gunicorn.conf.py.",
+        )
+        parser.add_argument(
+            "--no-cached-load",
+            action="store_true",
+            help="Sans l'essai de charge avec le cache des pages.",
+        )
+        parser.add_argument(
             "--import-sizes", default="173,10000", help="Lignes importées (%(default)s)."
         )
         parser.add_argument(
@@ -80,6 +99,12 @@ class Command(BaseCommand):
         unknown = set(engines) - set(runner.ENGINES)
         if unknown or not engines:
             raise CommandError(f"Moteurs possibles : {', '.join(runner.ENGINES)}.")
+        servers = tuple(spec.strip() for spec in options["servers"].split(",") if spec.strip())
+        for spec in servers:
+            try:
+                runner.parse_server(spec)
+            except ValueError as error:
+                raise CommandError(str(error)) from None
         settings = runner.Options(
             sizes=_ints(options["sizes"]),
             engines=engines,
@@ -90,6 +115,9 @@ class Command(BaseCommand):
             load_size=options["load_size"],
             duration=options["duration"],
             connections=options["connections"],
+            load_urls=max(1, options["load_urls"]),
+            servers=servers,
+            load_cached=not options["no_cached_load"],
             import_sizes=_ints(options["import_sizes"]),
             postgres_url=options["postgres_url"],
             out=options["out"],
