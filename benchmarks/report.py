@@ -499,6 +499,7 @@ def render(results) -> str:
                 f"{run['published']:,} published; data set {built}; measured in "
                 f"{run['wall_s']:.0f} s.",
                 "",
+                *_facet_index_line(run),
                 "| Measurement | Median (ms) | p95 (ms) | SQL queries | Peak memory (MB) | Runs |",
                 "|---|---:|---:|---:|---:|---:|",
             ]
@@ -578,3 +579,14 @@ def _load_section(results) -> list[str]:
 
 def _path_of(results, kind) -> str:
     return next((lo["path"] for lo in results["loads"] if lo["kind"] == kind), "–")
+
+
+def _facet_index_line(run: dict) -> list[str]:
+    cost = run.get("facet_index")
+    if not cost:
+        return []
+    return [
+        f"Facet index of each worker process: built in {_ms(cost['build_ms'])} ms (median of 3), "
+        f"{cost['mb']:.1f} MB in memory, {cost['bitmaps']:,} bitmaps.",
+        "",
+    ]

@@ -103,6 +103,26 @@ def build(size: int) -> dict:
     return timings
 
 
+def facet_index_cost(builds: int = 3) -> dict:
+    """What the list pages' facet index costs each worker process: median build time over
+    `builds` builds, and its size in memory (bitmaps, arrays and the id map)."""
+    from cooperations import facet_index
+    from cooperations.caching import catalogue_version
+
+    version = catalogue_version()
+    seconds, index = [], None
+    for _ in range(builds):
+        started = time.perf_counter()
+        index = facet_index.build(version)
+        seconds.append(time.perf_counter() - started)
+    stats = index.stats()
+    return {
+        "build_ms": statistics.median(seconds) * 1000,
+        "mb": stats["bytes"] / 1_000_000,
+        "bitmaps": stats["bitmaps"],
+    }
+
+
 def dataset_size() -> int:
     from cooperations.models import Cooperation
 
@@ -415,6 +435,7 @@ def main(argv=None) -> int:
     result["reused"] = reused
     call_command("collectstatic", interactive=False, verbosity=0)
     result["published"] = Cooperation.objects.published().count()
+    result["facet_index"] = facet_index_cost()
     urls = targets()
     result["selection_rows"] = urls.pop("selection_rows", 0)
     result["urls"] = urls

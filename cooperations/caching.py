@@ -94,7 +94,9 @@ def cache_public_page(view):
     def wrapper(request, *args, **kwargs):
         if not _cacheable(request):
             return view(request, *args, **kwargs)
-        key = page_cache_key(request, catalogue_version())
+        # Kept on the request: the facet index of the page reads the same version.
+        request.catalogue_version = catalogue_version()
+        key = page_cache_key(request, request.catalogue_version)
         response = _cache_call("get", key)
         if response is None:
             response = view(request, *args, **kwargs)

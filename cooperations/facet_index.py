@@ -74,8 +74,8 @@ class FacetIndex:
     values: dict[str, dict] = field(default_factory=dict)
     # (territory id, role) → positions: territory pages and related cooperations.
     roles: dict[tuple[int, str], FrozenBitMap] = field(default_factory=dict)
-    # The signature year of each position, 0 without a date.
-    years: np.ndarray | None = None
+    # Signature year → positions signed that year.
+    by_year: dict[int, FrozenBitMap] = field(default_factory=dict)
     # Sort keys by position for the date orders (smaller first).
     recent_key: np.ndarray | None = None
     oldest_key: np.ndarray | None = None
@@ -98,12 +98,16 @@ class FacetIndex:
         return BitMap.union(EMPTY, *[self.roles.get((territory_id, r), EMPTY) for r in roles])
 
     def years_between(self, low: int | None, high: int | None) -> BitMap:
-        keep = self.years > 0
-        if low is not None:
-            keep &= self.years >= low
-        if high is not None:
-            keep &= self.years <= high
-        return BitMap(np.flatnonzero(keep).astype(np.uint32))
+        """Positions signed from `low` to `high` (either open): a union of one bitmap per
+        year, a few dozen at most."""
+        return BitMap.union(
+            BitMap(),
+            *[
+                found
+                for year, found in self.by_year.items()
+                if (low is None or year >= low) and (high is None or year <= high)
+            ],
+        )
 
     def positions(self, cooperation_ids) -> BitMap:
         """Positions of the published cooperations among `cooperation_ids`."""
@@ -115,7 +119,8 @@ class FacetIndex:
         bitmaps = [bm for groups in self.values.values() for bm in groups.values()]
         bitmaps += list(self.roles.values())
         bitmap_bytes = sum(_bitmap_bytes(bm) for bm in bitmaps)
-        arrays = (self.ids, self.years, self.recent_key, self.oldest_key)
+        bitmaps += list(self.by_year.values())
+        arrays = (self.ids, self.recent_key, self.oldest_key)
         array_bytes = sum(a.nbytes for a in arrays)
         # A dict entry costs about 100 bytes with its two ints.
         return {
@@ -146,11 +151,11 @@ def build(version: str) -> FacetIndex:
     status, form = defaultdict(list), defaultdict(list)
     plus = defaultdict(list)
     ordinals = np.full(len(rows), _NO_DATE, dtype=np.int64)
-    years = np.zeros(len(rows), dtype=np.int64)
+    years = defaultdict(list)
     for position, (_pk, signed_on, state, legal_form, *plus_flags) in enumerate(rows):
         if signed_on is not None:
             ordinals[position] = signed_on.toordinal()
-            years[position] = signed_on.year
+            years[signed_on.year].append(position)
         if state:
             status[state].append(position)
         if legal_form is not None:
@@ -228,7 +233,7 @@ def build(version: str) -> FacetIndex:
             "plus_value": _freeze(plus),
         },
         roles=_freeze(roles),
-        years=years,
+        by_year=_freeze(years),
         recent_key=_rank(recent),
         oldest_key=_rank(oldest),
     )

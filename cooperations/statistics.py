@@ -2,24 +2,25 @@
 theme, métropole, kind of partner, status, success factor and plus-value.
 
 The selection is the list's: the same query string, read by the list's own FilterSet through
-`CatalogueList.filtered`, so the figures always describe what `/cooperations/` shows. Each table
-is one grouped query over the selection's ids (a subquery), whatever the number of rows, and is
-drawn server-side as an SVG bar chart (no script: the Content-Security-Policy forbids inline
-scripts and styles) followed by its data table, its text alternative.
+`CatalogueList.parse_filters`, and the same facet index, so the figures always describe what
+`/cooperations/` shows. Each table counts the selection's bitmap against each value's (no query
+but the labels), whatever the number of rows, and is drawn server-side as an SVG bar chart (no
+script: the Content-Security-Policy forbids inline scripts and styles) followed by its data
+table, its text alternative.
 """
 
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q
-from django.db.models.functions import ExtractYear
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from pyroaring import BitMap
 
-from . import exports, spreadsheets
-from .filters import PARTNER_KINDS
-from .models import Cooperation, CooperationFactor, Participation, Territory, TerritoryKind
+from . import exports, facet_index, spreadsheets
+from .filters import PARTNER_KINDS, facet_labels
+from .models import Cooperation, TerritoryKind
+from .text import fold
 from .views import CatalogueList, shown
 from .vocabularies import PLUS_VALUES
 
@@ -63,118 +64,101 @@ class Table:
         ]
 
 
-def _years(ids) -> Table:
-    rows = (
-        Cooperation.objects.filter(pk__in=ids)
-        .annotate(year=ExtractYear("signed_on"))
-        .values_list("year")
-        .annotate(n=Count("pk"))
-        .order_by("year")
+def _union(bitmaps) -> BitMap:
+    return BitMap.union(BitMap(), *bitmaps)
+
+
+def _undated_note(undated: int) -> str:
+    if not undated:
+        return "Toutes les coopérations de la sélection ont une date de signature."
+    plural = "s" if undated > 1 else ""
+    return (
+        f"{undated} coopération{plural} sans date de signature connue "
+        f"(non comptée{plural} ci-dessus)."
     )
-    counts = dict(rows)
-    undated = counts.pop(None, 0)
-    note = (
-        f"{undated} coopération{'s' if undated > 1 else ''} sans date de signature connue "
-        "(non comptée{} ci-dessus).".format("s" if undated > 1 else "")
-        if undated
-        else "Toutes les coopérations de la sélection ont une date de signature."
-    )
+
+
+def _years(index, selection, labels) -> Table:
+    years = sorted(index.by_year)
+    rows = [(str(year), selection.intersection_cardinality(index.by_year[year])) for year in years]
+    undated = len(selection - _union(index.by_year.values()))
     return Table(
         "annees",
         "Par année de signature",
         "Année de signature",
-        [(str(year), n) for year, n in counts.items()],
-        note,
+        [row for row in rows if row[1]],
+        _undated_note(undated),
     )
 
 
-def _legal_forms(ids) -> Table:
-    rows = (
-        Cooperation.objects.filter(pk__in=ids)
-        .values_list("legal_form__label", "legal_form__position")
-        .annotate(n=Count("pk"))
-        .order_by("legal_form__position", "legal_form__label")
-    )
-    # The records without a legal form come last, whatever the engine's place for NULL.
-    ordered = sorted(rows, key=lambda row: row[0] is None)
-    return Table(
-        "formes",
-        "Par forme de coopération",
-        "Forme de coopération",
-        [(label or "Forme non renseignée", n) for label, _, n in ordered],
-    )
+def _vocabulary_rows(index, selection, labels, facet: str) -> list[tuple[str, int]]:
+    """(label, cooperations) of each value of a facet that the selection holds, in the facet's
+    display order."""
+    rows = [
+        (label, selection.intersection_cardinality(index.value(facet, pk)))
+        for pk, _value, label in labels.get(facet, [])
+    ]
+    return [row for row in rows if row[1]]
 
 
-def _counts_by_vocabulary(links, vocabulary: str, ids) -> list[tuple[str, int]]:
-    """(label, cooperations) of a vocabulary reached through a link table, in its display order:
-    one grouped query."""
-    rows = (
-        links.objects.filter(cooperation__in=ids)
-        .values_list(f"{vocabulary}__label", f"{vocabulary}__position")
-        .annotate(n=Count("cooperation", distinct=True))
-        .order_by(f"{vocabulary}__position", f"{vocabulary}__label")
-    )
-    return [(label, n) for label, _, n in rows]
+def _legal_forms(index, selection, labels) -> Table:
+    rows = _vocabulary_rows(index, selection, labels, "forme")
+    # The records without a legal form come last.
+    unknown = len(selection - _union(index.values["forme"].values()))
+    if unknown:
+        rows.append(("Forme non renseignée", unknown))
+    return Table("formes", "Par forme de coopération", "Forme de coopération", rows)
 
 
-def _themes(ids) -> Table:
+def _themes(index, selection, labels) -> Table:
     return Table(
         "thematiques",
         "Par thématique",
         "Thématique",
-        _counts_by_vocabulary(Cooperation.themes.through, "theme", ids),
+        _vocabulary_rows(index, selection, labels, "thematique"),
         "Une coopération peut porter sur plusieurs thématiques.",
     )
 
 
-def _metropoles(ids) -> Table:
-    rows = (
-        Participation.objects.filter(
-            cooperation__in=ids, territory__kind__in=Territory.METROPOLE_KINDS
-        )
-        .values_list("territory__name")
-        .annotate(n=Count("cooperation", distinct=True))
-        .order_by("-n", "territory__name")
-    )
+def _metropoles(index, selection, labels) -> Table:
+    # A métropole counts in every role, a partner of another's cooperation included.
+    rows = [
+        (name, selection.intersection_cardinality(index.participants(pk)))
+        for pk, _code, name in labels.get("metropole", [])
+    ]
+    rows = sorted((row for row in rows if row[1]), key=lambda row: (-row[1], fold(row[0])))
     return Table(
         "metropoles",
         "Par métropole",
         "Métropole",
-        list(rows),
+        rows,
         "Une coopération peut réunir plusieurs métropoles.",
     )
 
 
-def _partner_kinds(ids) -> Table:
-    counts = dict(
-        Participation.objects.filter(
-            cooperation__in=ids,
-            role__in=[Participation.Role.PARTNER, Participation.Role.ASSOCIATED],
-        )
-        .values_list("territory__kind")
-        .annotate(n=Count("cooperation", distinct=True))
-        .order_by()
-    )
-    labels = dict(TerritoryKind.choices)
+def _partner_kinds(index, selection, labels) -> Table:
+    counts = {
+        kind: selection.intersection_cardinality(found)
+        for kind, found in index.values["nature_partenaire"].items()
+    }
+    names = dict(TerritoryKind.choices)
     ordered = [value for value, _ in PARTNER_KINDS] + sorted(set(counts) - set(dict(PARTNER_KINDS)))
     return Table(
         "natures",
         "Par nature des partenaires",
         "Nature des partenaires et participants associés",
-        [(labels.get(kind, kind), counts[kind]) for kind in ordered if counts.get(kind)],
+        [(names.get(kind, kind), counts[kind]) for kind in ordered if counts.get(kind)],
         "Coopérations comptant au moins un partenaire ou participant associé de chaque nature.",
     )
 
 
-def _statuses(ids) -> Table:
-    counts = dict(
-        Cooperation.objects.filter(pk__in=ids)
-        .values_list("status")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    unknown = counts.pop("", 0)
-    rows = [(name, counts[value]) for value, name in Cooperation.Status.choices if value in counts]
+def _statuses(index, selection, labels) -> Table:
+    counts = {
+        value: selection.intersection_cardinality(index.value("statut", value))
+        for value, _name in Cooperation.Status.choices
+    }
+    unknown = len(selection - _union(index.values["statut"].values()))
+    rows = [(name, counts[value]) for value, name in Cooperation.Status.choices if counts[value]]
     note = (
         f"Statut inconnu : {unknown} coopération{'s' if unknown > 1 else ''}."
         if unknown
@@ -183,25 +167,26 @@ def _statuses(ids) -> Table:
     return Table("statuts", "Par statut", "Statut", rows, note)
 
 
-def _factors(ids) -> Table:
+def _factors(index, selection, labels) -> Table:
     return Table(
         "facteurs",
         "Par facteur de réussite",
         "Facteur de réussite",
-        _counts_by_vocabulary(CooperationFactor, "factor", ids),
+        _vocabulary_rows(index, selection, labels, "facteur"),
         "Une coopération peut illustrer plusieurs facteurs de réussite.",
     )
 
 
-def _plus_values(ids) -> Table:
-    counts = Cooperation.objects.filter(pk__in=ids).aggregate(
-        **{code: Count("pk", filter=Q(**{fld: True})) for code, fld, _, _ in PLUS_VALUES}
-    )
+def _plus_values(index, selection, labels) -> Table:
+    rows = [
+        (label, selection.intersection_cardinality(index.value("plus_value", code)))
+        for code, _field, label, _definition in PLUS_VALUES
+    ]
     return Table(
         "plus_values",
         "Par plus-value",
         "Plus-value",
-        [(label, counts[code]) for code, _, label, _ in PLUS_VALUES if counts[code]],
+        [row for row in rows if row[1]],
         "Une coopération peut apporter plusieurs plus-values.",
     )
 
@@ -218,10 +203,11 @@ TABLES = {
 }
 
 
-def statistics_tables(queryset) -> list[Table]:
-    """Every table of a selection: one grouped query each (eight), whatever its size."""
-    ids = queryset.order_by().values("pk")
-    return [build(ids) for build in TABLES.values()]
+def statistics_tables(index, selection) -> list[Table]:
+    """Every table of a selection, counted over the facet index's bitmaps (no query but the
+    facets' labels, kept a minute per process)."""
+    labels = facet_labels()
+    return [build(index, selection, labels) for build in TABLES.values()]
 
 
 class StatisticsView(CatalogueList):
@@ -230,12 +216,16 @@ class StatisticsView(CatalogueList):
     template_name = "cooperations/statistics.html"
 
     def get(self, request, *args, **kwargs):
-        filterset, queryset, notices = self.filtered(self.get_base_queryset())
+        filterset, notices = self.parse_filters(self.get_base_queryset())
         self.filterset = filterset
+        # The list's selection, from the same facet index as the list itself.
+        index = facet_index.current(getattr(request, "catalogue_version", None))
+        kept, _ranks = facet_index.filter_bitmaps(index, filterset.valid_data)
+        selection = facet_index.intersect(self.index_base(index), kept.values())
         key = request.GET.get("tableau", "")
         fmt = request.GET.get("format", "")
         if fmt == "csv" and key in TABLES:
-            table = TABLES[key](queryset.order_by().values("pk"))
+            table = TABLES[key](index, selection, facet_labels())
             body = spreadsheets.write_csv(
                 [table.column, "Nombre de coopérations"], [list(row) for row in table.rows]
             )
@@ -254,8 +244,8 @@ class StatisticsView(CatalogueList):
             notices.append(
                 f"Le tableau « {shown(key, 30)} » n'existe pas : tous les tableaux sont affichés."
             )
-        total = queryset.count()
-        tables = statistics_tables(queryset)
+        total = len(selection)
+        tables = statistics_tables(index, selection)
         for table in tables:
             table.draw()
         query = {name: value for name, value in filterset.selected.items() if value}

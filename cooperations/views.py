@@ -283,7 +283,7 @@ class CatalogueList(View):
     def indexed_page(self, sort: str):
         """The paginator, the page asked for and the facet counts, from the facet index:
         bitmaps instead of grouped counts, and only the rows shown read from the database."""
-        index = facet_index.current()
+        index = facet_index.current(getattr(self.request, "catalogue_version", None))
         base = self.index_base(index)
         kept, ranks = facet_index.filter_bitmaps(index, self.filterset.valid_data)
         selection = facet_index.intersect(base, kept.values())
@@ -787,7 +787,11 @@ def cooperation_detail(request, slug):
     ]
     theme_ids = [t.pk for t in cooperation.themes.all()]
     related_ids = facet_index.related(
-        facet_index.current(), cooperation.pk, metropole_ids, partner_ids, theme_ids
+        facet_index.current(getattr(request, "catalogue_version", None)),
+        cooperation.pk,
+        metropole_ids,
+        partner_ids,
+        theme_ids,
     )
     found = Cooperation.objects.published().only("pk", "name", "slug").in_bulk(related_ids)
     related = [found[pk] for pk in related_ids if pk in found]
