@@ -283,7 +283,7 @@ class CatalogueList(View):
     def indexed_page(self, sort: str):
         """The paginator, the page asked for and the facet counts, from the facet index:
         bitmaps instead of grouped counts, and only the rows shown read from the database."""
-        index = facet_index.current(getattr(self.request, "catalogue_version", None))
+        index = self.index = facet_index.current(getattr(self.request, "catalogue_version", None))
         base = self.index_base(index)
         kept, ranks = facet_index.filter_bitmaps(index, self.filterset.valid_data)
         selection = facet_index.intersect(base, kept.values())
@@ -738,12 +738,10 @@ class TerritoryView(CatalogueList):
         return f"Territoire de la page : {self.territory}"
 
     def get_page_context(self):
-        role_counts = dict(
-            Participation.objects.filter(territory=self.territory, cooperation__is_published=True)
-            .order_by()
-            .values_list("role")
-            .annotate(n=Count("pk"))
-        )
+        # Its published cooperations by role, from the facet index the page was listed from.
+        role_counts = {
+            role: len(self.index.participants(self.territory.pk, [role])) for role in ROLE_ORDER
+        }
         return {
             "territory": self.territory,
             "page_title": self.territory.name,
