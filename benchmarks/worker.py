@@ -27,6 +27,8 @@ import tracemalloc
 from contextlib import contextmanager
 from pathlib import Path
 
+from benchmarks.report import PAGES
+
 # Rows of the data sets and of the imported files: different seeds give different slugs.
 DATASET_SEED = 2018
 IMPORT_SEED = 5
@@ -252,22 +254,6 @@ def load_urls(client, count: int) -> list[str]:
     return rotating_urls(filter_values(), num_pages, count=count, seed=LOAD_SEED)
 
 
-PAGES = [
-    "list",
-    "list_filtered",
-    "search",
-    "detail",
-    "metropole",
-    "territory",
-    "json",
-    "statistics",
-    "statistics_filtered",
-    "territory_search",
-    "territory_result",
-    "suggestions",
-    "compare",
-    "feed",
-]
 EXPORTS = ["csv", "xlsx", "csv_selection", "xlsx_selection"]
 
 

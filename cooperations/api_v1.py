@@ -138,7 +138,9 @@ class FacetOut(Schema):
     options: list[FacetOptionOut]
 
 
-class CooperationList(Schema):
+class PageOut(Schema):
+    """What every paginated answer carries before its results."""
+
     count: int
     page: int
     num_pages: int
@@ -146,6 +148,9 @@ class CooperationList(Schema):
     next: str | None
     previous: str | None
     notices: list[str] = Field(description="Les paramètres ignorés, expliqués en français.")
+
+
+class CooperationList(PageOut):
     results: list[CooperationSummary]
     facets: list[FacetOut] = Field(
         description="Pour chaque filtre, chaque valeur avec le nombre de coopérations que les "
@@ -202,14 +207,7 @@ class TerritoryItem(Schema):
     api_url: str = Field(description="Adresse du territoire dans l'API.")
 
 
-class TerritoryList(Schema):
-    count: int
-    page: int
-    num_pages: int
-    page_size: int
-    next: str | None
-    previous: str | None
-    notices: list[str]
+class TerritoryList(PageOut):
     results: list[TerritoryItem]
 
 

@@ -395,28 +395,14 @@ def vocabulary_facet(name, label, labels, counts, selected) -> Facet:
     )
 
 
-def status_facet(counts, selected) -> Facet:
-    found = counts("statut")
+def choices_facet(name, label, choices, counts, selected, hide_empty=False) -> Facet:
+    """A facet over fixed choices (statuses, kinds of partner, plus-values)."""
+    found = counts(name)
     return Facet(
-        "statut",
-        "Statut",
-        [
-            FacetOption(v, label, found.get(v, 0), v == selected["statut"])
-            for v, label in Cooperation.Status.choices
-        ],
-    )
-
-
-def partner_kind_facet(counts, selected) -> Facet:
-    found = counts("nature_partenaire")
-    return Facet(
-        "nature_partenaire",
-        "Nature des partenaires",
-        [
-            FacetOption(v, label, found.get(v, 0), v == selected["nature_partenaire"])
-            for v, label in PARTNER_KINDS
-        ],
-        hide_empty=True,
+        name,
+        label,
+        [FacetOption(v, text, found.get(v, 0), v == selected[name]) for v, text in choices],
+        hide_empty=hide_empty,
     )
 
 
@@ -433,18 +419,6 @@ def area_facet(name, label, labels, counts, selected) -> Facet:
     )
 
 
-def plus_value_facet(counts, selected) -> Facet:
-    found = counts("plus_value")
-    return Facet(
-        "plus_value",
-        "Plus-value",
-        [
-            FacetOption(key, label, found.get(key, 0), key == selected["plus_value"])
-            for key, (_field, label) in PLUS_VALUES.items()
-        ],
-    )
-
-
 def build_facets(filterset: CooperationFilter, counts, skip: str = "") -> list[Facet]:
     """Every facet but `skip` (the one a page fixes), in the order of the filter form.
 
@@ -457,16 +431,27 @@ def build_facets(filterset: CooperationFilter, counts, skip: str = "") -> list[F
         for name, label in VOCABULARY_FACETS
         if name != skip
     ]
-    facets += [
-        builder(counts, selected)
-        for name, builder in (("statut", status_facet), ("nature_partenaire", partner_kind_facet))
-        if name != skip
-    ]
+    if skip != "statut":
+        facets.append(
+            choices_facet("statut", "Statut", Cooperation.Status.choices, counts, selected)
+        )
+    if skip != "nature_partenaire":
+        facets.append(
+            choices_facet(
+                "nature_partenaire",
+                "Nature des partenaires",
+                PARTNER_KINDS,
+                counts,
+                selected,
+                hide_empty=True,
+            )
+        )
     facets += [
         area_facet(name, label, labels, counts, selected)
         for name, label, _kind in AREA_FACETS
         if name != skip
     ]
     if skip != "plus_value":
-        facets.append(plus_value_facet(counts, selected))
+        choices = [(key, label) for key, (_field, label) in PLUS_VALUES.items()]
+        facets.append(choices_facet("plus_value", "Plus-value", choices, counts, selected))
     return facets
