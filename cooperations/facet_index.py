@@ -307,8 +307,10 @@ def _search_ranks(index: FacetIndex, query: str) -> dict[int, float]:
     if not search.search_words(query):
         return dict.fromkeys(range(index.size), 0.0)
     matches = search.search(Cooperation.objects.published(), query).order_by()
+    with search.through_the_search_index(matches.db):
+        found = list(matches.values_list("pk", "search_rank"))
     ranks = {}
-    for pk, rank in matches.values_list("pk", "search_rank").iterator(chunk_size=10_000):
+    for pk, rank in found:
         position = index.position_of.get(pk)
         if position is not None:
             ranks[position] = float(rank)

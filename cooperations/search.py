@@ -14,8 +14,10 @@ whatever writes participations, themes or names (admin, import) must call it aft
   rank first.
 """
 
+import contextlib
+
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import StrIndex
 
@@ -99,6 +101,27 @@ def refresh_search_text(cooperations: QuerySet | None = None, batch_size: int = 
     if changed:
         Cooperation.objects.bulk_update(changed, ["search_text"])
     return total
+
+
+@contextlib.contextmanager
+def through_the_search_index(using: str):
+    """Make PostgreSQL read the matches of an unordered search through the GIN index.
+
+    Without an ORDER BY, the planner prefers walking the small partial index of published ids
+    and testing every row's vector: at 100,000 cooperations that took 42 ms where the GIN
+    index's bitmap scan takes 10 (30 with the ranks). Index scans are turned off for this one
+    statement, inside its own transaction (or savepoint), then turned on again.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        yield
+        # Inside an outer transaction SET LOCAL would last until its end; after an error the
+        # savepoint's rollback undoes it.
+        cursor.execute("SET LOCAL enable_indexscan = on")
 
 
 def uses_postgres(queryset: QuerySet) -> bool:
