@@ -70,6 +70,8 @@ class FacetIndex:
     # position → cooperation id, and the reverse.
     ids: np.ndarray
     position_of: dict[int, int]
+    # Every position: the whole published catalogue.
+    published: FrozenBitMap = EMPTY
     # Facet name → value key (a primary key, a status, a kind…) → positions.
     values: dict[str, dict] = field(default_factory=dict)
     # (territory id, role) → positions: territory pages and related cooperations.
@@ -84,10 +86,6 @@ class FacetIndex:
     @property
     def size(self) -> int:
         return len(self.ids)
-
-    @property
-    def published(self) -> FrozenBitMap:
-        return FrozenBitMap(range(self.size)) if self.size else EMPTY
 
     def value(self, facet: str, key) -> FrozenBitMap:
         return self.values[facet].get(key, EMPTY)
@@ -116,10 +114,10 @@ class FacetIndex:
 
     def stats(self) -> dict:
         """Size of the index in memory and the time its build took."""
-        bitmaps = [bm for groups in self.values.values() for bm in groups.values()]
-        bitmaps += list(self.roles.values())
+        groups = [*self.values.values(), self.roles, self.by_year]
+        # The métropole facet shares the bitmaps of the métropoles' role: count each once.
+        bitmaps = list({id(bm): bm for group in groups for bm in group.values()}.values())
         bitmap_bytes = sum(_bitmap_bytes(bm) for bm in bitmaps)
-        bitmaps += list(self.by_year.values())
         arrays = (self.ids, self.recent_key, self.oldest_key)
         array_bytes = sum(a.nbytes for a in arrays)
         # A dict entry costs about 100 bytes with its two ints.
@@ -208,6 +206,7 @@ def build(version: str) -> FacetIndex:
     themes = grouped(through.objects.filter(published), "theme_id")
     factors = grouped(CooperationFactor.objects.filter(published), "factor_id")
 
+    roles = _freeze(roles)
     positions = np.arange(len(rows), dtype=np.int64)
     undated = ordinals == _NO_DATE
     recent = np.lexsort((positions, -np.where(undated, 0, ordinals), undated))
@@ -217,11 +216,11 @@ def build(version: str) -> FacetIndex:
         built_at=time.monotonic(),
         ids=ids,
         position_of=position_of,
+        published=FrozenBitMap(range(len(rows))),
         values={
+            # The same bitmaps as the métropoles' own role.
             "metropole": {
-                territory: FrozenBitMap(found)
-                for (territory, role), found in roles.items()
-                if role == METROPOLE
+                territory: found for (territory, role), found in roles.items() if role == METROPOLE
             },
             "thematique": themes,
             "facteur": factors,
@@ -232,7 +231,7 @@ def build(version: str) -> FacetIndex:
             "region": _freeze(regions),
             "plus_value": _freeze(plus),
         },
-        roles=_freeze(roles),
+        roles=roles,
         by_year=_freeze(years),
         recent_key=_rank(recent),
         oldest_key=_rank(oldest),
@@ -269,6 +268,11 @@ def current(version: str | None = None) -> FacetIndex:
     return index
 
 
+def for_request(request) -> FacetIndex:
+    """The index for a request, reusing the version the page cache read for it, if it did."""
+    return current(getattr(request, "catalogue_version", None))
+
+
 def _fresh(index: FacetIndex, version: str) -> bool:
     age = time.monotonic() - index.built_at
     return index.version == version and age < settings.FACET_INDEX_MAX_AGE
@@ -293,6 +297,8 @@ def filter_bitmaps(index: FacetIndex, valid_data: dict) -> tuple[dict, dict | No
             ranks = _search_ranks(index, value)
             kept[name] = BitMap(ranks)
         elif name in ("annee_min", "annee_max"):
+            if "annees" in kept:
+                continue  # both years make one condition
             kept["annees"] = index.years_between(
                 valid_data.get("annee_min"), valid_data.get("annee_max")
             )

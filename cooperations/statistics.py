@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from pyroaring import BitMap
 
-from . import exports, facet_index, spreadsheets
+from . import exports, spreadsheets
 from .filters import PARTNER_KINDS, facet_labels
 from .models import Cooperation, TerritoryKind
 from .text import fold
@@ -219,9 +219,7 @@ class StatisticsView(CatalogueList):
         filterset, notices = self.parse_filters(self.get_base_queryset())
         self.filterset = filterset
         # The list's selection, from the same facet index as the list itself.
-        index = facet_index.current(getattr(request, "catalogue_version", None))
-        kept, _ranks = facet_index.filter_bitmaps(index, filterset.valid_data)
-        selection = facet_index.intersect(self.index_base(index), kept.values())
+        index, _base, _kept, _ranks, selection = self.select()
         key = request.GET.get("tableau", "")
         fmt = request.GET.get("format", "")
         if fmt == "csv" and key in TABLES:

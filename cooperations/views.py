@@ -280,13 +280,18 @@ class CatalogueList(View):
         self.searching = "q" in valid and bool(search.search_words(valid["q"]))
         return self._sort(request.GET.get("tri", ""), self.searching)
 
+    def select(self):
+        """The query string's selection in the facet index: (index, the page's base bitmap,
+        the bitmap each valid filter keeps, the search ranks or None, their intersection)."""
+        index = self.index = facet_index.for_request(self.request)
+        base = self.index_base(index)
+        kept, ranks = facet_index.filter_bitmaps(index, self.filterset.valid_data)
+        return index, base, kept, ranks, facet_index.intersect(base, kept.values())
+
     def indexed_page(self, sort: str):
         """The paginator, the page asked for and the facet counts, from the facet index:
         bitmaps instead of grouped counts, and only the rows shown read from the database."""
-        index = self.index = facet_index.current(getattr(self.request, "catalogue_version", None))
-        base = self.index_base(index)
-        kept, ranks = facet_index.filter_bitmaps(index, self.filterset.valid_data)
-        selection = facet_index.intersect(base, kept.values())
+        index, base, kept, ranks, selection = self.select()
         results = IndexedResults(
             index,
             self.index_segments(index, selection),
@@ -785,7 +790,7 @@ def cooperation_detail(request, slug):
     ]
     theme_ids = [t.pk for t in cooperation.themes.all()]
     related_ids = facet_index.related(
-        facet_index.current(getattr(request, "catalogue_version", None)),
+        facet_index.for_request(request),
         cooperation.pk,
         metropole_ids,
         partner_ids,
