@@ -95,8 +95,11 @@ def database_config(url: str | None) -> dict:
         # and takes cores from concurrent requests (benchmarks/REPORT.md: -30 % SQL time on
         # the faceted list at 10,000 cooperations).
         workers = env_int("DATABASE_PARALLEL_WORKERS", 0)
+        # JIT compilation likewise: it starts on queries whose estimated cost is high, which
+        # the export's grouped joins reach through poor row estimates, and compiling took
+        # 0.5 s more than the 0.2 s the 10,000-row CSV export runs without it.
         config.setdefault("OPTIONS", {})["options"] = (
-            f"-c max_parallel_workers_per_gather={workers}"
+            f"-c max_parallel_workers_per_gather={workers} -c jit=off"
         )
         # An unreachable host answers 503 within seconds rather than holding the worker until
         # the TCP timeout (catalogue/errors.py).
@@ -344,6 +347,9 @@ PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 60)
 # admin or the import at once; edits that keep no history (the territory register) within
 # this many seconds.
 FACET_INDEX_MAX_AGE = env_int("FACET_INDEX_MAX_AGE", 300)
+# Result rows of the lists each process keeps rendered for the current catalogue version
+# (cooperations/rendered_rows.py), about 1.3 kB each; 0: render every row on every request.
+LIST_ROW_CACHE_SIZE = env_int("LIST_ROW_CACHE_SIZE", 10_000)
 # One Redis shared by every application server, or local memory per process when unset;
 # the prefix lets several catalogues (production, staging) share one Redis.
 CACHES = {

@@ -2,6 +2,7 @@ from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
+from . import lookups  # noqa: F401 — registers `__any_of` on integer and foreign key fields
 from .collation import register_sqlite_collation
 
 

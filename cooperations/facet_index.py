@@ -40,6 +40,7 @@ from .caching import catalogue_version
 from .collation import FrenchOrder
 from .filters import PLUS_VALUES, forget_facet_labels
 from .models import Cooperation, CooperationFactor, Participation, TerritoryKind
+from .rendered_rows import RenderedRows
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class FacetIndex:
     recent_key: np.ndarray | None = None
     oldest_key: np.ndarray | None = None
     build_seconds: float = 0.0
+    # The lists' result rows as HTML, valid as long as this index (rendered_rows.py).
+    rows: RenderedRows = field(default_factory=RenderedRows)
 
     @property
     def size(self) -> int:

@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.views import View
 from pyroaring import BitMap
 
-from . import api, exports, facet_index, network, search
+from . import api, exports, facet_index, network, rendered_rows, search
 from . import my_territory as my_territory_service
 from .collation import FrenchOrder
 from .feeds import feed_query
@@ -187,9 +187,11 @@ class IndexedResults:
     """A selection of the facet index in the page's order, read from the database only for the
     slice shown: what the Paginator pages through (it needs `count()` and slicing)."""
 
-    def __init__(self, index, segments, sort, ranks, queryset):
+    def __init__(self, index, segments, sort, ranks, queryset, rendered_level=None):
         self.index, self.segments, self.sort, self.ranks = index, segments, sort, ranks
         self.queryset = queryset
+        # A heading level: the rows come as their HTML, from the index's rendered rows.
+        self.rendered_level = rendered_level
 
     def count(self) -> int:
         return sum(len(segment) for segment in self.segments)
@@ -204,6 +206,8 @@ class IndexedResults:
         ids = facet_index.ordered_page(
             self.index, self.segments, self.sort, self.ranks, start, stop
         )
+        if self.rendered_level is not None:
+            return rendered_rows.rendered(self.index.rows, ids, self.queryset, self.rendered_level)
         # One query and its prefetches for the 20 rows, put back in the index's order; a row
         # unpublished since the index was built is simply left out.
         rows = {row.pk: row for row in self.queryset.filter(pk__in=ids)}
@@ -221,6 +225,9 @@ class CatalogueList(View):
     export_scope = ""
     # The facet that the page already fixes (the theme of a theme page): not offered again.
     fixed_facet = ""
+    # Heading level of the result rows, which the page shows as HTML kept by the facet index
+    # (rendered_rows.py); None for a page whose template needs the records themselves.
+    row_level: int | None = 3
 
     def get_base_queryset(self):
         return Cooperation.objects.published()
@@ -288,9 +295,10 @@ class CatalogueList(View):
         kept, ranks = facet_index.filter_bitmaps(index, self.filterset.valid_data)
         return index, base, kept, ranks, facet_index.intersect(base, kept.values())
 
-    def indexed_page(self, sort: str):
+    def indexed_page(self, sort: str, rendered_level: int | None = None):
         """The paginator, the page asked for and the facet counts, from the facet index:
-        bitmaps instead of grouped counts, and only the rows shown read from the database."""
+        bitmaps instead of grouped counts, and only the rows shown read from the database (or,
+        with a heading level, the rows as HTML, read only when not rendered before)."""
         index, base, kept, ranks, selection = self.select()
         results = IndexedResults(
             index,
@@ -298,6 +306,7 @@ class CatalogueList(View):
             sort,
             ranks,
             self.get_base_queryset().for_list(),
+            rendered_level,
         )
         paginator = Paginator(results, PAGE_SIZE)
         page = paginator.page(self._page_number(self.request.GET.get("page"), paginator))
@@ -317,17 +326,21 @@ class CatalogueList(View):
             )
             fmt = "html"
         if fmt in exports.FORMATS:
-            queryset = filterset.qs.order_by(*self.role_ordering(), *self._ordering(sort))
+            index, _base, _kept, ranks, selection = self.select()
+            segments = self.index_segments(index, selection)
+            ids = facet_index.ordered_page(index, segments, sort, ranks, 0, sum(map(len, segments)))
             return exports.export_response(
                 fmt,
-                queryset,
+                ids,
                 request.build_absolute_uri,
                 self.export_scope or self._main_filter_name(filterset),
                 self.plain_filters(filterset, sort),
                 self.permalink(),
             )
 
-        paginator, page, counts = self.indexed_page(sort)
+        paginator, page, counts = self.indexed_page(
+            sort, rendered_level=self.row_level if fmt == "html" else None
+        )
         if fmt == "json":
             return JsonResponse(api.list_payload(request, page, paginator, self.notices))
         searching = self.searching
@@ -650,6 +663,8 @@ class TerritoryView(CatalogueList):
     """Every published cooperation a territory takes part in, grouped by its role."""
 
     template_name = "cooperations/territory.html"
+    # The template groups the records by their role here.
+    row_level = None
 
     def get(self, request, segment=None, code=None, pk=None):
         self.load_scope(segment=segment, code=code, pk=pk)

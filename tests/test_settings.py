@@ -109,12 +109,12 @@ def test_deploy_checks_pass_with_production_like_variables():
     assert result.returncode == 0, result.stderr
 
 
-def test_postgres_sessions_start_no_parallel_workers_unless_asked(monkeypatch):
+def test_postgres_sessions_start_no_parallel_workers_unless_asked_and_no_jit(monkeypatch):
     config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
-    assert config["OPTIONS"]["options"] == "-c max_parallel_workers_per_gather=0"
+    assert config["OPTIONS"]["options"] == "-c max_parallel_workers_per_gather=0 -c jit=off"
     monkeypatch.setenv("DATABASE_PARALLEL_WORKERS", "2")
     config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
-    assert config["OPTIONS"]["options"] == "-c max_parallel_workers_per_gather=2"
+    assert config["OPTIONS"]["options"] == "-c max_parallel_workers_per_gather=2 -c jit=off"
 
 
 def test_unset_redis_url_keeps_each_process_cache_in_local_memory():

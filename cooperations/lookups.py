@@ -1,0 +1,31 @@
+"""`field__any_of=ids`: membership in a long collection of ids passed as one parameter.
+
+`field__in=ids` makes Django prepare and the driver adapt every id as its own parameter: for the
+2,000 ids of an export chunk that cost more than the query itself (about 14 ms per query on
+PostgreSQL). Here the whole collection is one value: an array on PostgreSQL (`= ANY(%s)`, still
+served by the primary key or foreign key index), a JSON text read by `json_each` on SQLite.
+Pass a set rather than a list: Django walks a list or tuple value element by element before any
+lookup sees it.
+"""
+
+import json
+
+from django.db.models import ForeignKey, IntegerField, Lookup
+
+
+class AnyOf(Lookup):
+    lookup_name = "any_of"
+    # The ids are sent as they are: no per-id preparation, which is the point.
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        ids = [int(value) for value in self.rhs]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, ids]
+        sql = f"{lhs} IN (SELECT value FROM json_each(%s))"  # noqa: S608 — lhs is a column
+        return sql, [*lhs_params, json.dumps(ids)]
+
+
+IntegerField.register_lookup(AnyOf)
+ForeignKey.register_lookup(AnyOf)
