@@ -5,6 +5,7 @@ import datetime
 import io
 import re
 import zipfile
+from xml.etree import ElementTree
 
 import openpyxl
 import pytest
@@ -71,6 +72,104 @@ def test_xlsx_cells_keep_their_type_and_never_run():
     assert sheet["D2"].value == 3
     assert sheet["A3"].value == "Brest <&> Iroise"
     assert sheet["B3"].alignment.wrap_text
+
+
+def xlsx_parts(data: bytes) -> dict[str, ElementTree.Element]:
+    """Every part of the package, parsed: a badly escaped character fails here."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        # The writer's own output, not untrusted input.
+        parse = ElementTree.fromstring  # noqa: S314
+        return {name: parse(archive.read(name)) for name in archive.namelist()}
+
+
+def test_xlsx_xml_special_characters_are_escaped():
+    text = "a < b && c > d \"q\" 's' ]]> fin"
+    data = write_xlsx([Sheet("S", [text], [[text]])])
+    xlsx_parts(data)
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["S"]
+    assert sheet["A1"].value == sheet["A2"].value == text
+
+
+def test_xlsx_control_characters_are_removed_and_empty_cells_keep_the_row_width():
+    data = write_xlsx(
+        [Sheet("S", ["A", "B", "C"], [["x\x00y\x1fz\ufffe", "\x0b\x0c", ""], ["1", None]])]
+    )
+    xlsx_parts(data)
+    sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True)["S"]
+    # The import reads XLSX this way: a row ending with empty cells keeps one value per header.
+    assert [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        ["xyz", None, None],
+        ["1"],
+    ]
+
+
+@pytest.mark.parametrize("text", ["  deux espaces  ", " ", "fin\t", "après\n", "\nligne\n"])
+def test_xlsx_leading_and_trailing_white_space_is_kept(text):
+    data = write_xlsx([Sheet("S", ["A"], [[text]])])
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["S"]
+    assert sheet["A2"].value == text
+    # openpyxl keeps the spaces either way; Excel drops them unless the text says to keep them.
+    cell = xlsx_parts(data)["xl/worksheets/sheet1.xml"].find(".//{*}c[@r='A2']/{*}is/{*}t")
+    assert cell.get("{http://www.w3.org/XML/1998/namespace}space") == "preserve"
+
+
+def test_xlsx_numbers_are_numbers_and_dates_are_dates_shown_day_first():
+    day = datetime.date(2024, 2, 29)
+    data = write_xlsx([Sheet("S", ["N", "X", "D", "T"], [[42, 2.5, day, "42"]])])
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["S"]
+    number, decimal, date, text = sheet[2]
+    assert (number.value, number.data_type) == (42, "n")
+    assert (decimal.value, decimal.data_type) == (2.5, "n")
+    assert date.is_date and date.value == datetime.datetime(2024, 2, 29)
+    assert date.number_format == "dd/mm/yyyy"
+    assert (text.value, text.data_type) == ("42", "s")
+
+
+def test_xlsx_autofilter_has_excels_hidden_name_and_covers_only_the_headers():
+    data = write_xlsx(
+        [
+            Sheet("Sans filtre", ["A"], [["x"]], autofilter=False),
+            Sheet("L'été & co", ["A", "B"], [["x", "y", "au-delà des en-têtes"], ["z"]]),
+        ]
+    )
+    names = xlsx_parts(data)["xl/workbook.xml"].findall(".//{*}definedName")
+    assert [(n.get("name"), n.get("localSheetId"), n.get("hidden"), n.text) for n in names] == [
+        ("_xlnm._FilterDatabase", "1", "1", "'L''été & co'!$A$1:$B$3")
+    ]
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["L'été & co"]
+    assert sheet.auto_filter.ref == "A1:B3"
+    assert sheet["C2"].value == "au-delà des en-têtes"
+
+
+def test_xlsx_sheet_titles_keep_apostrophes_and_ampersands_cut_at_31_characters():
+    long_title = "Coopérations & partenaires d'avenir"
+    data = write_xlsx([Sheet("Q&R l'été", ["A"], [["x"]]), Sheet(long_title, ["A"], [])])
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Q&R l'été", long_title[:31]]
+    assert book["Q&R l'été"]["A2"].value == "x"
+
+
+@pytest.mark.parametrize("title", ["Avant/après", "[brouillon]", ""])
+def test_xlsx_refuses_a_sheet_title_that_excel_would_not_open(title):
+    with pytest.raises(ValueError, match="sheet title"):
+        write_xlsx([Sheet(title, ["A"], [])])
+
+
+def test_xlsx_asks_for_the_next_sheet_once_the_rows_of_the_previous_one_are_read():
+    read = []
+
+    def rows():
+        for n in range(3):
+            read.append(n)
+            yield [n]
+
+    def sheets():
+        yield Sheet("Lignes", ["N"], rows())
+        # The exports count the rows here, for the « À propos » sheet.
+        yield Sheet("À propos", ["Lues"], [[len(read)]])
+
+    book = openpyxl.load_workbook(io.BytesIO(write_xlsx(sheets())))
+    assert book["À propos"]["A2"].value == 3
 
 
 def ods_xml(data: bytes, name: str) -> str:
