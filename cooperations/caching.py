@@ -42,13 +42,19 @@ CACHE_RETRY_SECONDS = 10
 _cache_down_until = 0.0
 
 
-def catalogue_version() -> str:
-    """The latest history id of each recorded model, as one string: one query."""
+@functools.cache
+def _version_sql() -> str:
+    # Built once: reaching a history model through `Model.history` makes a manager class.
     tables = [model.history.model._meta.db_table for model in _HISTORY_MODELS]
     # Table names come from the models; MAX over the primary key reads one index entry each.
     selects = ", ".join(f"(SELECT MAX(history_id) FROM {table})" for table in tables)  # noqa: S608
+    return f"SELECT {selects}"
+
+
+def catalogue_version() -> str:
+    """The latest history id of each recorded model, as one string: one query."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {selects}")
+        cursor.execute(_version_sql())
         return "-".join(str(value) for value in cursor.fetchone())
 
 

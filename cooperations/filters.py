@@ -5,6 +5,7 @@ duplicates rows and the same FilterSet can be re-applied without one of its filt
 facet. URL parameter names are French because visitors see, bookmark and share them.
 """
 
+import copy
 import datetime
 import time
 from collections import defaultdict
@@ -82,6 +83,33 @@ class YearFilter(django_filters.Filter):
     field_class = forms.IntegerField
 
 
+class KnownChoiceField(django_filters.fields.ModelChoiceField):
+    """A model choice read from this process's copy of the choices rather than by one query
+    per chosen value: the choices (métropoles, vocabularies, départements, régions) are a few
+    hundred rows that change as rarely as the facet labels, and are forgotten with them.
+    `known_as` names the copy: the filter's name."""
+
+    def __init__(self, *args, known_as: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.known_as = known_as
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        choice = known_choices(self.known_as, self.queryset, self.to_field_name).get(str(value))
+        if choice is None:
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return choice
+
+
+class KnownChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = KnownChoiceField
+
+
 def _participates(**territory_lookup) -> Exists:
     return Exists(Participation.objects.filter(cooperation=OuterRef("pk"), **territory_lookup))
 
@@ -93,25 +121,29 @@ class CooperationFilter(django_filters.FilterSet):
         max_length=SEARCH_MAX_LENGTH,
         validators=[validate_search_words],
     )
-    metropole = django_filters.ModelChoiceFilter(
+    metropole = KnownChoiceFilter(
+        known_as="metropole",
         label="Métropole",
         queryset=Territory.objects.metropoles(),
         to_field_name="code",
         method="filter_metropole",
     )
-    thematique = django_filters.ModelChoiceFilter(
+    thematique = KnownChoiceFilter(
+        known_as="thematique",
         label="Thématique",
         queryset=Theme.objects.all(),
         to_field_name="slug",
         method="filter_theme",
     )
-    facteur = django_filters.ModelChoiceFilter(
+    facteur = KnownChoiceFilter(
+        known_as="facteur",
         label="Facteur de réussite",
         queryset=SuccessFactor.objects.all(),
         to_field_name="slug",
         method="filter_factor",
     )
-    forme = django_filters.ModelChoiceFilter(
+    forme = KnownChoiceFilter(
+        known_as="forme",
         label="Forme de coopération",
         queryset=LegalForm.objects.all(),
         to_field_name="slug",
@@ -124,13 +156,15 @@ class CooperationFilter(django_filters.FilterSet):
     nature_partenaire = django_filters.ChoiceFilter(
         label="Nature des partenaires", choices=PARTNER_KINDS, method="filter_partner_kind"
     )
-    departement = django_filters.ModelChoiceFilter(
+    departement = KnownChoiceFilter(
+        known_as="departement",
         label="Département des participants",
         queryset=Territory.objects.filter(kind=TerritoryKind.DEPARTEMENT),
         to_field_name="code",
         method="filter_departement",
     )
-    region = django_filters.ModelChoiceFilter(
+    region = KnownChoiceFilter(
+        known_as="region",
         label="Région des participants",
         queryset=Territory.objects.filter(kind=TerritoryKind.REGION),
         to_field_name="code",
@@ -173,6 +207,33 @@ class CooperationFilter(django_filters.FilterSet):
 
     # Set by valid_data: "from 2020 to 2015" was read as 2015–2020.
     years_swapped = False
+    # Built once per process: get_form_class().
+    _form_class = None
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        # django-filter deep-copies every declared filter for each instance, querysets and
+        # choices included: a third of reading a list's query string. These filters keep no
+        # state of their own but their parent and their form field, so shallow copies do.
+        declared = self.base_filters
+        self.base_filters = {}
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        del self.base_filters
+        self.filters = {
+            name: copy.copy(declared_filter) for name, declared_filter in declared.items()
+        }
+        for declared_filter in self.filters.values():
+            declared_filter.model = self.queryset.model
+            declared_filter.parent = self
+            # A filter `method` is bound to its filter object: bind it to the copy.
+            declared_filter.method = declared_filter.method
+
+    def get_form_class(self):
+        # The same fields for every request (no choice depends on it), and Django's forms copy
+        # their fields for each instance: the class is built once instead of per request.
+        cls = type(self)
+        if cls.__dict__.get("_form_class") is None:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
 
     def filter_search(self, queryset, name, value):
         return search.search(queryset, value)
@@ -337,6 +398,22 @@ _labels: tuple[float, dict] | None = None
 def forget_facet_labels(**kwargs) -> None:
     global _labels
     _labels = None
+    _known.clear()
+
+
+# Filter name → (when read, {field value: instance}).
+_known: dict[str, tuple[float, dict]] = {}
+
+
+def known_choices(key: str, queryset: QuerySet, field: str) -> dict:
+    """The rows of `queryset` by the text of `field`, kept under `key` and read at most every
+    LABELS_MAX_AGE seconds by each process. The instances are shared by the requests: read
+    only."""
+    known = _known.get(key)
+    if known is None or time.monotonic() - known[0] > LABELS_MAX_AGE:
+        known = (time.monotonic(), {str(getattr(row, field)): row for row in queryset})
+        _known[key] = known
+    return known[1]
 
 
 def facet_labels() -> dict[str, list[tuple]]:

@@ -338,8 +338,11 @@ class CatalogueList(View):
                 self.permalink(),
             )
 
+        # Staff see rows as the database holds them, even just after an edit that keeps no
+        # history; visitors get them from the rendered rows (rendered_rows.py).
+        rendered = fmt == "html" and not request.user.is_authenticated
         paginator, page, counts = self.indexed_page(
-            sort, rendered_level=self.row_level if fmt == "html" else None
+            sort, rendered_level=self.row_level if rendered else None
         )
         if fmt == "json":
             return JsonResponse(api.list_payload(request, page, paginator, self.notices))

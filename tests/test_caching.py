@@ -78,9 +78,12 @@ def test_staff_and_exports_are_never_served_from_the_cache(
 
 def test_cache_off_when_the_delay_is_zero(client, settings, cooperation):
     settings.PUBLIC_CACHE_SECONDS = 0
-    client.get("/cooperations/")
+    # The record page: the lists' rows have their own store, which follows the catalogue's
+    # version (tests/test_rendered_rows.py).
+    url = cooperation.get_absolute_url()
+    client.get(url)
     Cooperation.objects.filter(pk=cooperation.pk).update(name="Renommée sans historique")
-    assert "Renommée sans historique" in client.get("/cooperations/").content.decode()
+    assert "Renommée sans historique" in client.get(url).content.decode()
 
 
 def test_each_host_gets_its_own_permalinks(client, page_cache, cooperation, settings):

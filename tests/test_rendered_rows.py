@@ -49,3 +49,14 @@ def test_a_zero_capacity_keeps_nothing():
     store = RenderedRows(capacity=0)
     store.put((1, 3), Row("<li>1</li>"))
     assert len(store) == 0
+
+
+def test_an_edit_without_history_shows_to_visitors_once_the_index_is_rebuilt(client, db, settings):
+    build_catalogue()
+    client.get("/cooperations/")
+    cooperation = Cooperation.objects.published().order_by("pk").first()
+    Cooperation.objects.filter(pk=cooperation.pk).update(name="Renommée sans historique")
+    # The version did not move: the row stays as rendered until the index's age runs out.
+    assert "Renommée sans historique" not in client.get("/cooperations/").content.decode()
+    settings.FACET_INDEX_MAX_AGE = 0
+    assert "Renommée sans historique" in client.get("/cooperations/").content.decode()
