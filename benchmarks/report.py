@@ -419,7 +419,10 @@ def render(results) -> str:
         f"{options.get('load_urls', 500)} distinct filtered views of the list (one to three of "
         "métropole, thématique, statut, forme, facteur, département with the data set's values, "
         "some sorted otherwise, some on a later page; each checked to answer without an "
-        "ignored-parameter notice), page cache off; then, on the same server, the template-only "
+        "ignored-parameter notice), page cache off, after "
+        f"{options.get('warmup', 0)} s of the same views not measured (each worker builds its "
+        "facet index and renders each row it shows once per catalogue version); then, on the "
+        "same server, the template-only "
         "floor (the base template, no query; served by the benchmark settings only) and a "
         "static file; then the rotating views once more with the page cache on, as in "
         "production. Errors: non-2xx/3xx responses plus socket errors.",

@@ -85,6 +85,9 @@ class FacetIndex:
     build_seconds: float = 0.0
     # The lists' result rows as HTML, valid as long as this index (rendered_rows.py).
     rows: RenderedRows = field(default_factory=RenderedRows)
+    # Métropole id → (partner count, the network section's HTML): the network counts every
+    # published cooperation whatever the filters, so it changes only with the catalogue.
+    networks: dict[int, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def size(self) -> int:

@@ -3,13 +3,14 @@ name, then the published cooperations it takes part in, and those of every terri
 it (its EPCI, département and région, as the official register links them).
 """
 
+import itertools
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, F, IntegerField, Q, Value, When, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from pyroaring import BitMap
 
 from .collation import FrenchOrder
-from .models import URL_SEGMENT_BY_KIND, Participation, Territory
+from .models import URL_SEGMENT_BY_KIND, Cooperation, Participation, Territory
 from .text import fold
 
 SEARCHABLE_KINDS = (
@@ -94,31 +95,41 @@ def _heading(territory: Territory) -> str:
     return f"{what}, {territory.name}"
 
 
-def concerned(territory: Territory) -> list[Group]:
+def concerned(territory: Territory, index) -> list[Group]:
     """One group per territory in the chain (the territory itself, its EPCI, département and
     région, each when known), with its first `PER_GROUP` published participations by
-    cooperation name and its total: 2 queries whatever the catalogue's size."""
+    cooperation name and its total, read from the facet index `index` (its positions are in
+    that order, its role bitmaps give totals and roles): one query for the names shown,
+    whatever the catalogue's size."""
     chain = [territory]
     for parent in (territory.epci, territory.departement, territory.region):
         if parent is not None and parent not in chain:
             chain.append(parent)
-    ids = [t.pk for t in chain]
-    published = Participation.objects.filter(territory_id__in=ids, cooperation__is_published=True)
-    order = [FrenchOrder("cooperation__name"), F("cooperation_id").asc()]
-    rows = (
-        published.annotate(
-            rank=Window(RowNumber(), partition_by=F("territory_id"), order_by=order)
+    roles = [role.value for role in Participation.Role]
+    picked, totals = {}, {}
+    for member in chain:
+        by_role = [(role, index.roles.get((member.pk, role))) for role in roles]
+        every = BitMap.union(BitMap(), *[found for _role, found in by_role if found])
+        totals[member.pk] = len(every)
+        picked[member.pk] = [
+            (
+                int(index.ids[position]),
+                next(r for r, found in by_role if found and position in found),
+            )
+            for position in itertools.islice(every, PER_GROUP)
+        ]
+    shown = {pk for rows in picked.values() for pk, _role in rows}
+    cooperations = Cooperation.objects.published().only("name", "slug", "summary").in_bulk(shown)
+    return [
+        Group(
+            _heading(member),
+            member,
+            [
+                Participation(cooperation=cooperations[pk], territory=member, role=role)
+                for pk, role in picked[member.pk]
+                if pk in cooperations
+            ],
+            totals[member.pk],
         )
-        .filter(rank__lte=PER_GROUP)
-        .select_related("cooperation")
-        .only("role", "territory_id", "cooperation__name", "cooperation__slug",
-              "cooperation__summary")
-        .order_by("territory_id", *order)
-    )  # fmt: skip
-    totals = dict(
-        published.order_by().values_list("territory_id").annotate(n=Count("cooperation_id"))
-    )
-    by_territory = {pk: [] for pk in ids}
-    for row in rows:
-        by_territory[row.territory_id].append(row)
-    return [Group(_heading(t), t, by_territory[t.pk], totals.get(t.pk, 0)) for t in chain]
+        for member in chain
+    ]

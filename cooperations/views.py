@@ -27,6 +27,7 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
@@ -775,11 +776,24 @@ class TerritoryView(CatalogueList):
             ],
             "covers_located_participants": self.covers_located_participants,
             "nav": "metropoles" if self.territory.is_metropole else "",
-            # A métropole's partners as a diagram, a map and their tables: one grouped query.
-            "network": (
-                network.build_network(self.territory) if self.territory.is_metropole else None
-            ),
+            # A métropole's partners as a diagram, a map and their tables.
+            "network": self.network() if self.territory.is_metropole else None,
         }
+
+    def network(self) -> tuple[int, str]:
+        """The métropole's partner count and network section: one grouped query and a few
+        hundred SVG shapes (40 ms at 100,000 cooperations), so kept with the facet index for
+        visitors; staff get it as the database holds it."""
+        if self.request.user.is_authenticated:
+            return self._network()
+        found = self.index.networks.get(self.territory.pk)
+        if found is None:
+            found = self.index.networks[self.territory.pk] = self._network()
+        return found
+
+    def _network(self) -> tuple[int, str]:
+        built = network.build_network(self.territory)
+        return len(built.partners), render_to_string("includes/network.html", {"network": built})
 
 
 def territory_by_old_id(request, pk):
@@ -912,7 +926,7 @@ def my_territory(request):
         if territory is not None:
             context.update(
                 territory=territory,
-                groups=my_territory_service.concerned(territory),
+                groups=my_territory_service.concerned(territory, facet_index.for_request(request)),
                 page_title=f"Ma commune, mon territoire : {territory.name}",
                 name=territory.name,
             )

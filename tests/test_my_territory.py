@@ -190,3 +190,23 @@ def test_list_page_has_the_territory_search_form_with_its_own_ids(client, cooper
     assert cooperation.name in html
     ids = re.findall(r'\bid="([^"]+)"', html)
     assert len(ids) == len(set(ids))
+
+
+def test_each_group_shows_its_first_names_in_french_order_and_counts_them_all(
+    client, area, monkeypatch
+):
+    monkeypatch.setattr("cooperations.my_territory.PER_GROUP", 2)
+    brest = Territory.objects.get(kind=Territory.Kind.METRO, code="242900314")
+    for name in ("Écoles du Ponant", "Zones d'activité", "entente des îles"):
+        make_cooperation(name, metropoles=[brest])
+    response = client.get("/mon-territoire/", {"territoire": "commune:29212"})
+    epci = response.context["groups"][1]
+    expected = sorted(
+        ["Port de Plouzané", "Réseau de la métropole brestoise", "Écoles du Ponant",
+         "Zones d'activité", "entente des îles"],
+        key=fold,
+    )  # fmt: skip
+    assert [p.cooperation.name for p in epci.participations] == expected[:2]
+    assert {p.role for p in epci.participations} == {Participation.Role.METROPOLE}
+    assert epci.total == 5  # the draft is not counted
+    assert "Voir les 5 coopérations de Brest Métropole" in response.content.decode()

@@ -227,3 +227,14 @@ def test_a_larger_diagram_names_only_its_largest_partners_sharing_several_cooper
     ]
     assert sorted(named) == [0, 1]
     assert not drawn["all_named"]
+
+
+def test_the_network_is_kept_until_the_catalogue_changes(client, world):
+    url = world["metropole"].get_absolute_url()
+    assert "Agglo Sans Lien" not in client.get(url).content.decode()
+    with CaptureQueriesContext(connection) as again:
+        client.get(url)
+    # Kept with the facet index: the grouped partner query does not run again.
+    assert not any("COUNT(DISTINCT" in q["sql"] for q in again.captured_queries)
+    make_cooperation(metropoles=[world["metropole"]], partners=[world["unrelated"]])
+    assert "Agglo Sans Lien" in client.get(url).content.decode()

@@ -58,6 +58,12 @@ class Command(BaseCommand):
             "--duration", type=int, default=30, help="Durée de l'essai de charge en s (30)."
         )
         parser.add_argument(
+            "--warmup",
+            type=int,
+            default=15,
+            help="Secondes de vues tournantes envoyées avant la mesure de charge (15).",
+        )
+        parser.add_argument(
             "--connections", type=int, default=20, help="Connexions simultanées de wrk (20)."
         )
         parser.add_argument(
@@ -114,6 +120,7 @@ class Command(BaseCommand):
             load=not options["no_wrk"],
             load_size=options["load_size"],
             duration=options["duration"],
+            warmup=max(0, options["warmup"]),
             connections=options["connections"],
             load_urls=max(1, options["load_urls"]),
             servers=servers,
