@@ -13,6 +13,7 @@ class CooperationsConfig(AppConfig):
     def ready(self) -> None:
         # Permissions only exist after every app has migrated, hence post_migrate.
         post_migrate.connect(_create_staff_groups, sender=self)
+        post_migrate.connect(_ensure_sqlite_search_index, sender=self)
         # Before any query: the French name order and its index need it on SQLite.
         connection_created.connect(register_sqlite_collation)
 
@@ -21,3 +22,9 @@ def _create_staff_groups(**kwargs) -> None:
     from .services import ensure_staff_groups
 
     ensure_staff_groups(using=kwargs.get("using", "default"))
+
+
+def _ensure_sqlite_search_index(**kwargs) -> None:
+    from .search import ensure_sqlite_index
+
+    ensure_sqlite_index(using=kwargs.get("using", "default"))
