@@ -404,7 +404,7 @@ def render(results) -> str:
         "not counted.",
         "- Data sets: the synthetic inventory (`cooperations.synthetic.generate_rows`, seed "
         "2018) over the official 2026 territories, read by the import's `plan_import`, written "
-        "by its bulk `apply_import` (history included), then `refresh_search_text`. About half "
+        "by its bulk `apply_import` (history included), then `refresh_derived_text`. About half "
         "the rows are published; lists and exports show published rows only.",
         "- Exports of a selection: the one-filter view (a status, a form or a theme) whose "
         "published rows come closest to 10,000, on the data sets large enough to hold one.",

@@ -11,7 +11,7 @@ rotates through. Writes one JSON document; the runner turns it into the report.
 
 Data set: `generate_rows` (the synthetic inventory over the official territories), read by the
 import's own `plan_import` and written by its `apply_import` — the import service without the
-spreadsheet file and the admin pages, history included — then `refresh_search_text`. The
+spreadsheet file and the admin pages, history included — then `refresh_derived_text`. The
 imports themselves are timed through the admin pages and rolled back, so every repetition
 imports the same rows into the same catalogue.
 """
@@ -83,9 +83,9 @@ def build(size: int) -> dict:
     """Migrate, load the official territories and write `size` synthetic cooperations."""
     from django.core.management import call_command
 
+    from cooperations.derived import refresh_derived_text
     from cooperations.importing import apply_import, plan_import
     from cooperations.inventory import Sheet
-    from cooperations.search import refresh_search_text
     from cooperations.synthetic import generate_rows
     from cooperations.territories import load_territories, read_fixture
 
@@ -100,7 +100,7 @@ def build(size: int) -> dict:
     if not plan.is_valid:
         raise SystemExit(f"synthetic rows rejected: {plan.summary()}")
     apply_import(plan)
-    refresh_search_text()
+    refresh_derived_text()
     timings["cooperations_s"] = time.perf_counter() - started
     return timings
 

@@ -11,6 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .admin_import import InventoryImportExportMixin
 from .concurrency import VersionedCooperationForm
+from .derived import refresh_derived_text
 from .models import (
     Cooperation,
     CooperationFactor,
@@ -22,7 +23,6 @@ from .models import (
     Territory,
     Theme,
 )
-from .search import refresh_search_text
 from .services import select_illustrated_plus_values
 from .text import fold
 
@@ -42,7 +42,7 @@ class TerritoryAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and {"name", "code"} & set(form.changed_data):
-            refresh_search_text(Cooperation.objects.filter(participations__territory=obj))
+            refresh_derived_text(Cooperation.objects.filter(participations__territory=obj))
 
     def get_search_results(self, request, queryset, search_term):
         # Staff type « saint etienne » or « Saint-Étienne »: match the folded copy of the name,
@@ -200,7 +200,7 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
         super().save_related(request, form, formsets, change)
         select_illustrated_plus_values(form.instance)
         # Themes and participants are saved only now; the search text depends on them.
-        refresh_search_text(Cooperation.objects.filter(pk=form.instance.pk))
+        refresh_derived_text(Cooperation.objects.filter(pk=form.instance.pk))
 
     def get_queryset(self, request):
         # One extra query for all métropoles of the page, whatever its length.
@@ -236,7 +236,7 @@ class VocabularyAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if change and "label" in form.changed_data:
             # Labels are part of the search text of the cooperations that use them.
-            refresh_search_text(obj.cooperations.all())
+            refresh_derived_text(obj.cooperations.all())
 
 
 @admin.register(Theme)

@@ -258,6 +258,7 @@ class CooperationStatus(models.TextChoices):
 # participants.
 LIST_DEFERRED_FIELDS = (
     "description", "governance", "funding", "staffing", "search_text", "search_vector",
+    "export_text",
 )  # fmt: skip
 PARTICIPANT_FIELDS = ("territory__name", "territory__kind", "territory__code")
 
@@ -273,7 +274,7 @@ class CooperationQuerySet(models.QuerySet):
         links). The search columns, long and never shown, are left unread."""
         return (
             self.select_related("legal_form")
-            .defer("search_text", "search_vector")
+            .defer("search_text", "search_vector", "export_text")
             .prefetch_related(
                 "themes",
                 "sources",
@@ -381,8 +382,11 @@ class Cooperation(models.Model):
         SuccessFactor, through="CooperationFactor", related_name="cooperations", blank=True
     )
     # Accent-folded text of the record and of its territories, themes and form, rebuilt by
-    # cooperations.search.refresh_search_text(); the portable base of the public search.
+    # cooperations.derived.refresh_derived_text(); the portable base of the public search.
     search_text = models.TextField(editable=False, blank=True, default="")
+    # The record's line of the CSV export from its summary on (the cells before depend on the
+    # address the export is asked from), rebuilt with search_text; "" until first built.
+    export_text = models.TextField(editable=False, blank=True, default="")
     # PostgreSQL only: name (weight A) and search_text (weight B) as a tsvector, written by the
     # trigger of migration 0005 and read by cooperations.search.search(); null elsewhere.
     search_vector = SearchVectorField(null=True, editable=False)
@@ -390,7 +394,8 @@ class Cooperation(models.Model):
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
 
     history = HistoricalRecords(
-        m2m_fields=[themes], excluded_fields=["updated_at", "search_text", "search_vector"]
+        m2m_fields=[themes],
+        excluded_fields=["updated_at", "search_text", "search_vector", "export_text"],
     )
     objects = CooperationQuerySet.as_manager()
 

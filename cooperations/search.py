@@ -2,8 +2,9 @@
 
 Both engines search the same denormalised column, `Cooperation.search_text`: the accent-folded
 text of the record (name, summary, description, notes), of its legal form and themes, and of the
-names and official codes of the territories taking part. `refresh_search_text()` rebuilds it;
-whatever writes participations, themes or names (admin, import) must call it afterwards.
+names and official codes of the territories taking part. `derived.refresh_derived_text()`
+rebuilds it; whatever writes participations, themes or names (admin, import) must call it
+afterwards.
 
 - PostgreSQL: full-text search with the `french_unaccent` configuration (migration 0003): French
   stemming, stop words, accents removed, each word matched as a prefix, on `search_vector`, the
@@ -18,7 +19,7 @@ import contextlib
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections, transaction
-from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import StrIndex
 
@@ -72,38 +73,6 @@ def document_for(cooperation) -> str:
     return f" {fold(cooperation.name)} {NAME_END} {fold(' '.join(p for p in parts if p))} "
 
 
-def refresh_search_text(cooperations: QuerySet | None = None, batch_size: int = 500) -> int:
-    """Rebuild `search_text` of the given cooperations (all when None); returns how many.
-
-    Costs 4 queries per batch of `batch_size` rows (rows, themes, participations, update).
-    """
-    from .models import Cooperation, Participation
-
-    queryset = Cooperation.objects.all() if cooperations is None else cooperations
-    queryset = (
-        queryset.select_related("legal_form")
-        .prefetch_related(
-            "themes",
-            Prefetch("participations", queryset=Participation.objects.select_related("territory")),
-        )
-        .order_by("pk")
-    )
-    changed = []
-    total = 0
-    for cooperation in queryset.iterator(chunk_size=batch_size):
-        total += 1
-        text = document_for(cooperation)
-        if text != cooperation.search_text:
-            cooperation.search_text = text
-            changed.append(cooperation)
-        if len(changed) >= batch_size:
-            Cooperation.objects.bulk_update(changed, ["search_text"])
-            changed = []
-    if changed:
-        Cooperation.objects.bulk_update(changed, ["search_text"])
-    return total
-
-
 @contextlib.contextmanager
 def through_the_search_index(using: str):
     """Make PostgreSQL read the matches of an unordered search through the GIN index.
@@ -132,7 +101,7 @@ def uses_postgres(queryset: QuerySet) -> bool:
 # --- SQLite's full-text index --------------------------------------------------------------------
 #
 # An external-content FTS5 table over `search_text`, kept by three triggers, so that every writer
-# (admin, import, refresh_search_text, raw SQL) stays consistent without knowing about it:
+# (admin, import, refresh_derived_text, raw SQL) stays consistent without knowing about it:
 # without it each search read the search text of every published row (65 ms at 100,000
 # cooperations, over twice PostgreSQL's time). Its unicode61 tokenizer splits words where the
 # folded search text does (only [0-9a-z], spaces and the name's end mark), so the prefix query
@@ -178,6 +147,8 @@ def ensure_sqlite_index(using: str = "default") -> bool:
     connection = connections[using]
     if connection.vendor != "sqlite":
         return False
+    if "cooperations_cooperation" not in connection.introspection.table_names():
+        return False  # migrated back to before the table existed
     with connection.cursor() as cursor:
         cursor.execute("SELECT sqlite_compileoption_used('ENABLE_FTS5')")
         if not cursor.fetchone()[0]:

@@ -29,7 +29,7 @@ FORMATS = {
 }
 
 # Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Characters XML 1.0 forbids (both XLSX and ODS are XML): a pasted control character must not
 # break the whole file.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -44,7 +44,7 @@ def neutralise(value: str) -> str:
     """Prefix a cell that a spreadsheet would run as a formula with an apostrophe. The import's
     `inventory.clean_text` removes it again, so export then import gives back the same text;
     applying it twice changes nothing."""
-    if value and value.startswith(_FORMULA_STARTS):
+    if value and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
@@ -104,9 +104,23 @@ def _csv_row(row: list[Cell]) -> list[str]:
     # The common case, text that no spreadsheet would run, skips `_text`'s type checks: most
     # of a large export's cells.
     return [
-        value if value.__class__ is str and not value.startswith(_FORMULA_STARTS) else _text(value)
+        value if value.__class__ is str and not value.startswith(FORMULA_STARTS) else _text(value)
         for value in row
     ]
+
+
+class _Echo:
+    """A file whose write() hands back what it is given: the csv writer then returns each line."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_line_writer(delimiter: str = ";"):
+    """A function giving one row's CSV line (cells neutralised, ended by CRLF), the same as
+    `csv_chunks` writes it. Make one per use: a csv writer is not to be shared by threads."""
+    writer = csv.writer(_Echo(), delimiter=delimiter, lineterminator="\r\n")
+    return lambda row: writer.writerow(_csv_row(row))
 
 
 def csv_chunks(

@@ -17,8 +17,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, transaction
 
+from .derived import refresh_derived_text
 from .models import CURRENT_VINTAGE, Cooperation, Territory, TerritoryAlias
-from .search import refresh_search_text
 from .text import fold
 
 Kind = Territory.Kind
@@ -242,7 +242,7 @@ def load_territories(rows, vintage=CURRENT_VINTAGE, dry_run=False) -> LoadReport
                 _load_level(by_level[n], kinds, vintage, report)
         if report.updated_ids:
             # Territory names are part of the cooperations' search text.
-            refresh_search_text(
+            refresh_derived_text(
                 Cooperation.objects.filter(participations__territory_id__in=report.updated_ids)
             )
         if dry_run:

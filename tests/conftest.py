@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from cooperations import facet_index
+from cooperations.derived import refresh_derived_text
 from cooperations.models import (
     Cooperation,
     CooperationFactor,
@@ -27,7 +28,6 @@ from cooperations.models import (
     Territory,
     Theme,
 )
-from cooperations.search import refresh_search_text
 
 _counter = itertools.count(1)
 
@@ -91,13 +91,16 @@ def make_cooperation(
         CooperationFactor.objects.create(
             cooperation=cooperation, factor=factor, text=f"Illustration de {factor.slug}"
         )
-    refresh_search_text(Cooperation.objects.filter(pk=cooperation.pk))
+    refresh_derived_text(Cooperation.objects.filter(pk=cooperation.pk))
     cooperation.refresh_from_db(fields=["search_text"])
     return cooperation
 
 
 def make_source(cooperation, url="https://example.org/source", **fields) -> Source:
-    return Source.objects.create(cooperation=cooperation, url=url, **fields)
+    source = Source.objects.create(cooperation=cooperation, url=url, **fields)
+    # As the admin does after saving a record's sources: its export text lists them.
+    refresh_derived_text(Cooperation.objects.filter(pk=cooperation.pk))
+    return source
 
 
 @pytest.fixture

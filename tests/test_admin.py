@@ -4,6 +4,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from cooperations.derived import stale_count
 from cooperations.models import Cooperation, Participation, Territory, Theme
 from cooperations.services import EDITORS, READERS
 
@@ -89,6 +90,9 @@ def test_editor_creates_a_cooperation_with_partners_themes_and_a_factor(
     # The public search sees the new record with its participants at once.
     assert " pays d iroise " in cooperation.search_text
     assert " 242900553 " in cooperation.search_text
+    # And the CSV export its line, sources included.
+    assert "CC du Pays des Abers (242900553)" in cooperation.export_text
+    assert stale_count() == 0
 
 
 def test_editor_gives_a_factor_and_a_plus_value_their_sources(
@@ -117,6 +121,7 @@ def test_editor_gives_a_factor_and_a_plus_value_their_sources(
     assert link.history.get().history_user == editor
     # The illustration selects its plus-value, which the filters and facets read.
     assert cooperation.adds_pooling and not cooperation.adds_scale
+    assert stale_count() == 0  # the export's plus-value cell included
 
 
 def test_renaming_a_theme_refreshes_the_search_text_of_its_cooperations(
@@ -128,6 +133,8 @@ def test_renaming_a_theme_refreshes_the_search_text_of_its_cooperations(
     assert admin_client.post(url, data).status_code == 302
     cooperation.refresh_from_db()
     assert "deplacements du quotidien" in cooperation.search_text
+    assert "Déplacements du quotidien" in cooperation.export_text
+    assert stale_count() == 0
 
 
 def test_renaming_a_territory_refreshes_the_search_text_of_its_cooperations(
@@ -138,6 +145,8 @@ def test_renaming_a_territory_refreshes_the_search_text_of_its_cooperations(
     assert admin_client.post(url, data).status_code == 302
     cooperation.refresh_from_db()
     assert "cc iroise renommee" in cooperation.search_text
+    assert "CC Iroise Renommée" in cooperation.export_text
+    assert stale_count() == 0
 
 
 def test_cooperation_without_metropole_is_refused(client, editor, metropole, partner, factor):

@@ -18,6 +18,7 @@ import pytest
 from django.test import RequestFactory
 
 from cooperations import facet_index, views
+from cooperations.derived import refresh_derived_text
 from cooperations.filters import CooperationFilter
 from cooperations.importing import run_import
 from cooperations.inventory import Sheet
@@ -29,7 +30,6 @@ from cooperations.models import (
     Territory,
     Theme,
 )
-from cooperations.search import refresh_search_text
 from cooperations.synthetic import generate_rows
 
 from .conftest import make_cooperation
@@ -64,7 +64,7 @@ def generated(official_territories, db):
         "Œuvre",
     ]:
         make_cooperation(name, metropoles=[metropole], is_published=True)
-    refresh_search_text()
+    refresh_derived_text()
 
 
 def catalogue_values() -> dict[str, list[str]]:
@@ -236,7 +236,7 @@ def test_index_follows_an_admin_edit_at_the_next_request(client, generated):
 def test_index_follows_an_import_at_the_next_request(client, generated):
     before = client.get("/cooperations/").context["paginator"].count
     import_synthetic(40, seed=12)
-    refresh_search_text()
+    refresh_derived_text()
     after = client.get("/cooperations/").context["paginator"].count
     assert after == Cooperation.objects.filter(is_published=True).count() > before
     check_combinations(client, seed=4, count=60)

@@ -7,9 +7,9 @@ import pytest
 from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
 
+from cooperations.derived import refresh_derived_text
 from cooperations.feeds import FEED_SIZE
 from cooperations.models import Cooperation, Participation, Theme
-from cooperations.search import refresh_search_text
 
 from .catalogue_data import build_catalogue
 
@@ -49,7 +49,7 @@ def crowded(catalogue):
         [through(cooperation=c, theme=mobility) for c in lines]
         + [through(cooperation=c, theme=tourism) for c in stops]
     )
-    refresh_search_text()
+    refresh_derived_text()
     start = timezone.now() - datetime.timedelta(days=30)
     pks = Cooperation.objects.order_by("pk").values_list("pk", flat=True)
     # update() leaves updated_at as given (no auto_now).

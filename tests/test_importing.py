@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cooperations import importing
+from cooperations.derived import stale_count
 from cooperations.importing import plan_import, run_import, writing
 from cooperations.inventory import Sheet
 from cooperations.models import (
@@ -155,6 +156,8 @@ def test_commit_creates_the_cooperation_with_every_field(full_row, brest, iroise
     assert cooperation.history.count() == 1
     assert cooperation.history.get().themes.count() == 2
     assert "iroise" in cooperation.search_text and "pays de brest" in cooperation.search_text
+    assert "Pays de Brest" in cooperation.export_text
+    assert stale_count() == 0
 
 
 def test_reimporting_the_same_file_changes_nothing(full_row):
@@ -181,6 +184,7 @@ def test_a_changed_cell_is_an_update_naming_its_column(full_row):
     assert list(cooperation.themes.values_list("slug", flat=True)) == ["mobilites-transports"]
     assert cooperation.history.count() == 2
     assert "culture" not in cooperation.search_text
+    assert stale_count() == 0
     latest = cooperation.history.latest()
     assert latest.history_type == "~"
     assert [t.theme.slug for t in latest.themes.all()] == ["mobilites-transports"]
@@ -470,9 +474,10 @@ def test_commit_costs_a_bounded_number_of_queries(brest, iroise):
         return len(context.captured_queries)
 
     # Bulk statements: the count grows with batches of rows (SQLite caps parameters), not rows.
-    # The import lock's transaction and its advisory lock (PostgreSQL) add up to 3.
-    assert queries(3) < 23
-    assert queries(150) < 33
+    # The import lock's transaction and its advisory lock (PostgreSQL) add up to 3, the
+    # derived texts (search and export) 9 per batch of 500 rows.
+    assert queries(3) < 28
+    assert queries(150) < 38
 
 
 def test_participation_history_is_recorded(brest, iroise):

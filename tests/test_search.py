@@ -4,8 +4,9 @@ import pytest
 from django.db import connection
 
 from cooperations import search as search_module
+from cooperations.derived import refresh_derived_text
 from cooperations.models import Cooperation
-from cooperations.search import document_for, refresh_search_text, search, search_words
+from cooperations.search import document_for, search, search_words
 
 from .catalogue_data import build_catalogue
 from .conftest import make_cooperation
@@ -88,7 +89,7 @@ def test_refresh_follows_a_renamed_territory(catalogue):
     catalogue.iroise.name = "CC Iroise Océan"
     catalogue.iroise.save()
     assert found("ocean") == set()
-    refresh_search_text()
+    refresh_derived_text()
     assert found("ocean") == {"brest-iroise"}
 
 

@@ -8,8 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cooperations import search as search_module
+from cooperations.derived import refresh_derived_text
 from cooperations.models import Cooperation
-from cooperations.search import ensure_sqlite_index, refresh_search_text, search
+from cooperations.search import ensure_sqlite_index, search
 
 from .catalogue_data import build_catalogue
 from .conftest import make_cooperation
@@ -49,7 +50,7 @@ def test_the_index_follows_renames_and_deletions(db):
     cooperation = make_cooperation("Maraîchage partagé")
     assert matches("maraichage", index=True)
     Cooperation.objects.filter(pk=cooperation.pk).update(name="Verger commun")
-    refresh_search_text(Cooperation.objects.filter(pk=cooperation.pk))
+    refresh_derived_text(Cooperation.objects.filter(pk=cooperation.pk))
     assert not matches("maraichage", index=True)
     assert [pk for pk, _rank in matches("verger", index=True)] == [cooperation.pk]
     cooperation.delete()
@@ -63,6 +64,6 @@ def test_a_dropped_trigger_is_made_again_with_the_rows_already_there(db):
         cursor.execute("DROP TRIGGER cooperations_search_fts_update")
     assert ensure_sqlite_index()
     Cooperation.objects.filter(pk=cooperation.pk).update(name="Géothermie")
-    refresh_search_text(Cooperation.objects.filter(pk=cooperation.pk))
+    refresh_derived_text(Cooperation.objects.filter(pk=cooperation.pk))
     assert [pk for pk, _rank in matches("geothermie", index=True)] == [cooperation.pk]
     assert not matches("chaleur", index=True)

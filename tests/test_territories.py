@@ -158,18 +158,19 @@ def test_dry_run_leaves_the_database_untouched():
 
 @pytest.mark.django_db
 def test_renamed_territory_is_found_by_search_under_its_new_name():
-    from cooperations.search import refresh_search_text
+    from cooperations.derived import refresh_derived_text
 
     load_territories(small_rows())
     epci = Territory.objects.get(kind=Kind.CA, code="000000001")
     cooperation = make_cooperation(partners=[epci])
-    refresh_search_text()
+    refresh_derived_text()
     changed = small_rows()
     renamed = next(r for r in changed if r["code"] == "000000001")
     renamed["name"] = "Agglomération Renommée"
     load_territories(changed)
     cooperation.refresh_from_db()
     assert "agglomeration renommee" in cooperation.search_text
+    assert "Agglomération Renommée" in cooperation.export_text
 
 
 @pytest.mark.django_db

@@ -8,8 +8,8 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from ..concurrency import get_or_create_codeless_territories
+from ..derived import refresh_derived_text
 from ..models import Cooperation, CooperationFactor, CooperationPlusValue, Participation, Source
-from ..search import refresh_search_text
 from .cells import RowPlan
 from .planning import ImportPlan, wanted_factors
 from .resolution import NewTerritory
@@ -113,7 +113,7 @@ def apply_import(plan: ImportPlan, user=None) -> ImportOutcome:
     # written; 4 queries per 500 cooperations.
     written = [row.instance.pk for row, _, _ in now_rows]
     for start in range(0, len(written), 2000):
-        refresh_search_text(Cooperation.objects.filter(pk__in=written[start : start + 2000]))
+        refresh_derived_text(Cooperation.objects.filter(pk__in=written[start : start + 2000]))
     outcome.cooperations = {row.slug: row.instance.pk for row, _, _ in now_rows}
     return outcome
 

@@ -3,7 +3,7 @@ to_tsvector() of every candidate row for ranking, and of every published row whe
 planner preferred a filter to the expression index (1.5 s per search at 10,000 cooperations).
 
 A trigger keeps `search_vector` = name (weight A) || search_text (weight B) whenever either is
-written, so every writer (admin, import, refresh_search_text, raw SQL) stays consistent without
+written, so every writer (admin, import, refresh_derived_text, raw SQL) stays consistent without
 knowing about it. Other engines keep a null, unused column.
 """
 

@@ -1,37 +1,19 @@
-"""Rebuild the search text of every cooperation.
+"""Rebuild the search text and the export text of every cooperation.
 
-Why: the public search reads a denormalised, accent-folded column (see cooperations/search.py).
-The admin and the import refresh it for the records they write; after any other bulk change —
+Why: the public search and the CSV export read denormalised columns (see cooperations/derived.py).
+The admin and the import refresh them for the records they write; after any other bulk change —
 a raw SQL fix, a territory list reloaded with new names, a vocabulary label edited — this
-command brings it back in line with the data.
+command brings them back in line with the data.
 """
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from cooperations.models import Cooperation
-from cooperations.search import document_for, refresh_search_text
-
-
-def stale_count() -> int:
-    """How many cooperations have an out-of-date search text (reads every row once)."""
-    from django.db.models import Prefetch
-
-    from cooperations.models import Participation
-
-    rows = (
-        Cooperation.objects.select_related("legal_form")
-        .prefetch_related(
-            "themes",
-            Prefetch("participations", queryset=Participation.objects.select_related("territory")),
-        )
-        .iterator(chunk_size=500)
-    )
-    return sum(1 for c in rows if document_for(c) != c.search_text)
+from cooperations.derived import refresh_derived_text, stale_count
 
 
 class Command(BaseCommand):
-    help = "Reconstruit le texte de recherche de toutes les coopérations."
+    help = "Reconstruit le texte de recherche et la ligne d'export de toutes les coopérations."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -46,7 +28,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{stale} fiche(s) à mettre à jour (simulation, rien n'est écrit).")
             return
         with transaction.atomic():
-            total = refresh_search_text()
+            total = refresh_derived_text()
         self.stdout.write(
-            self.style.SUCCESS(f"Texte de recherche à jour : {stale} fiche(s) sur {total}.")
+            self.style.SUCCESS(
+                f"Textes de recherche et d'export à jour : {stale} fiche(s) sur {total}."
+            )
         )
