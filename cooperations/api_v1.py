@@ -493,7 +493,7 @@ def get_territory(request, segment: UrlSegment, code: str):
         territory = territories.filter(pk=int(code)).first() if code.isdigit() else None
     else:
         territory = (
-            territories.filter(kind__in=KINDS_BY_URL_SEGMENT[segment], code=code)
+            territories.with_code(KINDS_BY_URL_SEGMENT[segment], code)
             .order_by("kind", "pk")
             .first()
         )

@@ -95,6 +95,12 @@ class TerritoryQuerySet(models.QuerySet):
         """The 22 métropoles (METRO and the Métropole de Lyon); one query when evaluated."""
         return self.filter(kind__in=Territory.METROPOLE_KINDS)
 
+    def with_code(self, kinds, code: str):
+        """The territories of one of `kinds` with the official `code`. The blank code is
+        excluded in so many words: SQLite uses the partial index (kind, code) only when the
+        query repeats its condition, and read all 36,000 territories otherwise (9 ms)."""
+        return self.filter(kind__in=kinds, code=code).exclude(code="")
+
 
 class Territory(models.Model):
     """A collectivity or grouping; official ones are keyed by (kind, code) of a given vintage."""

@@ -66,7 +66,7 @@ def territory_from_key(key: str) -> Territory | None:
     if not kinds or not (code.isascii() and code.isalnum() and len(code) <= 9):
         return None
     return (
-        Territory.objects.filter(kind__in=kinds, code=code)
+        Territory.objects.with_code(kinds, code)
         .select_related("epci", "departement", "region")
         .order_by("kind", "pk")
         .first()

@@ -687,7 +687,7 @@ class TerritoryView(CatalogueList):
             if segment not in KINDS_BY_URL_SEGMENT:
                 raise Http404("Nature de territoire inconnue")
             self.territory = (
-                territories.filter(kind__in=KINDS_BY_URL_SEGMENT[segment], code=code)
+                territories.with_code(KINDS_BY_URL_SEGMENT[segment], code)
                 .order_by("kind", "pk")
                 .first()
             )
