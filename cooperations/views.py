@@ -245,6 +245,9 @@ class CatalogueList(View):
         return "Toutes les coopérations"
 
     def role_ordering(self) -> list:
+        """The page's own ORDER BY terms, before the sort's: with `_ordering`, the order of
+        the plain queryset that the facet index's pages must reproduce (tests/test_facet_index.py
+        compares them); no page reads the rows this way any more."""
         return []
 
     def load_scope(self, **kwargs) -> None:
@@ -431,6 +434,7 @@ class CatalogueList(View):
 
     @staticmethod
     def _ordering(sort: str) -> list:
+        """The sort's ORDER BY terms (see `role_ordering`)."""
         by_name = [FrenchOrder("name"), "pk"]
         if sort == "pertinence":
             return [F("search_rank").desc(), *by_name]
