@@ -7,6 +7,11 @@ themes, factors or sources, or renames a territory or a vocabulary label, calls 
 SQL fix, say — `manage.py refresh_search` brings them back in line.
 """
 
+import itertools
+from collections.abc import Iterator
+
+from django.db import connections
+from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Prefetch, QuerySet
 
 from . import exports
@@ -21,59 +26,41 @@ def _with_relations(queryset: QuerySet) -> QuerySet:
     )
 
 
+def _stale(queryset: QuerySet, batch_size: int) -> Iterator[tuple[list, int]]:
+    """By batches of `batch_size` rows of `queryset`: the cooperations whose search or export
+    text is out of date, given their fresh texts, and how many rows the batch read. 8 queries
+    per batch (rows, themes, participations, the export's row and relation reads)."""
+    rows = _with_relations(queryset).order_by("pk").iterator(chunk_size=batch_size)
+    while batch := list(itertools.islice(rows, batch_size)):
+        export_texts = exports.export_texts([cooperation.pk for cooperation in batch])
+        stale = []
+        for cooperation in batch:
+            texts = (document_for(cooperation), export_texts.get(cooperation.pk, ""))
+            if texts != (cooperation.search_text, cooperation.export_text):
+                cooperation.search_text, cooperation.export_text = texts
+                stale.append(cooperation)
+        yield stale, len(batch)
+
+
 def refresh_derived_text(cooperations: QuerySet | None = None, batch_size: int = 500) -> int:
     """Rebuild the search and export texts of the given cooperations (all when None); returns
-    how many were read. Costs 9 queries per batch of `batch_size` rows (rows, themes,
-    participations, the export's row and relation reads, update)."""
+    how many were read. 8 queries per batch of `batch_size` rows, and the update."""
     queryset = Cooperation.objects.all() if cooperations is None else cooperations
-    batch, total = [], 0
-    for cooperation in _with_relations(queryset).order_by("pk").iterator(chunk_size=batch_size):
-        batch.append(cooperation)
-        if len(batch) == batch_size:
-            total += _refresh(batch)
-            batch = []
-    return total + (_refresh(batch) if batch else 0)
-
-
-def _refresh(batch: list[Cooperation]) -> int:
-    export_texts = exports.export_texts([cooperation.pk for cooperation in batch])
-    changed = []
-    for cooperation in batch:
-        texts = (document_for(cooperation), export_texts.get(cooperation.pk, ""))
-        if texts != (cooperation.search_text, cooperation.export_text):
-            cooperation.search_text, cooperation.export_text = texts
-            changed.append(cooperation)
-    Cooperation.objects.bulk_update(changed, ["search_text", "export_text"])
-    return len(batch)
+    total = 0
+    for stale, read in _stale(queryset, batch_size):
+        Cooperation.objects.bulk_update(stale, ["search_text", "export_text"])
+        total += read
+    return total
 
 
 def stale_count() -> int:
     """How many cooperations have an out-of-date search or export text (reads every row)."""
-    stale, batch = 0, []
-
-    def count(batch) -> int:
-        export_texts = exports.export_texts([cooperation.pk for cooperation in batch])
-        return sum(
-            1
-            for cooperation in batch
-            if (document_for(cooperation), export_texts.get(cooperation.pk, ""))
-            != (cooperation.search_text, cooperation.export_text)
-        )
-
-    for cooperation in _with_relations(Cooperation.objects.order_by("pk")).iterator(chunk_size=500):
-        batch.append(cooperation)
-        if len(batch) == 500:
-            stale += count(batch)
-            batch = []
-    return stale + (count(batch) if batch else 0)
+    return sum(len(stale) for stale, _read in _stale(Cooperation.objects.all(), 500))
 
 
 def fill_missing_export_text(using: str = "default") -> int:
     """Build the export text of the published cooperations that have none (after the migration
     that added it, or rows written by hand); run after every migrate. Returns how many."""
-    from django.db import connections
-    from django.db.migrations.recorder import MigrationRecorder
-
     # After `migrate` back to before the column existed there is nothing to fill.
     applied = MigrationRecorder(connections[using]).applied_migrations()
     if ("cooperations", "0013_cooperation_export_text") not in applied:

@@ -388,7 +388,8 @@ AREA_FACETS = (
 # this many seconds (a query and 2 ms saved per list page), and forgets them at once when this
 # process saves one of those models.
 LABELS_MAX_AGE = 60
-_labels: tuple[float, dict] | None = None
+# What each process keeps of those models, by name: (when read, what was read).
+_kept: dict[str, tuple[float, object]] = {}
 
 
 @receiver([post_save, post_delete], sender=Theme)
@@ -396,34 +397,30 @@ _labels: tuple[float, dict] | None = None
 @receiver([post_save, post_delete], sender=SuccessFactor)
 @receiver([post_save, post_delete], sender=Territory)
 def forget_facet_labels(**kwargs) -> None:
-    global _labels
-    _labels = None
-    _known.clear()
+    _kept.clear()
 
 
-# Filter name → (when read, {field value: instance}).
-_known: dict[str, tuple[float, dict]] = {}
+def _kept_or_read(name: str, read):
+    """What `read()` returns, read at most every LABELS_MAX_AGE seconds by each process."""
+    kept = _kept.get(name)
+    if kept is None or time.monotonic() - kept[0] > LABELS_MAX_AGE:
+        kept = _kept[name] = (time.monotonic(), read())
+    return kept[1]
 
 
 def known_choices(key: str, queryset: QuerySet, field: str) -> dict:
-    """The rows of `queryset` by the text of `field`, kept under `key` and read at most every
-    LABELS_MAX_AGE seconds by each process. The instances are shared by the requests: read
-    only."""
-    known = _known.get(key)
-    if known is None or time.monotonic() - known[0] > LABELS_MAX_AGE:
-        known = (time.monotonic(), {str(getattr(row, field)): row for row in queryset})
-        _known[key] = known
-    return known[1]
+    """The rows of `queryset` by the text of `field`, kept under `key`. The instances are
+    shared by the requests: read only."""
+    return _kept_or_read(
+        f"choices:{key}", lambda: {str(getattr(row, field)): row for row in queryset}
+    )
 
 
 def facet_labels() -> dict[str, list[tuple]]:
     """(key, URL value, label) of every value of the métropole, theme, factor, form,
     département and région facets, in display order: one query at most every LABELS_MAX_AGE
     seconds."""
-    global _labels
-    if _labels is None or time.monotonic() - _labels[0] > LABELS_MAX_AGE:
-        _labels = (time.monotonic(), _read_facet_labels())
-    return _labels[1]
+    return _kept_or_read("labels", _read_facet_labels)
 
 
 def _read_facet_labels() -> dict[str, list[tuple]]:

@@ -200,13 +200,18 @@ class IndexedResults:
     def __len__(self) -> int:
         return self.count()
 
+    def ids(self, start: int = 0, stop: int | None = None) -> list[int]:
+        """The cooperation ids at [start, stop) of the selection in its order (all by default)."""
+        stop = self.count() if stop is None else stop
+        return facet_index.ordered_page(
+            self.index, self.segments, self.sort, self.ranks, start, stop
+        )
+
     def __getitem__(self, key):
         if isinstance(key, int):
             return self[key : key + 1][0]
         start, stop, _step = key.indices(self.count())
-        ids = facet_index.ordered_page(
-            self.index, self.segments, self.sort, self.ranks, start, stop
-        )
+        ids = self.ids(start, stop)
         if self.rendered_level is not None:
             return rendered_rows.rendered(self.index.rows, ids, self.queryset, self.rendered_level)
         # One query and its prefetches for the 20 rows, put back in the index's order; a row
@@ -304,14 +309,7 @@ class CatalogueList(View):
         bitmaps instead of grouped counts, and only the rows shown read from the database (or,
         with a heading level, the rows as HTML, read only when not rendered before)."""
         index, base, kept, ranks, selection = self.select()
-        results = IndexedResults(
-            index,
-            self.index_segments(index, selection),
-            sort,
-            ranks,
-            self.get_base_queryset().for_list(),
-            rendered_level,
-        )
+        results = self.results(sort, index, ranks, selection, rendered_level)
         paginator = Paginator(results, PAGE_SIZE)
         page = paginator.page(self._page_number(self.request.GET.get("page"), paginator))
 
@@ -319,6 +317,18 @@ class CatalogueList(View):
             return facet_index.facet_counts(index, base, kept, name)
 
         return paginator, page, counts
+
+    def results(self, sort, index, ranks, selection, rendered_level=None) -> IndexedResults:
+        """The selection in the page's order: its segments (roles first on a territory page),
+        each sorted by `sort`."""
+        return IndexedResults(
+            index,
+            self.index_segments(index, selection),
+            sort,
+            ranks,
+            self.get_base_queryset().for_list(),
+            rendered_level,
+        )
 
     def get(self, request, *args, **kwargs):
         sort = self.prepare()
@@ -331,11 +341,9 @@ class CatalogueList(View):
             fmt = "html"
         if fmt in exports.FORMATS:
             index, _base, _kept, ranks, selection = self.select()
-            segments = self.index_segments(index, selection)
-            ids = facet_index.ordered_page(index, segments, sort, ranks, 0, sum(map(len, segments)))
             return exports.export_response(
                 fmt,
-                ids,
+                self.results(sort, index, ranks, selection).ids(),
                 request.build_absolute_uri,
                 self.export_scope or self._main_filter_name(filterset),
                 self.plain_filters(filterset, sort),
