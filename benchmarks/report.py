@@ -415,17 +415,19 @@ def render(results) -> str:
         "they measure the work of each page.",
         f"- Load: gunicorn (gunicorn.conf.py, or the set-ups compared) on 127.0.0.1 serves the "
         f"{options['load_size']:,} set; `wrk` (2 threads, on the same cores, keep-alive) with "
-        f"{options['connections']} connections for {options['duration']} s each: "
+        f"{options['connections']} connections: "
         f"{options.get('load_urls', 500)} distinct filtered views of the list (one to three of "
         "métropole, thématique, statut, forme, facteur, département with the data set's values, "
         "some sorted otherwise, some on a later page; each checked to answer without an "
         "ignored-parameter notice), page cache off, after "
         f"{options.get('warmup', 0)} s of the same views not measured (each worker builds its "
-        "facet index and renders each row it shows once per catalogue version); then, on the "
-        "same server, the template-only "
-        "floor (the base template, no query; served by the benchmark settings only) and a "
-        "static file; then the rotating views once more with the page cache on, as in "
-        "production. Errors: non-2xx/3xx responses plus socket errors.",
+        "facet index once per catalogue version); alternating with them on the same server, "
+        "the template-only floor (the base template, no query; served by the benchmark "
+        "settings only): three rounds of each, a third of "
+        f"{options['duration']} s each, each rate the median of its rounds, so that a burst "
+        "of other work on the machine weighs on both; then a static file for "
+        f"{options['duration']} s; then the rotating views once more with the page cache on, "
+        "as in production. Errors: non-2xx/3xx responses plus socket errors.",
         "",
         "## Targets (issue 11: PostgreSQL, page cache off, medians)",
         "",
@@ -542,7 +544,7 @@ def _load_section(results) -> list[str]:
         lines.append(
             f"| {ENGINE_NAMES.get(load['engine'], load['engine'])}, {load['size']:,} "
             f"| {server} | {'on' if load['cached'] else 'off'} "
-            f"| {LOAD_KINDS.get(load['kind'], load['kind'])} | {load['requests_per_s']:,.1f} "
+            f"| {LOAD_KINDS.get(load['kind'], load['kind'])} | {_rate(load)} "
             f"| {load['requests']:,} | {latencies} "
             f"| {load['errors']} ({load['non_2xx']} + {load['socket_errors']}) |"
         )
@@ -573,7 +575,9 @@ def _load_section(results) -> list[str]:
         lines += ["Share of the floor, same server, same run:", "", *shares, ""]
     first = results["loads"][0]
     lines += [
-        f"{first['connections']} connections, {first['duration_s']} s per line. Floor page: "
+        f"{first['connections']} connections, {first['duration_s']} s per line (the rotating "
+        "list and the floor: the median of three alternating rounds, each round's rate in "
+        "brackets, latencies of the median round). Floor page: "
         f"`{_path_of(results, 'floor')}`; static file: `{_path_of(results, 'static')}`.",
         "",
     ]
@@ -593,3 +597,10 @@ def _facet_index_line(run: dict) -> list[str]:
         f"{cost['mb']:.1f} MB in memory, {cost['bitmaps']:,} bitmaps.",
         "",
     ]
+
+
+def _rate(load: dict) -> str:
+    rate = f"{load['requests_per_s']:,.1f}"
+    if load.get("round_rates"):
+        rate += " (" + ", ".join(f"{value:,.0f}" for value in load["round_rates"]) + ")"
+    return rate
