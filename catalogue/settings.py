@@ -347,9 +347,6 @@ PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 60)
 # admin or the import at once; edits that keep no history (the territory register) within
 # this many seconds.
 FACET_INDEX_MAX_AGE = env_int("FACET_INDEX_MAX_AGE", 300)
-# Result rows of the lists each process keeps rendered for the current catalogue version
-# (cooperations/rendered_rows.py), about 1.3 kB each; 0: render every row on every request.
-LIST_ROW_CACHE_SIZE = env_int("LIST_ROW_CACHE_SIZE", 10_000)
 # One Redis shared by every application server, or local memory per process when unset;
 # the prefix lets several catalogues (production, staging) share one Redis.
 CACHES = {

@@ -14,8 +14,8 @@ class CooperationsConfig(AppConfig):
         # Permissions only exist after every app has migrated, hence post_migrate.
         post_migrate.connect(_create_staff_groups, sender=self)
         post_migrate.connect(_ensure_sqlite_search_index, sender=self)
-        # Rows written before the export text existed, or by hand, get theirs.
-        post_migrate.connect(_fill_missing_export_text, sender=self)
+        # Rows written before the export text and list row existed, or by hand, get theirs.
+        post_migrate.connect(_fill_missing_derived_text, sender=self)
         # Before any query: the French name order and its index need it on SQLite.
         connection_created.connect(register_sqlite_collation)
 
@@ -32,7 +32,7 @@ def _ensure_sqlite_search_index(**kwargs) -> None:
     ensure_sqlite_index(using=kwargs.get("using", "default"))
 
 
-def _fill_missing_export_text(**kwargs) -> None:
-    from .derived import fill_missing_export_text
+def _fill_missing_derived_text(**kwargs) -> None:
+    from .derived import fill_missing_derived_text
 
-    fill_missing_export_text(using=kwargs.get("using", "default"))
+    fill_missing_derived_text(using=kwargs.get("using", "default"))

@@ -47,15 +47,50 @@ def _version_sql() -> str:
     # Built once: reaching a history model through `Model.history` makes a manager class.
     tables = [model.history.model._meta.db_table for model in _HISTORY_MODELS]
     # Table names come from the models; MAX over the primary key reads one index entry each.
-    selects = ", ".join(f"(SELECT MAX(history_id) FROM {table})" for table in tables)  # noqa: S608
+    selects = ", ".join(
+        f"(SELECT MAX(history_id) FROM {table}) AS v{number}"  # noqa: S608
+        for number, table in enumerate(tables)
+    )
     return f"SELECT {selects}"
+
+
+def _version(values) -> str:
+    return "-".join(str(value) for value in values)
 
 
 def catalogue_version() -> str:
     """The latest history id of each recorded model, as one string: one query."""
     with connection.cursor() as cursor:
         cursor.execute(_version_sql())
-        return "-".join(str(value) for value in cursor.fetchone())
+        return _version(cursor.fetchone())
+
+
+class VersionMoved(Exception):
+    """The catalogue's version is no longer the one a page started from."""
+
+    def __init__(self, version: str):
+        super().__init__(version)
+        self.version = version
+
+
+def values_at_version(sql: str, params: list, expected: str) -> list[tuple]:
+    """The rows that `sql` selects, read in the same round trip as the catalogue's version;
+    `VersionMoved` if that is not `expected`.
+
+    For a page computed from an index of `expected` that it did not check first: a list page
+    then asks the database once instead of twice.
+    """
+    count = len(_HISTORY_MODELS)
+    # LEFT JOIN: the version comes back even when the query finds nothing. Both parts are SQL
+    # built by Django, the values stay parameters.
+    joined = f"SELECT * FROM ({_version_sql()}) AS version LEFT JOIN ({sql}) AS found ON 1 = 1"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(joined, params)
+        rows = cursor.fetchall()
+    version = _version(rows[0][:count])
+    if version != expected:
+        raise VersionMoved(version)
+    return [row[count:] for row in rows if row[count] is not None]
 
 
 def _cacheable(request) -> bool:

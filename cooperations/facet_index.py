@@ -40,7 +40,6 @@ from .caching import catalogue_version
 from .collation import FrenchOrder
 from .filters import PLUS_VALUES, forget_facet_labels
 from .models import Cooperation, CooperationFactor, Participation, TerritoryKind
-from .rendered_rows import RenderedRows
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +82,6 @@ class FacetIndex:
     recent_key: np.ndarray | None = None
     oldest_key: np.ndarray | None = None
     build_seconds: float = 0.0
-    # The lists' result rows as HTML, valid as long as this index (rendered_rows.py).
-    rows: RenderedRows = field(default_factory=RenderedRows)
     # Métropole id → (partner count, the network section's HTML): the network counts every
     # published cooperation whatever the filters, so it changes only with the catalogue.
     networks: dict[int, tuple[int, str]] = field(default_factory=dict)
@@ -277,6 +274,16 @@ def current(version: str | None = None) -> FacetIndex:
 def for_request(request) -> FacetIndex:
     """The index for a request, reusing the version the page cache read for it, if it did."""
     return current(getattr(request, "catalogue_version", None))
+
+
+def latest() -> FacetIndex | None:
+    """This process's latest index if younger than FACET_INDEX_MAX_AGE, without reading the
+    catalogue's version: for a page that reads the version in its own query and starts again
+    if it moved (`caching.values_at_version`), so that it asks the database once, not twice."""
+    index = _current
+    if index is not None and time.monotonic() - index.built_at < settings.FACET_INDEX_MAX_AGE:
+        return index
+    return None
 
 
 def _fresh(index: FacetIndex, version: str) -> bool:

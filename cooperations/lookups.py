@@ -20,11 +20,18 @@ class AnyOf(Lookup):
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        ids = [int(value) for value in self.rhs]
+        ids = any_of_parameter(self.rhs, connection.vendor)
         if connection.vendor == "postgresql":
             return f"{lhs} = ANY(%s)", [*lhs_params, ids]
         sql = f"{lhs} IN (SELECT value FROM json_each(%s))"  # noqa: S608 — lhs is a column
-        return sql, [*lhs_params, json.dumps(ids)]
+        return sql, [*lhs_params, ids]
+
+
+def any_of_parameter(values, vendor: str):
+    """The one parameter that carries `values` in the SQL of `__any_of`: to run that SQL, built
+    once, with other ids."""
+    ids = [int(value) for value in values]
+    return ids if vendor == "postgresql" else json.dumps(ids)
 
 
 IntegerField.register_lookup(AnyOf)

@@ -264,7 +264,7 @@ class CooperationStatus(models.TextChoices):
 # participants.
 LIST_DEFERRED_FIELDS = (
     "description", "governance", "funding", "staffing", "search_text", "search_vector",
-    "export_text",
+    "export_text", "list_html",
 )  # fmt: skip
 PARTICIPANT_FIELDS = ("territory__name", "territory__kind", "territory__code")
 
@@ -280,7 +280,7 @@ class CooperationQuerySet(models.QuerySet):
         links). The search columns, long and never shown, are left unread."""
         return (
             self.select_related("legal_form")
-            .defer("search_text", "search_vector", "export_text")
+            .defer("search_text", "search_vector", "export_text", "list_html")
             .prefetch_related(
                 "themes",
                 "sources",
@@ -393,6 +393,9 @@ class Cooperation(models.Model):
     # The record's line of the CSV export from its summary on (the cells before depend on the
     # address the export is asked from), rebuilt with search_text; "" until first built.
     export_text = models.TextField(editable=False, blank=True, default="")
+    # The record's result row in the public lists, as HTML (cooperations/rendered_rows.py),
+    # rebuilt with search_text; "" until first built.
+    list_html = models.TextField(editable=False, blank=True, default="")
     # PostgreSQL only: name (weight A) and search_text (weight B) as a tsvector, written by the
     # trigger of migration 0005 and read by cooperations.search.search(); null elsewhere.
     search_vector = SearchVectorField(null=True, editable=False)
@@ -401,7 +404,7 @@ class Cooperation(models.Model):
 
     history = HistoricalRecords(
         m2m_fields=[themes],
-        excluded_fields=["updated_at", "search_text", "search_vector", "export_text"],
+        excluded_fields=["updated_at", "search_text", "search_vector", "export_text", "list_html"],
     )
     objects = CooperationQuerySet.as_manager()
 

@@ -1,23 +1,36 @@
-"""Result rows of the lists, rendered once per catalogue version in each process.
+"""Result rows of the public lists, kept as HTML in the database with each cooperation.
 
-A row's HTML (`result_row`) depends only on its cooperation, so it can be kept as long as the
-catalogue does not change: each facet index (one per catalogue version, rebuilt after any
-write) carries its own store, which goes away with it. A list page whose 20 rows were all shown
-before reads only which of them are still published and renders none; reading and rendering
-them was about half of an uncached list request (5 queries with their prefetches, then the
-markup).
+A row's HTML (`row_html`) depends only on its cooperation and its relations, like the search
+and export texts, so it is written with them (`derived.refresh_derived_text`, called by every
+writer) into `Cooperation.list_html`. A visitor's list page then reads its 20 rows in the same
+query that checks the catalogue's version and which of its ids are still published
+(`caching.values_at_version`): one round trip, no participation or theme read, no rendering.
 
-This is not the page cache: it is keyed by cooperation, not by address, so 500 different filter
-combinations showing the same records share it. Its size is bounded (LIST_ROW_CACHE_SIZE rows,
-about 1.3 kB each); past it the oldest rows are dropped first.
+Reading and rendering the rows was about half of an uncached list request. Kept in each
+process instead, as before, they had to be rendered again by every worker after every write
+(a new catalogue version), and took 13 MB per process; in the database they are rendered once,
+when written, and shared by every server. A row whose HTML is missing (written by hand) is
+rendered on the spot.
 """
 
-import threading
+import functools
 
-from django.conf import settings
+from django.db import connection
 from django.utils.safestring import SafeString
 
+from .caching import values_at_version
+from .lookups import any_of_parameter
+from .models import Cooperation
 from .templatetags.catalogue import result_row
+
+# The rows' headings: h3 under the list's h2 « Résultats ».
+HEADING_LEVEL = 3
+
+
+def row_html(cooperation) -> str:
+    """The stored result row of `cooperation`, read with its legal form, themes and
+    participations with their territory."""
+    return result_row(cooperation, HEADING_LEVEL)
 
 
 class Row(SafeString):
@@ -28,53 +41,50 @@ class Row(SafeString):
     slug: str
 
     @classmethod
-    def of(cls, cooperation, html: str) -> "Row":
+    def of(cls, pk: int, slug: str, html: str) -> "Row":
         row = cls(html)
-        row.pk, row.slug = cooperation.pk, cooperation.slug
+        row.pk, row.slug = pk, slug
         return row
 
 
-class RenderedRows:
-    """HTML by (cooperation id, heading level), first in first out past `capacity` rows."""
-
-    def __init__(self, capacity: int | None = None):
-        self.capacity = settings.LIST_ROW_CACHE_SIZE if capacity is None else capacity
-        self._html: dict[tuple[int, int], Row] = {}
-        # Request threads of one worker share the store; eviction walks the dict.
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._html)
-
-    def get(self, key: tuple[int, int]) -> Row | None:
-        return self._html.get(key)
-
-    def put(self, key: tuple[int, int], html: Row) -> None:
-        if self.capacity <= 0:
-            return
-        with self._lock:
-            while len(self._html) >= self.capacity:
-                del self._html[next(iter(self._html))]
-            self._html[key] = html
+def fresh(cooperation) -> Row:
+    """The row of `cooperation` rendered now from the record (read as `for_list` reads it)."""
+    return Row.of(cooperation.pk, cooperation.slug, row_html(cooperation))
 
 
-def rendered(store: RenderedRows, ids: list[int], queryset, level: int = 3) -> list[Row]:
-    """The HTML rows of `ids` still in `queryset`, in that order: those already rendered from
-    the store, the others read from `queryset` (one query and its prefetches), rendered and
-    kept. One query always asks which ids `queryset` still holds, so that a row unpublished by
-    a write that keeps no history (and so leaves the version as it was) is never shown."""
-    shown = set(
-        queryset.prefetch_related(None).order_by().values_list("pk", flat=True).filter(pk__in=ids)
-    )
-    found = {}
-    for pk in ids:
-        html = store.get((pk, level))
-        if html is not None and pk in shown:
-            found[pk] = html
-    missing = [pk for pk in ids if pk in shown and pk not in found]
+@functools.cache
+def _published_sql() -> tuple[str, list]:
+    # Built by the ORM once per process, with a stand-in for the ids (the last parameter):
+    # building it for every page cost as much as running it.
+    query = Cooperation.objects.published().order_by().values_list("pk", "slug", "list_html")
+    sql, params = query.filter(pk__any_of={0}).query.sql_with_params()
+    return sql, list(params[:-1])
+
+
+def _published_among(ids: list[int]) -> tuple[str, list]:
+    """SQL and parameters of (id, slug, list row) of the published ones among `ids`."""
+    sql, params = _published_sql()
+    return sql, [*params, any_of_parameter(ids, connection.vendor)]
+
+
+def rendered(ids: list[int], rows_queryset, version: str | None = None) -> list[Row]:
+    """The rows of `ids` still published, in that order, from their stored HTML (rendered from
+    `rows_queryset()` when missing).
+
+    Asks for publication only, not for the page's own narrowing (a theme), which only a write
+    with history changes: the SQL is the same for every page, built once. With `version`, the
+    same query checks that the catalogue is still at that version (`caching.VersionMoved` if
+    not)."""
+    sql, params = _published_among(ids)
+    if version is None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
+    else:
+        found = values_at_version(sql, params, version)
+    rows = {pk: Row.of(pk, slug, html) for pk, slug, html in found if html}
+    missing = [pk for pk, _slug, html in found if not html]
     if missing:
-        for cooperation in queryset.filter(pk__in=missing):
-            html = Row.of(cooperation, result_row(cooperation, level))
-            store.put((cooperation.pk, level), html)
-            found[cooperation.pk] = html
-    return [found[pk] for pk in ids if pk in found]
+        for cooperation in rows_queryset().filter(pk__in=missing):
+            rows[cooperation.pk] = fresh(cooperation)
+    return [rows[pk] for pk in ids if pk in rows]

@@ -33,11 +33,13 @@ from django.utils import timezone
 from django.views import View
 from pyroaring import BitMap
 
-from . import api, exports, facet_index, network, rendered_rows, search
+from . import api, exports, facet_index, list_links, network, rendered_rows, search
 from . import my_territory as my_territory_service
+from .caching import VersionMoved, values_at_version
 from .collation import FrenchOrder
 from .feeds import feed_query
 from .filters import PLUS_VALUES, SORTS, CooperationFilter, build_facets
+from .list_links import QueryLinks
 from .models import (
     KINDS_BY_URL_SEGMENT,
     Cooperation,
@@ -58,6 +60,8 @@ OVERVIEW_ILLUSTRATIONS = 3
 PAGE_ILLUSTRATIONS = 50
 
 PAGE_SIZE = 20
+# The download links of a list, by `format` value.
+EXPORT_LINKS = [("csv", "CSV"), ("xlsx", "Excel (XLSX)"), ("ods", "ODS")]
 ROLE_ORDER = [r.value for r in Participation.Role]
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -188,11 +192,19 @@ class IndexedResults:
     """A selection of the facet index in the page's order, read from the database only for the
     slice shown: what the Paginator pages through (it needs `count()` and slicing)."""
 
-    def __init__(self, index, segments, sort, ranks, queryset, rendered_level=None):
+    def __init__(
+        self, index, segments, sort, ranks, rows_queryset, rows="records", unchecked=False
+    ):
         self.index, self.segments, self.sort, self.ranks = index, segments, sort, ranks
-        self.queryset = queryset
-        # A heading level: the rows come as their HTML, from the index's rendered rows.
-        self.rendered_level = rendered_level
+        # Makes the queryset that reads records, only when some must be read: most list pages
+        # find all their rows stored.
+        self.rows_queryset = rows_queryset
+        # What a slice gives: "records" (the cooperations), or result rows as HTML, "stored"
+        # with each cooperation (rendered_rows.py) or "fresh" from the records.
+        self.rows = rows
+        # The index was taken without reading the catalogue's version: reading the rows
+        # checks it (`caching.VersionMoved` if it moved).
+        self.unchecked = unchecked
 
     def count(self) -> int:
         return sum(len(segment) for segment in self.segments)
@@ -212,12 +224,17 @@ class IndexedResults:
             return self[key : key + 1][0]
         start, stop, _step = key.indices(self.count())
         ids = self.ids(start, stop)
-        if self.rendered_level is not None:
-            return rendered_rows.rendered(self.index.rows, ids, self.queryset, self.rendered_level)
+        if self.rows == "stored":
+            return rendered_rows.rendered(
+                ids, self.rows_queryset, version=self.index.version if self.unchecked else None
+            )
         # One query and its prefetches for the 20 rows, put back in the index's order; a row
         # unpublished since the index was built is simply left out.
-        rows = {row.pk: row for row in self.queryset.filter(pk__in=ids)}
-        return [rows[pk] for pk in ids if pk in rows]
+        records = {record.pk: record for record in self.rows_queryset().filter(pk__in=ids)}
+        records = [records[pk] for pk in ids if pk in records]
+        if self.rows == "fresh":
+            return [rendered_rows.fresh(record) for record in records]
+        return records
 
     def __iter__(self):
         return iter(self[:])
@@ -231,9 +248,9 @@ class CatalogueList(View):
     export_scope = ""
     # The facet that the page already fixes (the theme of a theme page): not offered again.
     fixed_facet = ""
-    # Heading level of the result rows, which the page shows as HTML kept by the facet index
-    # (rendered_rows.py); None for a page whose template needs the records themselves.
-    row_level: int | None = 3
+    # The page shows its result rows as the HTML stored with each cooperation
+    # (rendered_rows.py); False for a page whose template needs the records themselves.
+    stored_rows = True
 
     def get_base_queryset(self):
         return Cooperation.objects.published()
@@ -296,29 +313,44 @@ class CatalogueList(View):
         self.searching = "q" in valid and bool(search.search_words(valid["q"]))
         return self._sort(request.GET.get("tri", ""), self.searching)
 
-    def select(self):
+    def select(self, unchecked: bool = False):
         """The query string's selection in the facet index: (index, the page's base bitmap,
-        the bitmap each valid filter keeps, the search ranks or None, their intersection)."""
-        index = self.index = facet_index.for_request(self.request)
+        the bitmap each valid filter keeps, the search ranks or None, their intersection).
+
+        `unchecked`: the caller checks the catalogue's version itself (`IndexedResults`), so
+        this process's latest index serves without a query (`facet_index.latest`)."""
+        index = None
+        if unchecked and not hasattr(self.request, "catalogue_version"):
+            index = facet_index.latest()
+        self.unchecked = index is not None
+        index = self.index = index or facet_index.for_request(self.request)
         base = self.index_base(index)
         kept, ranks = facet_index.filter_bitmaps(index, self.filterset.valid_data)
         return index, base, kept, ranks, facet_index.intersect(base, kept.values())
 
-    def indexed_page(self, sort: str, rendered_level: int | None = None):
+    def indexed_page(self, sort: str, rows: str = "records"):
         """The paginator, the page asked for and the facet counts, from the facet index:
-        bitmaps instead of grouped counts, and only the rows shown read from the database (or,
-        with a heading level, the rows as HTML, read only when not rendered before)."""
-        index, base, kept, ranks, selection = self.select()
-        results = self.results(sort, index, ranks, selection, rendered_level)
-        paginator = Paginator(results, PAGE_SIZE)
-        page = paginator.page(self._page_number(self.request.GET.get("page"), paginator))
+        bitmaps instead of grouped counts, and only the rows shown read from the database (as
+        `rows` says, see `IndexedResults`; "stored" rows come in the query that checks the
+        catalogue's version)."""
+        notices = len(self.notices)
+        try:
+            index, base, kept, ranks, selection = self.select(unchecked=rows == "stored")
+            results = self.results(sort, index, ranks, selection, rows)
+            paginator = Paginator(results, PAGE_SIZE)
+            page = paginator.page(self._page_number(self.request.GET.get("page"), paginator))
+        except VersionMoved as moved:
+            # A write since this process built its index: once more, from the new version.
+            del self.notices[notices:]
+            self.request.catalogue_version = moved.version
+            return self.indexed_page(sort, rows)
 
         def counts(name):
             return facet_index.facet_counts(index, base, kept, name)
 
         return paginator, page, counts
 
-    def results(self, sort, index, ranks, selection, rendered_level=None) -> IndexedResults:
+    def results(self, sort, index, ranks, selection, rows="records") -> IndexedResults:
         """The selection in the page's order: its segments (roles first on a territory page),
         each sorted by `sort`."""
         return IndexedResults(
@@ -326,8 +358,9 @@ class CatalogueList(View):
             self.index_segments(index, selection),
             sort,
             ranks,
-            self.get_base_queryset().for_list(),
-            rendered_level,
+            lambda: self.get_base_queryset().for_list(),
+            rows,
+            unchecked=getattr(self, "unchecked", False),
         )
 
     def get(self, request, *args, **kwargs):
@@ -350,28 +383,36 @@ class CatalogueList(View):
                 self.permalink(),
             )
 
-        # Staff see rows as the database holds them, even just after an edit that keeps no
-        # history; visitors get them from the rendered rows (rendered_rows.py).
-        rendered = fmt == "html" and not request.user.is_authenticated
-        paginator, page, counts = self.indexed_page(
-            sort, rendered_level=self.row_level if rendered else None
-        )
+        # Staff see rows rendered from the records, even just after an edit that keeps no
+        # history; visitors get the stored rows (rendered_rows.py).
+        rows = "records"
+        if self.stored_rows and fmt == "html":
+            rows = "fresh" if request.user.is_authenticated else "stored"
+        paginator, page, counts = self.indexed_page(sort, rows)
         if fmt == "json":
             return JsonResponse(api.list_payload(request, page, paginator, self.notices))
         searching = self.searching
+        links = QueryLinks(request.GET)
         context = {
             "filterset": filterset,
             "facets": build_facets(filterset, counts, skip=self.fixed_facet),
             "active_filters": self.active_filters(filterset),
             "notices": self.notices,
             "page_obj": page,
-            "page_range": list(paginator.get_elided_page_range(page.number, on_each_side=2)),
+            "pagination": list_links.pagination(
+                links, page, paginator.get_elided_page_range(page.number, on_each_side=2)
+            ),
             "paginator": paginator,
             "cooperations": page.object_list,
             "sort": sort,
-            "sorts": [(k, v) for k, v in SORTS.items() if k != "pertinence" or searching],
+            "sorts": [
+                (key, label, links(tri=key, page=None))
+                for key, label in SORTS.items()
+                if key != "pertinence" or searching
+            ],
             "query": filterset.valid_data.get("q", ""),
-            "export_formats": [("csv", "CSV"), ("xlsx", "Excel (XLSX)"), ("ods", "ODS")],
+            "export_links": [(label, links(format=fmt, page=None)) for fmt, label in EXPORT_LINKS],
+            "json_link": links(format="json"),
             "has_filters": bool(filterset.valid_data),
             "feed_url": self.feed_path() + feed_query(filterset),
             "statistics_url": self.statistics_url(filterset),
@@ -680,7 +721,7 @@ class TerritoryView(CatalogueList):
 
     template_name = "cooperations/territory.html"
     # The template groups the records by their role here.
-    row_level = None
+    stored_rows = False
 
     def get(self, request, segment=None, code=None, pk=None):
         self.load_scope(segment=segment, code=code, pk=pk)
@@ -814,6 +855,32 @@ def territory_by_old_id(request, pk):
     return redirect(territory.get_absolute_url(), permanent=True)
 
 
+def related_cooperations(request, pk, metropole_ids, partner_ids, theme_ids) -> list:
+    """The cooperations closest to cooperation `pk` (`facet_index.related`), still published,
+    with their name and slug only.
+
+    Like a list page, from this process's latest index without reading the catalogue's version
+    first: the query that reads their names checks it, and the index of a newer version answers
+    if it moved (`caching.VersionMoved`). One query fewer per record page."""
+    index = None if hasattr(request, "catalogue_version") else facet_index.latest()
+    if index is not None:
+        ids = facet_index.related(index, pk, metropole_ids, partner_ids, theme_ids)
+        names = Cooperation.objects.published().order_by().values_list("pk", "name", "slug")
+        query = names.filter(pk__any_of=set(ids)).query.sql_with_params()
+        try:
+            found = values_at_version(*query, index.version)
+        except VersionMoved as moved:
+            request.catalogue_version = moved.version
+        else:
+            rows = {row[0]: Cooperation(pk=row[0], name=row[1], slug=row[2]) for row in found}
+            return [rows[pk] for pk in ids if pk in rows]
+    ids = facet_index.related(
+        facet_index.for_request(request), pk, metropole_ids, partner_ids, theme_ids
+    )
+    found = Cooperation.objects.published().only("pk", "name", "slug").in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
+
+
 def cooperation_detail(request, slug):
     cooperation = get_object_or_404(
         Cooperation.objects.published().for_detail(),
@@ -833,15 +900,7 @@ def cooperation_detail(request, slug):
         if p.role != Participation.Role.METROPOLE
     ]
     theme_ids = [t.pk for t in cooperation.themes.all()]
-    related_ids = facet_index.related(
-        facet_index.for_request(request),
-        cooperation.pk,
-        metropole_ids,
-        partner_ids,
-        theme_ids,
-    )
-    found = Cooperation.objects.published().only("pk", "name", "slug").in_bulk(related_ids)
-    related = [found[pk] for pk in related_ids if pk in found]
+    related = related_cooperations(request, cooperation.pk, metropole_ids, partner_ids, theme_ids)
     illustrations = {link.plus_value: link for link in cooperation.plus_value_links.all()}
     plus_values = [
         {

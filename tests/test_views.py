@@ -703,6 +703,25 @@ def test_related_cooperations_same_metropole_then_shared_partners_then_themes(cl
     assert "puis celles qui ont le plus de partenaires en commun" in response.content.decode()
 
 
+def test_related_cooperations_come_with_the_version_check_and_follow_another_servers_write(
+    client, catalogue
+):
+    from cooperations import facet_index
+
+    client.get("/cooperations/brest-iroise/")
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/cooperations/brest-iroise/")
+    # The record and its five prefetches, then the related names with the catalogue's version.
+    assert len(queries.captured_queries) == 7
+    assert "history_id" in queries.captured_queries[-1]["sql"]
+    kept = facet_index.current()
+    make_cooperation("Aaa même métropole", slug="aaa-meme", metropoles=[catalogue.brest])
+    # As if written on another server: this process still holds the index it built before.
+    facet_index._current = kept
+    related = client.get("/cooperations/brest-iroise/").context["related"]
+    assert [c.slug for c in related][:2] == ["aaa-meme", "pole-loire-bretagne"]
+
+
 # --- record page ------------------------------------------------------------------------------
 
 

@@ -1,9 +1,9 @@
-"""Rebuild the search text and the export text of every cooperation.
+"""Rebuild the search text, the export text and the list row of every cooperation.
 
-Why: the public search and the CSV export read denormalised columns (see cooperations/derived.py).
-The admin and the import refresh them for the records they write; after any other bulk change —
-a raw SQL fix, a territory list reloaded with new names, a vocabulary label edited — this
-command brings them back in line with the data.
+Why: the public search, the CSV export and the lists read denormalised columns (see
+cooperations/derived.py). The admin and the import refresh them for the records they write;
+after any other bulk change — a raw SQL fix, a territory list reloaded with new names, a
+vocabulary label edited — this command brings them back in line with the data.
 """
 
 from django.core.management.base import BaseCommand
@@ -13,7 +13,10 @@ from cooperations.derived import refresh_derived_text, stale_count
 
 
 class Command(BaseCommand):
-    help = "Reconstruit le texte de recherche et la ligne d'export de toutes les coopérations."
+    help = (
+        "Reconstruit le texte de recherche, la ligne d'export et la ligne de liste de toutes "
+        "les coopérations."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -31,6 +34,6 @@ class Command(BaseCommand):
             total = refresh_derived_text()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Textes de recherche et d'export à jour : {stale} fiche(s) sur {total}."
+                f"Textes de recherche, d'export et de liste à jour : {stale} fiche(s) sur {total}."
             )
         )
