@@ -872,13 +872,13 @@ def related_cooperations(request, pk, metropole_ids, partner_ids, theme_ids) -> 
         except VersionMoved as moved:
             request.catalogue_version = moved.version
         else:
-            rows = {row[0]: Cooperation(pk=row[0], name=row[1], slug=row[2]) for row in found}
-            return [rows[pk] for pk in ids if pk in rows]
+            shown = {row[0]: Cooperation(pk=row[0], name=row[1], slug=row[2]) for row in found}
+            return [shown[other] for other in ids if other in shown]
     ids = facet_index.related(
         facet_index.for_request(request), pk, metropole_ids, partner_ids, theme_ids
     )
-    found = Cooperation.objects.published().only("pk", "name", "slug").in_bulk(ids)
-    return [found[pk] for pk in ids if pk in found]
+    shown = Cooperation.objects.published().only("pk", "name", "slug").in_bulk(ids)
+    return [shown[other] for other in ids if other in shown]
 
 
 def cooperation_detail(request, slug):
