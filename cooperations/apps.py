@@ -13,7 +13,8 @@ class CooperationsConfig(AppConfig):
     def ready(self) -> None:
         # Permissions only exist after every app has migrated, hence post_migrate.
         post_migrate.connect(_create_staff_groups, sender=self)
-        post_migrate.connect(_ensure_sqlite_search_index, sender=self)
+        # Django's table rebuilds on SQLite drop what the models do not declare.
+        post_migrate.connect(_ensure_sqlite_objects, sender=self)
         # Rows written before the export text and list row existed, or by hand, get theirs.
         post_migrate.connect(_fill_missing_derived_text, sender=self)
         # Before any query: the French name order and its index need it on SQLite.
@@ -26,10 +27,13 @@ def _create_staff_groups(**kwargs) -> None:
     ensure_staff_groups(using=kwargs.get("using", "default"))
 
 
-def _ensure_sqlite_search_index(**kwargs) -> None:
+def _ensure_sqlite_objects(**kwargs) -> None:
+    from .collation import ensure_sqlite_french_order_index
     from .search import ensure_sqlite_index
 
-    ensure_sqlite_index(using=kwargs.get("using", "default"))
+    using = kwargs.get("using", "default")
+    ensure_sqlite_french_order_index(using=using)
+    ensure_sqlite_index(using=using)
 
 
 def _fill_missing_derived_text(**kwargs) -> None:

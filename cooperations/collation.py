@@ -8,6 +8,8 @@ with ICU): accents and case only break ties, so « Métropole de Lyon » comes b
 
 import functools
 
+from django.db import connections
+from django.db.migrations.recorder import MigrationRecorder
 from django.db.models.functions import Collate
 
 from .text import fold
@@ -45,3 +47,21 @@ def register_sqlite_collation(sender, connection, **kwargs) -> None:
     collation before its first query (the name index uses it, even for writes)."""
     if connection.vendor == "sqlite":
         connection.connection.create_collation(SQLITE_COLLATION, compare)
+
+
+def ensure_sqlite_french_order_index(using: str = "default") -> None:
+    """Make again, on SQLite, the index of the lists' French name order (migration 0007) where
+    it is missing; run after every migrate. Django adds or removes a column on SQLite by
+    rebuilding the table, which drops the indexes the model does not declare (this one is raw
+    SQL: each engine names the collation differently)."""
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return
+    applied = MigrationRecorder(connection).applied_migrations()
+    if ("cooperations", "0007_french_name_order_index") not in applied:
+        return  # migrated back to before the index existed
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'CREATE INDEX IF NOT EXISTS "coop_published_name_fr_idx" ON "cooperations_cooperation" '
+            f'("name" COLLATE {SQLITE_COLLATION}, "id") WHERE "is_published"'
+        )

@@ -279,7 +279,7 @@ def for_request(request) -> FacetIndex:
 def latest() -> FacetIndex | None:
     """This process's latest index if younger than FACET_INDEX_MAX_AGE, without reading the
     catalogue's version: for a page that reads the version in its own query and starts again
-    if it moved (`caching.values_at_version`), so that it asks the database once, not twice."""
+    if it moved (`caching.published_rows`), so that it asks the database once, not twice."""
     index = _current
     if index is not None and time.monotonic() - index.built_at < settings.FACET_INDEX_MAX_AGE:
         return index

@@ -369,44 +369,42 @@ class Facet:
         """The select's empty choice says what it keeps: « Toutes les métropoles »."""
         return EMPTY_LABELS[self.name]
 
+    def _shown(self, visible: bool):
+        """(URL value, label, count, selected) of each value; with `visible`, without the
+        empty ones that a long list hides."""
+        counts, chosen, hiding = self.counts, self.chosen, visible and self.hide_empty
+        for key, value, text in self.values:
+            count, selected = counts.get(key, 0), value == chosen
+            if count or selected or not hiding:
+                yield value, text, count, selected
+
     @cached_property
     def options(self) -> list[FacetOption]:
-        counts, chosen = self.counts, self.chosen
-        return [
-            FacetOption(value, text, counts.get(key, 0), value == chosen)
-            for key, value, text in self.values
-        ]
+        return [FacetOption(*shown) for shown in self._shown(visible=False)]
 
     @property
     def visible_options(self) -> list[FacetOption]:
-        if not self.hide_empty:
-            return self.options
-        return [o for o in self.options if o.count or o.selected]
+        return [FacetOption(*shown) for shown in self._shown(visible=True)]
 
     @property
     def html(self) -> str:
         """The facet's select with its label and options, as one string: a template loop over
         some 200 options cost a quarter of the list page's time, and escaping each label again
         on every page another sixth (labels are escaped once per process, `_escaped`)."""
-        counts, chosen, hide_empty = self.counts, self.chosen, self.hide_empty
-        options = []
-        for key, value, text in self.values:
-            count, selected = counts.get(key, 0), value == chosen
-            if not count and not selected and hide_empty:
-                continue
-            options.append(
-                f'<option value="{_escaped(value)}"'
-                f"{' selected' if selected else ''}"
-                f"{' disabled' if not count and not selected else ''}>"
-                f"{_escaped(text)} ({count})</option>"
-            )
+        options = "".join(
+            f'<option value="{_escaped(value)}"'
+            f"{' selected' if selected else ''}"
+            f"{' disabled' if not count and not selected else ''}>"
+            f"{_escaped(text)} ({count})</option>"
+            for value, text, count, selected in self._shown(visible=True)
+        )
         name = _escaped(self.name)
         return mark_safe(  # noqa: S308 — every value and label is escaped here.
             '<div class="fr-select-group">\n'
             f'<label class="fr-label" for="filtre-{name}">{_escaped(self.label)}</label>\n'
             f'<select class="fr-select" id="filtre-{name}" name="{name}">\n'
             f'<option value="">{_escaped(self.empty_label)}</option>\n'
-            f"{''.join(options)}\n</select>\n</div>"
+            f"{options}\n</select>\n</div>"
         )
 
 

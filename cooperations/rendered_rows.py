@@ -4,7 +4,7 @@ A row's HTML (`row_html`) depends only on its cooperation and its relations, lik
 and export texts, so it is written with them (`derived.refresh_derived_text`, called by every
 writer) into `Cooperation.list_html`. A visitor's list page then reads its 20 rows in the same
 query that checks the catalogue's version and which of its ids are still published
-(`caching.values_at_version`): one round trip, no participation or theme read, no rendering.
+(`caching.published_rows`): one round trip, no participation or theme read, no rendering.
 
 Reading and rendering the rows was about half of an uncached list request. Kept in each
 process instead, as before, they had to be rendered again by every worker after every write
@@ -13,14 +13,9 @@ when written, and shared by every server. A row whose HTML is missing (written b
 rendered on the spot.
 """
 
-import functools
-
-from django.db import connection
 from django.utils.safestring import SafeString
 
-from .caching import values_at_version
-from .lookups import any_of_parameter
-from .models import Cooperation
+from .caching import published_rows
 from .templatetags.catalogue import result_row
 
 # The rows' headings: h3 under the list's h2 « Résultats ».
@@ -52,21 +47,6 @@ def fresh(cooperation) -> Row:
     return Row.of(cooperation.pk, cooperation.slug, row_html(cooperation))
 
 
-@functools.cache
-def _published_sql() -> tuple[str, list]:
-    # Built by the ORM once per process, with a stand-in for the ids (the last parameter):
-    # building it for every page cost as much as running it.
-    query = Cooperation.objects.published().order_by().values_list("pk", "slug", "list_html")
-    sql, params = query.filter(pk__any_of={0}).query.sql_with_params()
-    return sql, list(params[:-1])
-
-
-def _published_among(ids: list[int]) -> tuple[str, list]:
-    """SQL and parameters of (id, slug, list row) of the published ones among `ids`."""
-    sql, params = _published_sql()
-    return sql, [*params, any_of_parameter(ids, connection.vendor)]
-
-
 def rendered(ids: list[int], rows_queryset, version: str | None = None) -> list[Row]:
     """The rows of `ids` still published, in that order, from their stored HTML (rendered from
     `rows_queryset()` when missing).
@@ -75,13 +55,7 @@ def rendered(ids: list[int], rows_queryset, version: str | None = None) -> list[
     with history changes: the SQL is the same for every page, built once. With `version`, the
     same query checks that the catalogue is still at that version (`caching.VersionMoved` if
     not)."""
-    sql, params = _published_among(ids)
-    if version is None:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            found = cursor.fetchall()
-    else:
-        found = values_at_version(sql, params, version)
+    found = published_rows(ids, ("pk", "slug", "list_html"), version)
     rows = {pk: Row.of(pk, slug, html) for pk, slug, html in found if html}
     missing = [pk for pk, _slug, html in found if not html]
     if missing:

@@ -35,7 +35,7 @@ from pyroaring import BitMap
 
 from . import api, exports, facet_index, list_links, network, rendered_rows, search
 from . import my_territory as my_territory_service
-from .caching import VersionMoved, values_at_version
+from .caching import VersionMoved, published_rows
 from .collation import FrenchOrder
 from .feeds import feed_query
 from .filters import PLUS_VALUES, SORTS, CooperationFilter, build_facets
@@ -313,16 +313,10 @@ class CatalogueList(View):
         self.searching = "q" in valid and bool(search.search_words(valid["q"]))
         return self._sort(request.GET.get("tri", ""), self.searching)
 
-    def select(self, unchecked: bool = False):
-        """The query string's selection in the facet index: (index, the page's base bitmap,
-        the bitmap each valid filter keeps, the search ranks or None, their intersection).
-
-        `unchecked`: the caller checks the catalogue's version itself (`IndexedResults`), so
-        this process's latest index serves without a query (`facet_index.latest`)."""
-        index = None
-        if unchecked and not hasattr(self.request, "catalogue_version"):
-            index = facet_index.latest()
-        self.unchecked = index is not None
+    def select(self, index=None):
+        """The query string's selection in `index`, the request's facet index by default:
+        (index, the page's base bitmap, the bitmap each valid filter keeps, the search ranks or
+        None, their intersection)."""
         index = self.index = index or facet_index.for_request(self.request)
         base = self.index_base(index)
         kept, ranks = facet_index.filter_bitmaps(index, self.filterset.valid_data)
@@ -334,9 +328,14 @@ class CatalogueList(View):
         `rows` says, see `IndexedResults`; "stored" rows come in the query that checks the
         catalogue's version)."""
         notices = len(self.notices)
+        # Stored rows come with the version's check (`caching.published_rows`): this process's
+        # latest index serves without reading the version first.
+        latest = None
+        if rows == "stored" and not hasattr(self.request, "catalogue_version"):
+            latest = facet_index.latest()
         try:
-            index, base, kept, ranks, selection = self.select(unchecked=rows == "stored")
-            results = self.results(sort, index, ranks, selection, rows)
+            index, base, kept, ranks, selection = self.select(latest)
+            results = self.results(sort, index, ranks, selection, rows, unchecked=bool(latest))
             paginator = Paginator(results, PAGE_SIZE)
             page = paginator.page(self._page_number(self.request.GET.get("page"), paginator))
         except VersionMoved as moved:
@@ -350,7 +349,9 @@ class CatalogueList(View):
 
         return paginator, page, counts
 
-    def results(self, sort, index, ranks, selection, rows="records") -> IndexedResults:
+    def results(
+        self, sort, index, ranks, selection, rows="records", unchecked=False
+    ) -> IndexedResults:
         """The selection in the page's order: its segments (roles first on a territory page),
         each sorted by `sort`."""
         return IndexedResults(
@@ -360,7 +361,7 @@ class CatalogueList(View):
             ranks,
             lambda: self.get_base_queryset().for_list(),
             rows,
-            unchecked=getattr(self, "unchecked", False),
+            unchecked,
         )
 
     def get(self, request, *args, **kwargs):
@@ -865,10 +866,8 @@ def related_cooperations(request, pk, metropole_ids, partner_ids, theme_ids) -> 
     index = None if hasattr(request, "catalogue_version") else facet_index.latest()
     if index is not None:
         ids = facet_index.related(index, pk, metropole_ids, partner_ids, theme_ids)
-        names = Cooperation.objects.published().order_by().values_list("pk", "name", "slug")
-        query = names.filter(pk__any_of=set(ids)).query.sql_with_params()
         try:
-            found = values_at_version(*query, index.version)
+            found = published_rows(ids, ("pk", "name", "slug"), index.version)
         except VersionMoved as moved:
             request.catalogue_version = moved.version
         else:

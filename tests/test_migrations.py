@@ -4,6 +4,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from cooperations.collation import ensure_sqlite_french_order_index
+from cooperations.search import ensure_sqlite_index
 from cooperations.text import fold
 
 BEFORE_MERGE = [("cooperations", "0007_french_name_order_index")]
@@ -15,6 +17,10 @@ def migrator(transactional_db):
     """Migrates the test database back and forth; leaves it migrated to the latest state."""
     yield lambda targets: _migrate(targets)
     _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    # What `migrate` does after migrating: SQLite's table rebuilds dropped the undeclared index
+    # and triggers.
+    ensure_sqlite_french_order_index()
+    ensure_sqlite_index()
 
 
 def _migrate(targets):
