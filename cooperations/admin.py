@@ -41,7 +41,8 @@ class TerritoryAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if change and {"name", "code"} & set(form.changed_data):
+        # What the search text, rows and pages of its cooperations show of it.
+        if change and {"name", "code", "kind"} & set(form.changed_data):
             refresh_derived_text(Cooperation.objects.filter(participations__territory=obj))
 
     def get_search_results(self, request, queryset, search_term):
@@ -234,8 +235,9 @@ class VocabularyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if change and "label" in form.changed_data:
-            # Labels are part of the search text of the cooperations that use them.
+        if change and {"label", "slug", "definition"} & set(form.changed_data):
+            # Labels are part of the search text of the cooperations that use them; labels,
+            # links and definitions of their rows and pages.
             refresh_derived_text(obj.cooperations.all())
 
 

@@ -262,10 +262,10 @@ class CooperationStatus(models.TextChoices):
 
 # What a list leaves unread (see `CooperationQuerySet.for_list`), and what it reads of the
 # participants.
-LIST_DEFERRED_FIELDS = (
-    "description", "governance", "funding", "staffing", "search_text", "search_vector",
-    "export_text", "list_html",
-)  # fmt: skip
+# The columns derived from each record and its relations (cooperations/derived.py), and the
+# PostgreSQL search vector: read only by the pages and exports they serve.
+DERIVED_COLUMNS = ("search_text", "search_vector", "export_text", "list_html")
+LIST_DEFERRED_FIELDS = ("description", "governance", "funding", "staffing", *DERIVED_COLUMNS)
 PARTICIPANT_FIELDS = ("territory__name", "territory__kind", "territory__code")
 
 
@@ -274,24 +274,40 @@ class CooperationQuerySet(models.QuerySet):
         """Published records only: adds one WHERE clause, no query of its own."""
         return self.filter(is_published=True)
 
+    def with_relations(self):
+        """Everything a record page shows, the stored columns included: one query plus five
+        prefetches (themes, sources, participations with their territory, factor links with
+        their factor, plus-value links)."""
+        return self.select_related("legal_form").prefetch_related(
+            "themes",
+            "sources",
+            models.Prefetch(
+                "participations", queryset=Participation.objects.select_related("territory")
+            ),
+            models.Prefetch(
+                "factor_links", queryset=CooperationFactor.objects.select_related("factor")
+            ),
+            "plus_value_links",
+        )
+
     def for_detail(self):
-        """Everything a record page shows: one query plus five prefetches (themes, sources,
-        participations with their territory, factor links with their factor, plus-value
-        links). The search columns, long and never shown, are left unread."""
-        return (
-            self.select_related("legal_form")
-            .defer("search_text", "search_vector", "export_text", "list_html")
-            .prefetch_related(
-                "themes",
-                "sources",
-                models.Prefetch(
-                    "participations", queryset=Participation.objects.select_related("territory")
-                ),
-                models.Prefetch(
-                    "factor_links", queryset=CooperationFactor.objects.select_related("factor")
-                ),
-                "plus_value_links",
-            )
+        """Everything a record page shows: one query plus five prefetches (`with_relations`).
+        The search columns and the stored renderings, long and read by other pages, are left
+        unread."""
+        return self.with_relations().defer(*DERIVED_COLUMNS)
+
+    def for_stored_page(self):
+        """What a visitor's record page reads when its body is stored (`CooperationPage`):
+        one query, joined to it, no prefetch; rows of (pk, name, slug, updated_at, then the
+        stored page's body, related keys and `built_from`, or None)."""
+        return self.values_list(
+            "pk",
+            "name",
+            "slug",
+            "updated_at",
+            "stored_page__html",
+            "stored_page__related_keys",
+            "stored_page__built_from",
         )
 
     def for_list(self):
@@ -404,7 +420,7 @@ class Cooperation(models.Model):
 
     history = HistoricalRecords(
         m2m_fields=[themes],
-        excluded_fields=["updated_at", "search_text", "search_vector", "export_text", "list_html"],
+        excluded_fields=["updated_at", *DERIVED_COLUMNS],
     )
     objects = CooperationQuerySet.as_manager()
 
@@ -541,6 +557,32 @@ def format_partial_date(value: datetime.date | None, precision: str) -> str:
     if precision == Cooperation.DatePrecision.MONTH:
         return f"{MONTHS_FR[value.month - 1]} {value.year}"
     return value.strftime("%d/%m/%Y")
+
+
+class CooperationPage(models.Model):
+    """The part of a cooperation's page that depends only on it and its relations, as HTML,
+    and the ids its related cooperations are found by (cooperations/rendered_rows.py); rebuilt
+    with its search text by every writer (cooperations/derived.py).
+
+    A table of its own, not columns of the cooperation: the lists and the CSV export read
+    cooperation rows by the thousand, and 1.5 KB more in each would make them read a third more
+    pages."""
+
+    cooperation = models.OneToOneField(
+        Cooperation, on_delete=models.CASCADE, primary_key=True, related_name="stored_page"
+    )
+    html = models.TextField(editable=False)
+    related_keys = models.JSONField(editable=False, default=dict)
+    # The cooperation's `updated_at` when the page was built: a record saved since without its
+    # derived texts being rebuilt (a shell, a script) is shown from the record, never stale.
+    built_from = models.DateTimeField(editable=False)
+
+    class Meta:
+        verbose_name = "page enregistrée"
+        verbose_name_plural = "pages enregistrées"
+
+    def __str__(self) -> str:
+        return f"Page de la coopération {self.cooperation_id}"
 
 
 class Participation(models.Model):

@@ -30,6 +30,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views import View
 from pyroaring import BitMap
 
@@ -881,48 +882,34 @@ def related_cooperations(request, pk, metropole_ids, partner_ids, theme_ids) -> 
 
 
 def cooperation_detail(request, slug):
-    cooperation = get_object_or_404(
-        Cooperation.objects.published().for_detail(),
-        slug=slug,
-    )
     fmt = request.GET.get("format", "html")
     if fmt == "json":
+        cooperation = get_object_or_404(Cooperation.objects.published().for_detail(), slug=slug)
         return JsonResponse(api.record_payload(request, cooperation))
-    metropole_ids = [
-        p.territory_id
-        for p in cooperation.participations.all()
-        if p.role == Participation.Role.METROPOLE
-    ]
-    partner_ids = [
-        p.territory_id
-        for p in cooperation.participations.all()
-        if p.role != Participation.Role.METROPOLE
-    ]
-    theme_ids = [t.pk for t in cooperation.themes.all()]
-    related = related_cooperations(request, cooperation.pk, metropole_ids, partner_ids, theme_ids)
-    illustrations = {link.plus_value: link for link in cooperation.plus_value_links.all()}
-    plus_values = [
-        {
-            "label": label,
-            "url": reverse("cooperations:plus_value", args=[code]),
-            "illustration": illustrations.get(code),
-        }
-        for code, field, label, _definition in PLUS_VALUE_VOCABULARY
-        if getattr(cooperation, field)
-    ]
+    # Visitors get the body stored with the record (rendered_rows.py): one query. Staff get it
+    # rendered from the records, even just after an edit that keeps no history.
+    body = built_from = None
+    if not request.user.is_authenticated:
+        row = Cooperation.objects.published().filter(slug=slug).for_stored_page().first()
+        if row is None:
+            raise Http404("Aucune coopération publiée à cette adresse.")
+        pk, name, slug, updated_at, body, keys, built_from = row
+        cooperation = Cooperation(pk=pk, name=name, slug=slug, updated_at=updated_at)
+    if body is None or built_from != cooperation.updated_at:
+        cooperation = get_object_or_404(Cooperation.objects.published().for_detail(), slug=slug)
+        body, keys = rendered_rows.detail_html(cooperation), rendered_rows.related_keys(cooperation)
+    related = related_cooperations(
+        request, cooperation.pk, keys["metropoles"], keys["partners"], keys["themes"]
+    )
     return render(
         request,
         "cooperations/detail.html",
         {
             "cooperation": cooperation,
-            "plus_values": plus_values,
+            # Rendered by Django's templates, which escape every value.
+            "body": mark_safe(body),  # noqa: S308
             "related": related,
             "permalink": request.build_absolute_uri(cooperation.get_absolute_url()),
-            "role_headings": [
-                (Participation.Role.METROPOLE, "Métropoles"),
-                (Participation.Role.PARTNER, "Partenaires"),
-                (Participation.Role.ASSOCIATED, "Associés"),
-            ],
             "today": timezone.localdate(),
         },
     )

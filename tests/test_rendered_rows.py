@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cooperations import facet_index
 from cooperations.derived import refresh_derived_text, stale_count
-from cooperations.models import Cooperation
+from cooperations.models import Cooperation, CooperationPage
 from cooperations.rendered_rows import row_html
 
 from .catalogue_data import build_catalogue
@@ -90,3 +90,68 @@ def test_a_row_unpublished_without_history_is_never_shown(client, db):
     # The version did not move: the index still counts it, but its row is left out.
     rows = client.get("/cooperations/").context["cooperations"]
     assert shown.pk not in [row.pk for row in rows]
+
+
+# --- record pages ----------------------------------------------------------------------------
+
+
+def test_a_record_page_reads_its_stored_body_in_one_query(client, db):
+    build_catalogue()
+    slug = Cooperation.objects.published().order_by("pk").first().slug
+    client.get(f"/cooperations/{slug}/")
+    with CaptureQueriesContext(connection) as again:
+        response = client.get(f"/cooperations/{slug}/")
+    assert response.status_code == 200
+    # The record with its body, then its related cooperations' names with the version check.
+    assert len(again.captured_queries) == 2
+    sql = " ".join(query["sql"] for query in again.captured_queries)
+    assert "cooperations_cooperationpage" in sql and "history_id" in sql
+    for table in ("participation", "source", "cooperationfactor", "theme"):
+        assert f"cooperations_{table}" not in sql
+
+
+def test_stored_record_pages_are_those_rendered_from_the_records(client, db, admin_client):
+    build_catalogue()
+    for cooperation in Cooperation.objects.published():
+        url = cooperation.get_absolute_url()
+        visitor = client.get(url).context
+        # Staff get the body rendered from the records on every request.
+        staff = admin_client.get(url).context
+        assert str(visitor["body"]) == str(staff["body"])
+        assert "Territoires</h2>" in str(visitor["body"])
+        assert [other.pk for other in visitor["related"]] == [
+            other.pk for other in staff["related"]
+        ]
+    assert stale_count() == 0
+
+
+def test_a_record_page_without_its_stored_body_is_rendered_on_the_spot(client, db):
+    build_catalogue()
+    cooperation = Cooperation.objects.published().order_by("name").first()
+    expected = client.get(cooperation.get_absolute_url()).content
+    CooperationPage.objects.filter(pk=cooperation.pk).delete()
+    assert stale_count() == 1
+    assert client.get(cooperation.get_absolute_url()).content == expected
+
+
+def test_a_record_page_shows_a_source_added_by_a_writer_at_once(client, db):
+    build_catalogue()
+    cooperation = Cooperation.objects.published().order_by("pk").first()
+    client.get(cooperation.get_absolute_url())
+    cooperation.sources.create(url="https://example.org/nouvelle-source", title="Source neuve")
+    refresh_derived_text(Cooperation.objects.filter(pk=cooperation.pk))  # as every writer does
+    html = client.get(cooperation.get_absolute_url()).content.decode()
+    assert '<a href="https://example.org/nouvelle-source" rel="noopener external">Source neuve' in (
+        html
+    )
+
+
+def test_a_record_saved_without_its_derived_texts_is_shown_from_the_record(client, db):
+    build_catalogue()
+    cooperation = Cooperation.objects.published().order_by("pk").first()
+    client.get(cooperation.get_absolute_url())
+    cooperation.governance = "Un comité écrit depuis un script"
+    cooperation.save()  # no refresh_derived_text: the stored page is older than the record
+    assert stale_count() == 1
+    html = client.get(cooperation.get_absolute_url()).content.decode()
+    assert "Un comité écrit depuis un script" in html
