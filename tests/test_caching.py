@@ -14,13 +14,20 @@ import sys
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.db import connection
 from django.test import RequestFactory
 
 from catalogue.settings import BASE_DIR, cache_config
 from cooperations import caching
 from cooperations.models import Cooperation
 
-from .conftest import REDIS_TEST_PREFIX, delete_redis_prefix, make_cooperation, require_redis
+from .conftest import (
+    REDIS_TEST_PREFIX,
+    delete_redis_prefix,
+    make_cooperation,
+    make_metropole,
+    require_redis,
+)
 
 _test_number = itertools.count(1)
 
@@ -151,6 +158,7 @@ import json, sys
 import django
 django.setup()
 from django.core.cache import cache
+from django.db import connection
 from django.test import RequestFactory
 from cooperations.caching import page_cache_key
 request = RequestFactory().get(
@@ -194,3 +202,29 @@ def test_separate_processes_compute_the_same_cache_key(settings):
     assert keys[0] == keys[1]
     assert keys[0] == "catalogue:1:" + caching.page_cache_key(request, "41-7-3-2")
     assert keys[0] != "catalogue:1:" + caching.page_cache_key(request, "41-7-3-3")
+
+
+def test_the_list_query_is_prepared_once_per_connection_on_postgresql(client, db, settings):
+    """PostgreSQL plans the version-and-rows query of list pages once per connection; the
+    pages stay the same with it turned off (as behind a pooler that cannot keep it)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Requêtes préparées de PostgreSQL.")
+    make_cooperation("Une coopération", metropoles=[make_metropole()])
+    settings.PUBLIC_CACHE_SECONDS = 0
+    first = client.get("/cooperations/").content
+    assert client.get("/cooperations/").content == first
+
+    def prepared():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall()]
+
+    # The rows with the version's check (the second page, from this process's latest index),
+    # and without (the first, whose index had just read the version).
+    statements = [sql for sql in prepared() if "list_html" in sql]
+    assert sorted("history_id" in sql for sql in statements) == [False, True]
+    connection.settings_dict["OPTIONS"].pop("prepare_threshold")
+    try:
+        assert client.get("/cooperations/").content == first
+    finally:
+        connection.settings_dict["OPTIONS"]["prepare_threshold"] = 5

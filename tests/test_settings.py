@@ -117,6 +117,14 @@ def test_postgres_sessions_start_no_parallel_workers_unless_asked_and_no_jit(mon
     assert config["OPTIONS"]["options"] == "-c max_parallel_workers_per_gather=2 -c jit=off"
 
 
+def test_postgres_prepares_the_pages_queries_unless_turned_off(monkeypatch):
+    config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+    assert config["OPTIONS"]["prepare_threshold"] == 5
+    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "0")
+    config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+    assert "prepare_threshold" not in config["OPTIONS"]
+
+
 def test_unset_redis_url_keeps_each_process_cache_in_local_memory():
     config = cache_config(None, "catalogue")
     assert config["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
