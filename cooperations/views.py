@@ -6,6 +6,7 @@ base queryset that the page narrows. The whole state lives in the query string.
 """
 
 import datetime
+import functools
 import re
 from collections import defaultdict
 from urllib.parse import urlencode
@@ -241,6 +242,14 @@ class IndexedResults:
         return iter(self[:])
 
 
+@functools.cache
+def _published_cooperations():
+    # Built once per process and handed out as copies (`.all()`), never evaluated itself:
+    # building its WHERE clause again for every list request was a third of reading the query
+    # string.
+    return Cooperation.objects.published()
+
+
 class CatalogueList(View):
     """A filtered, faceted, sorted, paginated list; also answers ?format=json|csv|xlsx|ods."""
 
@@ -254,7 +263,7 @@ class CatalogueList(View):
     stored_rows = True
 
     def get_base_queryset(self):
-        return Cooperation.objects.published()
+        return _published_cooperations().all()
 
     def get_page_context(self) -> dict:
         return {}
