@@ -1,6 +1,7 @@
-"""Rebuild the search text, the export text and the list row of every cooperation.
+"""Rebuild the search text, the export text, the list row and the stored page of every
+cooperation.
 
-Why: the public search, the CSV export and the lists read denormalised columns (see
+Why: the public search, the CSV export, the lists and the record pages read denormalised data (see
 cooperations/derived.py). The admin and the import refresh them for the records they write;
 after any other bulk change — a raw SQL fix, a territory list reloaded with new names, a
 vocabulary label edited — this command brings them back in line with the data.
@@ -14,8 +15,8 @@ from cooperations.derived import refresh_derived_text, stale_count
 
 class Command(BaseCommand):
     help = (
-        "Reconstruit le texte de recherche, la ligne d'export et la ligne de liste de toutes "
-        "les coopérations."
+        "Reconstruit le texte de recherche, la ligne d'export, la ligne de liste et la page "
+        "enregistrée de toutes les coopérations."
     )
 
     def add_arguments(self, parser):
@@ -34,6 +35,7 @@ class Command(BaseCommand):
             total = refresh_derived_text()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Textes de recherche, d'export et de liste à jour : {stale} fiche(s) sur {total}."
+                f"Textes de recherche, d'export, de liste et pages à jour : {stale} fiche(s) "
+                f"sur {total}."
             )
         )
