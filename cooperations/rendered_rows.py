@@ -27,7 +27,7 @@ from django.utils.safestring import SafeString
 
 from .caching import published_rows
 from .models import Participation, Territory, format_date_fr
-from .templatetags.catalogue import result_row, source_label
+from .templatetags.catalogue import result_row, source_label, theme_tags
 from .vocabularies import PLUS_VALUES
 
 # The rows' headings: h3 under the list's h2 « Résultats ».
@@ -189,11 +189,7 @@ def _article(cooperation):
             yield f'<h3 class="fr-h6">{heading}</h3>\n<ul>\n{items}</ul>\n'
     themes = cooperation.themes.all()
     if themes:
-        tags = "".join(
-            f'<li><a class="fr-tag" href="{escape(_url("cooperations:theme", theme.slug))}">'
-            f"{escape(theme.label)}</a></li>"
-            for theme in themes
-        )
+        tags = theme_tags(themes)
         yield f'<h2 class="fr-h4">Thématiques</h2>\n<ul class="fr-tags-group">{tags}</ul>\n'
     yield from _factors_and_plus_values(cooperation)
     for field, heading in (

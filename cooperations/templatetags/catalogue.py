@@ -91,14 +91,22 @@ def result_row(cooperation, level=3):
     )
     themes = cooperation.themes.all()
     if themes:
-        tags = "".join(
-            f'<li><a class="fr-tag fr-tag--sm" href="{escape(_theme_url(theme.slug))}">'
-            f"{escape(theme.label)}</a></li>"
-            for theme in themes
+        parts.append(
+            f'  <ul class="fr-tags-group">{theme_tags(themes, "fr-tag fr-tag--sm")}</ul>\n'
         )
-        parts.append(f'  <ul class="fr-tags-group">{tags}</ul>\n')
     parts.append("</li>")
     return mark_safe("".join(parts))  # noqa: S308 — every value above is escaped.
+
+
+def theme_tags(themes, tag_class: str = "fr-tag") -> str:
+    """The items of a DSFR tags group, one link per theme, every value escaped."""
+    from django.utils.html import escape
+
+    return "".join(
+        f'<li><a class="{tag_class}" href="{escape(_theme_url(theme.slug))}">'
+        f"{escape(theme.label)}</a></li>"
+        for theme in themes
+    )
 
 
 def _theme_url(slug: str) -> str:
