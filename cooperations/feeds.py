@@ -21,14 +21,9 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
 
-from .models import Participation
+from .models import ROLE_HEADINGS, Participation
 
 FEED_SIZE = 50
-ROLE_HEADINGS = {
-    Participation.Role.METROPOLE: "Métropoles",
-    Participation.Role.PARTNER: "Partenaires",
-    Participation.Role.ASSOCIATED: "Associés",
-}
 SITE_NAME = "Catalogue des coopérations interterritoriales"
 # XML 1.0 refuses these characters (Django's feed writer raises on them): a record imported with
 # one must not break the feed of every list it belongs to.

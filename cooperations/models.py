@@ -640,6 +640,14 @@ class Participation(models.Model):
             )
 
 
+# The heading of each role's territories, in the order pages and feeds list them.
+ROLE_HEADINGS = {
+    Participation.Role.METROPOLE: "Métropoles",
+    Participation.Role.PARTNER: "Partenaires",
+    Participation.Role.ASSOCIATED: "Associés",
+}
+
+
 class CooperationFactor(models.Model):
     """How one cooperation illustrates one success factor."""
 

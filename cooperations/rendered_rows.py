@@ -26,7 +26,7 @@ from django.utils.html import escape, linebreaks
 from django.utils.safestring import SafeString
 
 from .caching import published_rows
-from .models import Participation, Territory, format_date_fr
+from .models import ROLE_HEADINGS, Participation, Territory, format_date_fr
 from .templatetags.catalogue import result_row, source_label, theme_tags
 from .vocabularies import PLUS_VALUES
 
@@ -74,14 +74,6 @@ def rendered(ids: list[int], rows_queryset, version: str | None = None) -> list[
         for cooperation in rows_queryset().filter(pk__in=missing):
             rows[cooperation.pk] = fresh(cooperation)
     return [rows[pk] for pk in ids if pk in rows]
-
-
-# The headings of a record's territories, by role.
-ROLE_HEADINGS = [
-    (Participation.Role.METROPOLE, "Métropoles"),
-    (Participation.Role.PARTNER, "Partenaires"),
-    (Participation.Role.ASSOCIATED, "Associés"),
-]
 
 
 @functools.lru_cache(maxsize=8192)
@@ -177,7 +169,7 @@ def _article(cooperation):
         yield linebreaks(cooperation.description, autoescape=True) + "\n"
     yield '<h2 class="fr-h4">Territoires</h2>\n'
     participations = cooperation.participations.all()
-    for role, heading in ROLE_HEADINGS:
+    for role, heading in ROLE_HEADINGS.items():
         rows = [p.territory for p in participations if p.role == role]
         if rows:
             items = "".join(

@@ -8,12 +8,6 @@ register = template.Library()
 
 
 @register.filter
-def by_role(participations, role):
-    """Participations of one role, from the prefetched list (`...|by_role:"metropole"`)."""
-    return [p for p in participations if p.role == role]
-
-
-@register.filter
 def role_label(value):
     from cooperations.models import Participation
 
