@@ -85,6 +85,9 @@ class FacetIndex:
     # Métropole id → (partner count, the network section's HTML): the network counts every
     # published cooperation whatever the filters, so it changes only with the catalogue.
     networks: dict[int, tuple[int, str]] = field(default_factory=dict)
+    # Cooperation id → its stored result row (`rendered_rows.rendered`), as read for a page of
+    # this version: later pages showing it need not read it again.
+    rows: dict = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -278,8 +281,9 @@ def for_request(request) -> FacetIndex:
 
 def latest() -> FacetIndex | None:
     """This process's latest index if younger than FACET_INDEX_MAX_AGE, without reading the
-    catalogue's version: for a page that reads the version in its own query and starts again
-    if it moved (`caching.published_rows`), so that it asks the database once, not twice."""
+    catalogue's version: for a record page, which reads the version in the query of its related
+    cooperations' names and starts again if it moved (`caching.published_rows`), so that it
+    asks the database once, not twice."""
     index = _current
     if index is not None and time.monotonic() - index.built_at < settings.FACET_INDEX_MAX_AGE:
         return index

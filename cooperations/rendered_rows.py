@@ -3,15 +3,16 @@ database with each cooperation.
 
 A row's HTML (`row_html`) depends only on its cooperation and its relations, like the search
 and export texts, so it is written with them (`derived.refresh_derived_text`, called by every
-writer) into `Cooperation.list_html`. A visitor's list page then reads its 20 rows in the same
-query that checks the catalogue's version and which of its ids are still published
-(`caching.published_rows`): one round trip, no participation or theme read, no rendering.
+writer) into `Cooperation.list_html`. A visitor's list page then reads its 20 rows in one
+query (`caching.published_rows`), no participation or theme read, no rendering; and each
+process keeps the rows it read for the catalogue's version with its facet index, so that a
+page whose rows were shown before sends only the version's query.
 
-Reading and rendering the rows was about half of an uncached list request. Kept in each
+Reading and rendering the rows was about half of an uncached list request. Rendered in each
 process instead, as before, they had to be rendered again by every worker after every write
-(a new catalogue version), and took 13 MB per process; in the database they are rendered once,
-when written, and shared by every server. A row whose HTML is missing (written by hand) is
-rendered on the spot.
+(a new catalogue version); in the database they are rendered once, when written, and shared by
+every server, and a worker only reads them again. A row whose HTML is missing (written by
+hand) is rendered on the spot.
 
 A record page likewise reads its body — everything but the related cooperations, the citation
 and the share links — from its `CooperationPage`, with the ids that find its related
@@ -32,6 +33,10 @@ from .vocabularies import PLUS_VALUES
 
 # The rows' headings: h3 under the list's h2 « Résultats ».
 HEADING_LEVEL = 3
+# Rows kept in each process per catalogue version, about 1.2 kB each: 12 MB at most. A list
+# page whose rows were all read before for the same version then sends one query only, the
+# version's; a write drops them with the facet index.
+KEPT_ROWS = 10_000
 
 
 def row_html(cooperation) -> str:
@@ -59,20 +64,27 @@ def fresh(cooperation) -> Row:
     return Row.of(cooperation.pk, cooperation.slug, row_html(cooperation))
 
 
-def rendered(ids: list[int], rows_queryset, version: str | None = None) -> list[Row]:
+def rendered(ids: list[int], rows_queryset, kept: dict | None = None) -> list[Row]:
     """The rows of `ids` still published, in that order, from their stored HTML (rendered from
     `rows_queryset()` when missing).
 
-    Asks for publication only, not for the page's own narrowing (a theme), which only a write
-    with history changes: the SQL is the same for every page, built once. With `version`, the
-    same query checks that the catalogue is still at that version (`caching.VersionMoved` if
-    not)."""
-    found = published_rows(ids, ("pk", "slug", "list_html"), version)
-    rows = {pk: Row.of(pk, slug, html) for pk, slug, html in found if html}
-    missing = [pk for pk, _slug, html in found if not html]
-    if missing:
-        for cooperation in rows_queryset().filter(pk__in=missing):
-            rows[cooperation.pk] = fresh(cooperation)
+    `kept` holds the rows already read for the same catalogue version (the facet index's
+    `rows`): only the others are read, in one query that asks for publication only, not for the
+    page's own narrowing (a theme), so that its SQL is the same for every page, built once. A
+    row read is kept there, up to `KEPT_ROWS` rows."""
+    kept = {} if kept is None else kept
+    rows = {pk: kept[pk] for pk in ids if pk in kept}
+    wanted = [pk for pk in ids if pk not in rows]
+    if wanted:
+        found = published_rows(wanted, ("pk", "slug", "list_html"))
+        read = {pk: Row.of(pk, slug, html) for pk, slug, html in found if html}
+        missing = [pk for pk, _slug, html in found if not html]
+        if missing:
+            for cooperation in rows_queryset().filter(pk__in=missing):
+                read[cooperation.pk] = fresh(cooperation)
+        if len(kept) < KEPT_ROWS:
+            kept.update(read)
+        rows.update(read)
     return [rows[pk] for pk in ids if pk in rows]
 
 

@@ -35,7 +35,7 @@ from django.utils.safestring import mark_safe
 from django.views import View
 from pyroaring import BitMap
 
-from . import api, exports, facet_index, list_links, network, rendered_rows, search
+from . import api, exports, facet_index, list_links, list_page, network, rendered_rows, search
 from . import my_territory as my_territory_service
 from .caching import VersionMoved, published_rows
 from .collation import FrenchOrder
@@ -194,9 +194,7 @@ class IndexedResults:
     """A selection of the facet index in the page's order, read from the database only for the
     slice shown: what the Paginator pages through (it needs `count()` and slicing)."""
 
-    def __init__(
-        self, index, segments, sort, ranks, rows_queryset, rows="records", unchecked=False
-    ):
+    def __init__(self, index, segments, sort, ranks, rows_queryset, rows="records"):
         self.index, self.segments, self.sort, self.ranks = index, segments, sort, ranks
         # Makes the queryset that reads records, only when some must be read: most list pages
         # find all their rows stored.
@@ -204,9 +202,6 @@ class IndexedResults:
         # What a slice gives: "records" (the cooperations), or result rows as HTML, "stored"
         # with each cooperation (rendered_rows.py) or "fresh" from the records.
         self.rows = rows
-        # The index was taken without reading the catalogue's version: reading the rows
-        # checks it (`caching.VersionMoved` if it moved).
-        self.unchecked = unchecked
 
     def count(self) -> int:
         return sum(len(segment) for segment in self.segments)
@@ -227,9 +222,7 @@ class IndexedResults:
         start, stop, _step = key.indices(self.count())
         ids = self.ids(start, stop)
         if self.rows == "stored":
-            return rendered_rows.rendered(
-                ids, self.rows_queryset, version=self.index.version if self.unchecked else None
-            )
+            return rendered_rows.rendered(ids, self.rows_queryset, kept=self.index.rows)
         # One query and its prefetches for the 20 rows, put back in the index's order; a row
         # unpublished since the index was built is simply left out.
         records = {record.pk: record for record in self.rows_queryset().filter(pk__in=ids)}
@@ -335,33 +328,19 @@ class CatalogueList(View):
     def indexed_page(self, sort: str, rows: str = "records"):
         """The paginator, the page asked for and the facet counts, from the facet index:
         bitmaps instead of grouped counts, and only the rows shown read from the database (as
-        `rows` says, see `IndexedResults`; "stored" rows come in the query that checks the
-        catalogue's version)."""
-        notices = len(self.notices)
-        # Stored rows come with the version's check (`caching.published_rows`): this process's
-        # latest index serves without reading the version first.
-        latest = None
-        if rows == "stored" and not hasattr(self.request, "catalogue_version"):
-            latest = facet_index.latest()
-        try:
-            index, base, kept, ranks, selection = self.select(latest)
-            results = self.results(sort, index, ranks, selection, rows, unchecked=bool(latest))
-            paginator = Paginator(results, PAGE_SIZE)
-            page = paginator.page(self._page_number(self.request.GET.get("page"), paginator))
-        except VersionMoved as moved:
-            # A write since this process built its index: once more, from the new version.
-            del self.notices[notices:]
-            self.request.catalogue_version = moved.version
-            return self.indexed_page(sort, rows)
+        `rows` says, see `IndexedResults`; "stored" rows only when not read before for the
+        same catalogue version)."""
+        index, base, kept, ranks, selection = self.select()
+        results = self.results(sort, index, ranks, selection, rows)
+        paginator = Paginator(results, PAGE_SIZE)
+        page = paginator.page(self._page_number(self.request.GET.get("page"), paginator))
 
         def counts(name):
             return facet_index.facet_counts(index, base, kept, name)
 
         return paginator, page, counts
 
-    def results(
-        self, sort, index, ranks, selection, rows="records", unchecked=False
-    ) -> IndexedResults:
+    def results(self, sort, index, ranks, selection, rows="records") -> IndexedResults:
         """The selection in the page's order: its segments (roles first on a territory page),
         each sorted by `sort`."""
         return IndexedResults(
@@ -371,7 +350,6 @@ class CatalogueList(View):
             ranks,
             lambda: self.get_base_queryset().for_list(),
             rows,
-            unchecked,
         )
 
     def get(self, request, *args, **kwargs):
@@ -430,6 +408,8 @@ class CatalogueList(View):
         }
         context.update(self.get_page_context())
         context["page_heading"] = self.heading(context, filterset, page.number)
+        context["filter_panel"] = list_page.filter_panel(context, request.path)
+        context["results_tools"] = list_page.results_tools(context, request.path)
         return render(request, self.template_name, context)
 
     def index_base(self, index) -> BitMap:
@@ -870,9 +850,9 @@ def related_cooperations(request, pk, metropole_ids, partner_ids, theme_ids) -> 
     """The cooperations closest to cooperation `pk` (`facet_index.related`), still published,
     with their name and slug only.
 
-    Like a list page, from this process's latest index without reading the catalogue's version
-    first: the query that reads their names checks it, and the index of a newer version answers
-    if it moved (`caching.VersionMoved`). One query fewer per record page."""
+    From this process's latest index without reading the catalogue's version first: the query
+    that reads their names checks it, and the index of a newer version answers if it moved
+    (`caching.VersionMoved`). One query fewer per record page."""
     index = None if hasattr(request, "catalogue_version") else facet_index.latest()
     if index is not None:
         ids = facet_index.related(index, pk, metropole_ids, partner_ids, theme_ids)

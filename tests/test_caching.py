@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 
+import psycopg
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
@@ -205,7 +206,7 @@ def test_separate_processes_compute_the_same_cache_key(settings):
 
 
 def test_the_list_query_is_prepared_once_per_connection_on_postgresql(client, db, settings):
-    """PostgreSQL plans the version-and-rows query of list pages once per connection; the
+    """PostgreSQL plans the version and rows queries of list pages once per connection; the
     pages stay the same with it turned off (as behind a pooler that cannot keep it)."""
     if connection.vendor != "postgresql":
         pytest.skip("Requêtes préparées de PostgreSQL.")
@@ -219,12 +220,57 @@ def test_the_list_query_is_prepared_once_per_connection_on_postgresql(client, db
             cursor.execute("SELECT statement FROM pg_prepared_statements")
             return [row[0] for row in cursor.fetchall()]
 
-    # The rows with the version's check (the second page, from this process's latest index),
-    # and without (the first, whose index had just read the version).
-    statements = [sql for sql in prepared() if "list_html" in sql]
-    assert sorted("history_id" in sql for sql in statements) == [False, True]
+    # The version, which every list page reads first, and the rows, read once per version.
+    statements = prepared()
+    assert [sql for sql in statements if "history_id" in sql and "list_html" not in sql]
+    assert [sql for sql in statements if "list_html" in sql and "history_id" not in sql]
     connection.settings_dict["OPTIONS"].pop("prepare_threshold")
     try:
         assert client.get("/cooperations/").content == first
     finally:
         connection.settings_dict["OPTIONS"]["prepare_threshold"] = 5
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_version_query_stands_for_the_connection_health_check(client, settings, monkeypatch):
+    """A list page sends no `SELECT 1` before its first query on a reused connection; when the
+    database closed that connection in the meantime (a restart), the page is served all the
+    same, from a new connection."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Connexions persistantes de PostgreSQL.")
+    make_cooperation("Une coopération", metropoles=[make_metropole()])
+    settings.PUBLIC_CACHE_SECONDS = 0
+    # Connections kept between requests, as in production (the tests close them).
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    connection.close()
+
+    def served():
+        # What a server does at the start of each request, and Django's test client does not:
+        # the connection left open is to be checked again.
+        connection.close_if_unusable_or_obsolete()
+        return client.get("/cooperations/")
+
+    assert served().status_code == 200
+    checks = []
+    real_check = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or real_check())
+    assert served().status_code == 200
+    assert checks == []
+
+    first = connection.connection.info.backend_pid
+    other = psycopg.connect(
+        host=connection.settings_dict["HOST"],
+        port=connection.settings_dict["PORT"] or 5432,
+        user=connection.settings_dict["USER"],
+        password=connection.settings_dict["PASSWORD"],
+        dbname=connection.settings_dict["NAME"],
+        autocommit=True,
+    )
+    with other:
+        other.execute("SELECT pg_terminate_backend(%s, 5000)", [first])
+    response = served()
+    assert response.status_code == 200
+    assert "Une coopération" in response.content.decode()
+    assert checks == [1]
+    assert connection.connection.info.backend_pid != first
+    connection.close()

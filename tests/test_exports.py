@@ -381,13 +381,13 @@ def tricky_cooperations(catalogue) -> list[int]:
 
 
 def test_csv_from_stored_text_is_byte_for_byte_the_python_writers(catalogue):
-    from cooperations.exports import csv_chunks, rows
+    from cooperations.exports import cell_rows, csv_chunks
     from cooperations.spreadsheets import csv_chunks as write_csv_chunks
 
     ids = tricky_cooperations(catalogue)
     url = "http://testserver".__add__
     stored = "".join(csv_chunks(ids, url))
-    assert stored == "".join(write_csv_chunks(HEADERS, rows(ids, url)))
+    assert stored == "".join(write_csv_chunks(HEADERS, cell_rows(ids, url)))
     parsed = list(csv.reader(io.StringIO(stored), delimiter=";"))
     assert len(parsed) == 1 + len(ids)
     first = dict(zip(HEADERS, parsed[1], strict=True))
@@ -395,6 +395,24 @@ def test_csv_from_stored_text_is_byte_for_byte_the_python_writers(catalogue):
     assert first["Adresse de la fiche"].startswith("http://testserver/cooperations/")
     assert first["Description"] == 'Ligne 1\r\nLigne 2 ; "citée"'
     assert first["Date de signature"] == "juillet 2017"
+    assert first["Sources"] == "https://example.org/a;x ; https://example.org/b"
+
+
+def test_spreadsheet_rows_read_back_from_stored_lines_are_the_records_cells(catalogue):
+    """XLSX and ODS read the stored CSV lines back: the cells built from the records,
+    neutralised as every writer does it, with line breaks, quotes and separators."""
+    from cooperations.exports import cell_rows, rows
+    from cooperations.spreadsheets import neutralise
+
+    ids = tricky_cooperations(catalogue)
+    url = "http://testserver".__add__
+    stored = list(rows(ids, url))
+    assert stored == [
+        ["" if cell is None else neutralise(cell) for cell in row] for row in cell_rows(ids, url)
+    ]
+    first = dict(zip(HEADERS, stored[0], strict=True))
+    assert first["Nom"] == '\'=HYPERLINK("x";"y")'
+    assert first["Description"] == 'Ligne 1\r\nLigne 2 ; "citée"'
     assert first["Sources"] == "https://example.org/a;x ; https://example.org/b"
 
 

@@ -1,10 +1,10 @@
-"""The lists' result rows: stored with each cooperation, read with the version check, never
-stale after a write that keeps history."""
+"""The lists' result rows: stored with each cooperation, kept by each process for the catalogue
+version it read them for, never stale after a write that keeps history."""
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cooperations import facet_index
+from cooperations import facet_index, rendered_rows
 from cooperations.derived import refresh_derived_text, stale_count
 from cooperations.models import Cooperation, CooperationPage
 from cooperations.rendered_rows import row_html
@@ -12,17 +12,32 @@ from cooperations.rendered_rows import row_html
 from .catalogue_data import build_catalogue
 
 
-def test_a_list_page_asks_the_database_once_and_renders_no_row(client, db):
+def test_a_list_page_asks_the_database_once_and_renders_no_row(client, db, monkeypatch):
     build_catalogue()
     first = client.get("/cooperations/?statut=active")
     with CaptureQueriesContext(connection) as again:
         second = client.get("/cooperations/?statut=active")
     assert second.content == first.content
-    # The catalogue's version, and the stored rows of the page's ids still published.
+    # The catalogue's version only: this process read the page's rows for that version.
     assert len(again.captured_queries) == 1
     sql = again.captured_queries[0]["sql"]
-    assert "history_id" in sql and "list_html" in sql
-    assert "cooperations_participation" not in sql
+    assert "history_id" in sql and "list_html" not in sql
+    # Another page reads the rows it shows that no page read before, and only those.
+    asked = []
+    read = rendered_rows.published_rows
+    monkeypatch.setattr(
+        rendered_rows,
+        "published_rows",
+        lambda ids, fields, version=None: asked.append(list(ids)) or read(ids, fields, version),
+    )
+    seen = {row.pk for row in first.context["cooperations"]}
+    with CaptureQueriesContext(connection) as other:
+        everything = client.get("/cooperations/").context["cooperations"]
+    new = [row.pk for row in everything if row.pk not in seen]
+    assert new and asked == [new]
+    assert len(other.captured_queries) == 2
+    rows_sql = other.captured_queries[1]["sql"]
+    assert "list_html" in rows_sql and "cooperations_participation" not in rows_sql
 
 
 def test_stored_rows_are_those_rendered_from_the_records(client, db, admin_client):
@@ -83,13 +98,16 @@ def test_a_write_in_another_process_is_seen_by_the_query_that_checks_the_version
     assert "Aaa, renommée ailleurs" not in page.content.decode()
 
 
-def test_a_row_unpublished_without_history_is_never_shown(client, db):
+def test_a_row_unpublished_without_history_goes_with_the_index(client, db, settings):
     build_catalogue()
     shown = client.get("/cooperations/").context["cooperations"][0]
     Cooperation.objects.filter(pk=shown.pk).update(is_published=False)
-    # The version did not move: the index still counts it, but its row is left out.
+    # The version did not move: the page stays the one of that version, its facet counts and
+    # rows, until the index is FACET_INDEX_MAX_AGE old.
+    assert shown.pk in [row.pk for row in client.get("/cooperations/").context["cooperations"]]
+    settings.FACET_INDEX_MAX_AGE = 0
     rows = client.get("/cooperations/").context["cooperations"]
-    assert shown.pk not in [row.pk for row in rows]
+    assert rows and shown.pk not in [row.pk for row in rows]
 
 
 # --- record pages ----------------------------------------------------------------------------

@@ -27,6 +27,14 @@ def pluriel(count, suffix="s"):
 
 
 @register.filter
+def filter_tags(active_filters):
+    """The valid filters as removable DSFR tags, as the list pages show them."""
+    from cooperations.list_page import active_filter_tags
+
+    return active_filter_tags(active_filters)
+
+
+@register.filter
 def date_fr(value, precision="day"):
     """A date in words at its precision (« 1er mars 2016 », « avril 2019 », « 2017 »): the one
     way pages write dates."""
