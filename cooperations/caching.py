@@ -31,9 +31,9 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection
 from redis.exceptions import RedisError
 
-from .exports import FORMATS
 from .lookups import any_of_parameter
 from .models import Cooperation, CooperationFactor, CooperationPlusValue, Participation, Source
+from .spreadsheets import FORMATS
 
 logger = logging.getLogger(__name__)
 
