@@ -11,6 +11,7 @@ The markup is the one the list template wrote (DSFR accordion, search bar, selec
 from django.utils.html import conditional_escape as escaped
 from django.utils.safestring import SafeString, mark_safe
 
+from .filters import YEAR_MAX, YEAR_MIN
 from .templatetags.catalogue import pluriel
 
 
@@ -28,7 +29,6 @@ def filter_panel(context: dict, path: str) -> SafeString:
         else f"Aller directement aux {count} résultats"
     )
     valid = context["filterset"].valid_data
-    years = {name: "" if valid.get(name) is None else int(valid[name]) for name in YEARS}
     facets = "\n      ".join(str(facet.html) for facet in context["facets"])
     sort = context["sort"]
     hidden_sort = (
@@ -63,8 +63,8 @@ def filter_panel(context: dict, path: str) -> SafeString:
         '      <fieldset class="fr-fieldset" aria-labelledby="legende-annees">\n'
         '        <legend class="fr-fieldset__legend fr-text--regular" id="legende-annees">'
         "Année de signature</legend>\n"
-        f"{_year_input('annee_min', 'De', years['annee_min'])}"
-        f"{_year_input('annee_max', 'à', years['annee_max'])}"
+        f"{_year_input('annee_min', 'De', valid.get('annee_min'))}"
+        f"{_year_input('annee_max', 'à', valid.get('annee_max'))}"
         "      </fieldset>\n"
         f"      {hidden_sort}\n"
         '      <ul class="fr-btns-group">\n'
@@ -77,18 +77,15 @@ def filter_panel(context: dict, path: str) -> SafeString:
     )
 
 
-# The year inputs: URL parameter → the id of the input, without « filtre- ».
-YEARS = {"annee_min": "annee-min", "annee_max": "annee-max"}
-
-
-def _year_input(name: str, label: str, value) -> str:
-    field_id = f"filtre-{YEARS[name]}"
+def _year_input(name: str, label: str, year: int | None) -> str:
+    field_id = "filtre-" + name.replace("_", "-")
+    value = "" if year is None else int(year)
     return (
         '        <div class="fr-fieldset__element fr-fieldset__element--inline">\n'
         '          <div class="fr-input-group">\n'
         f'            <label class="fr-label" for="{field_id}">{label}</label>\n'
-        '            <input class="fr-input" type="number" inputmode="numeric" min="1950" '
-        f'max="2100" id="{field_id}" name="{name}" value="{value}">\n'
+        '            <input class="fr-input" type="number" inputmode="numeric" '
+        f'min="{YEAR_MIN}" max="{YEAR_MAX}" id="{field_id}" name="{name}" value="{value}">\n'
         "          </div>\n"
         "        </div>\n"
     )

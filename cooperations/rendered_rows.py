@@ -64,7 +64,7 @@ def fresh(cooperation) -> Row:
     return Row.of(cooperation.pk, cooperation.slug, row_html(cooperation))
 
 
-def rendered(ids: list[int], rows_queryset, kept: dict | None = None) -> list[Row]:
+def rendered(ids: list[int], rows_queryset, kept: dict) -> list[Row]:
     """The rows of `ids` still published, in that order, from their stored HTML (rendered from
     `rows_queryset()` when missing).
 
@@ -72,7 +72,6 @@ def rendered(ids: list[int], rows_queryset, kept: dict | None = None) -> list[Ro
     `rows`): only the others are read, in one query that asks for publication only, not for the
     page's own narrowing (a theme), so that its SQL is the same for every page, built once. A
     row read is kept there, up to `KEPT_ROWS` rows."""
-    kept = {} if kept is None else kept
     rows = {pk: kept[pk] for pk in ids if pk in kept}
     wanted = [pk for pk in ids if pk not in rows]
     if wanted:

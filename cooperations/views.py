@@ -222,7 +222,7 @@ class IndexedResults:
         start, stop, _step = key.indices(self.count())
         ids = self.ids(start, stop)
         if self.rows == "stored":
-            return rendered_rows.rendered(ids, self.rows_queryset, kept=self.index.rows)
+            return rendered_rows.rendered(ids, self.rows_queryset, self.index.rows)
         # One query and its prefetches for the 20 rows, put back in the index's order; a row
         # unpublished since the index was built is simply left out.
         records = {record.pk: record for record in self.rows_queryset().filter(pk__in=ids)}
@@ -316,11 +316,11 @@ class CatalogueList(View):
         self.searching = "q" in valid and bool(search.search_words(valid["q"]))
         return self._sort(request.GET.get("tri", ""), self.searching)
 
-    def select(self, index=None):
-        """The query string's selection in `index`, the request's facet index by default:
-        (index, the page's base bitmap, the bitmap each valid filter keeps, the search ranks or
-        None, their intersection)."""
-        index = self.index = index or facet_index.for_request(self.request)
+    def select(self):
+        """The query string's selection in the request's facet index: (index, the page's base
+        bitmap, the bitmap each valid filter keeps, the search ranks or None, their
+        intersection)."""
+        index = self.index = facet_index.for_request(self.request)
         base = self.index_base(index)
         kept, ranks = facet_index.filter_bitmaps(index, self.filterset.valid_data)
         return index, base, kept, ranks, facet_index.intersect(base, kept.values())
