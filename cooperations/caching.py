@@ -61,12 +61,14 @@ def _version(values) -> str:
 
 
 @contextmanager
-def _cursor():
+def _cursor(binary: bool = False):
     """A cursor for the queries every page sends, always the same SQL. On PostgreSQL, each is
     prepared on the connection the first time it runs (the database's `prepare_threshold`
     option, catalogue/settings.py), so that PostgreSQL plans it once instead of at every page:
     for a list page's version and rows, planning was half the query's time and half of
-    PostgreSQL's CPU. Elsewhere, Django's cursor."""
+    PostgreSQL's CPU. With `binary`, PostgreSQL sends the results in its binary format, which
+    psycopg reads without parsing (a `bytea` comes back as the bytes it holds). Elsewhere,
+    Django's cursor."""
     if (
         connection.vendor != "postgresql"
         or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None
@@ -82,20 +84,30 @@ def _cursor():
     # which rules out preparing).
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    with connection.make_cursor(_preparing_cursor_class()(connection.connection)) as cursor:
+    cursor_class = _preparing_cursor_class(binary)
+    with connection.make_cursor(cursor_class(connection.connection)) as cursor:
         yield cursor
 
 
 @functools.cache
-def _preparing_cursor_class():
+def _preparing_cursor_class(binary: bool):
     # Imported on first use: the PostgreSQL backend module needs psycopg, never on SQLite.
     from django.db.backends.postgresql.base import ServerBindingCursor
 
+    results_in_binary = True if binary else None
+
     class PreparingCursor(ServerBindingCursor):
         def execute(self, query, params=None, *, prepare=None, binary=None):
-            return super().execute(query, params, prepare=True, binary=binary)
+            return super().execute(query, params, prepare=True, binary=results_in_binary)
 
     return PreparingCursor
+
+
+def prepared_rows(sql: str, params: list, binary: bool = False) -> list:
+    """The rows of a query that always has the same SQL, prepared on PostgreSQL (`_cursor`)."""
+    with _cursor(binary) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def catalogue_version() -> str:
@@ -156,16 +168,12 @@ def published_rows(ids: list[int], fields: tuple[str, ...], version: str | None 
     sql, params = _published_sql(fields)
     params = [*params, any_of_parameter(ids, connection.vendor)]
     if version is None:
-        with _cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
+        return prepared_rows(sql, params)
     count = len(_HISTORY_MODELS)
     # LEFT JOIN: the version comes back even when the query finds nothing. Both parts are SQL
     # built by Django, the values stay parameters.
     joined = f"SELECT * FROM ({_version_sql()}) AS version LEFT JOIN ({sql}) AS found ON 1 = 1"  # noqa: S608
-    with _cursor() as cursor:
-        cursor.execute(joined, params)
-        rows = cursor.fetchall()
+    rows = prepared_rows(joined, params)
     found = _version(rows[0][:count])
     if found != version:
         raise VersionMoved(found)

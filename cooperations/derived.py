@@ -20,7 +20,7 @@ from .models import Cooperation, CooperationPage
 from .rendered_rows import detail_html, related_keys, row_html
 from .search import document_for
 
-DERIVED_FIELDS = ["search_text", "export_text", "list_html"]
+DERIVED_FIELDS = ["search_text", "export_head", "export_text", "list_html"]
 # What `models.CooperationPage` holds, in a table of its own.
 PAGE_FIELDS = ["html", "related_keys", "built_from"]
 
@@ -49,7 +49,7 @@ def _stale(queryset: QuerySet, batch_size: int) -> Iterator[tuple[list, list, in
         for cooperation in batch:
             texts = (
                 document_for(cooperation),
-                export_texts.get(cooperation.pk, ""),
+                *export_texts.get(cooperation.pk, ("", "")),
                 row_html(cooperation),
             )
             if texts != tuple(getattr(cooperation, name) for name in DERIVED_FIELDS):
@@ -101,12 +101,14 @@ def fill_missing_derived_text(using: str = "default") -> int:
     migrate. Returns how many."""
     # After `migrate` back to before the columns and table existed there is nothing to fill.
     applied = MigrationRecorder(connections[using]).applied_migrations()
-    if ("cooperations", "0015_cooperation_page") not in applied:
+    if ("cooperations", "0016_cooperation_export_head") not in applied:
         return 0
     missing = (
         Cooperation.objects.using(using)
         .published()
-        .filter(Q(export_text="") | Q(list_html="") | Q(stored_page__isnull=True))
+        .filter(
+            Q(export_head="") | Q(export_text="") | Q(list_html="") | Q(stored_page__isnull=True)
+        )
     )
     if not missing.exists():
         return 0

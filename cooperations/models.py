@@ -264,7 +264,7 @@ class CooperationStatus(models.TextChoices):
 # participants.
 # The columns derived from each record and its relations (cooperations/derived.py), and the
 # PostgreSQL search vector: read only by the pages and exports they serve.
-DERIVED_COLUMNS = ("search_text", "search_vector", "export_text", "list_html")
+DERIVED_COLUMNS = ("search_text", "search_vector", "export_head", "export_text", "list_html")
 LIST_DEFERRED_FIELDS = ("description", "governance", "funding", "staffing", *DERIVED_COLUMNS)
 PARTICIPANT_FIELDS = ("territory__name", "territory__kind", "territory__code")
 
@@ -406,8 +406,11 @@ class Cooperation(models.Model):
     # Accent-folded text of the record and of its territories, themes and form, rebuilt by
     # cooperations.derived.refresh_derived_text(); the portable base of the public search.
     search_text = models.TextField(editable=False, blank=True, default="")
-    # The record's line of the CSV export from its summary on (the cells before depend on the
-    # address the export is asked from), rebuilt with search_text; "" until first built.
+    # The record's line of the CSV export, rebuilt with search_text, in two parts around the
+    # address of the record, which depends on the host the export is asked from: its first two
+    # cells (slug and name) with their separators, then its cells from the summary on, line end
+    # included. "" until first built.
+    export_head = models.TextField(editable=False, blank=True, default="")
     export_text = models.TextField(editable=False, blank=True, default="")
     # The record's result row in the public lists, as HTML (cooperations/rendered_rows.py),
     # rebuilt with search_text; "" until first built.
