@@ -20,6 +20,7 @@ from django.test import RequestFactory
 
 from catalogue.settings import BASE_DIR, cache_config
 from cooperations import caching
+from cooperations.derived import refresh_derived_text
 from cooperations.models import Cooperation
 
 from .conftest import (
@@ -80,6 +81,11 @@ def test_staff_and_exports_are_never_served_from_the_cache(
     client.get("/cooperations/")
     Cooperation.objects.filter(pk=cooperation.pk).update(name="Renommée sans historique")
     assert "Renommée sans historique" in client.get("/cooperations/").content.decode()
+    # The CSV line is stored with the record: rebuilt here, still without any history, so
+    # that the catalogue's version, and any cache key made of it, stays the same.
+    version = caching.catalogue_version()
+    refresh_derived_text(Cooperation.objects.filter(pk=cooperation.pk))
+    assert caching.catalogue_version() == version
     csv = b"".join(client.get("/cooperations/?format=csv").streaming_content)
     assert "Renommée sans historique" in csv.decode("utf-8-sig")
 
