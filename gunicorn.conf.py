@@ -1,19 +1,26 @@
 """gunicorn settings for production: `gunicorn catalogue.wsgi` picks this file up.
 
-Threaded workers (gthread), 2 × cores + 1 processes of 4 threads each, chosen by measurement
-(`manage.py benchmark --servers sync:5,gthread:5x4,gthread:2x8`, 2 cores, PostgreSQL, 10,000
-cooperations, page cache off, wrk with 20 keep-alive connections for 15 s, two rounds in
-opposite orders on a machine shared with other work, load average 5 to 13), requests/s:
+Threaded workers (gthread), cores + 1 processes of 4 threads each, chosen by measurement
+(`manage.py benchmark --servers …`, 2 cores, PostgreSQL, 10,000 cooperations, page cache off,
+wrk with 20 keep-alive connections, each set-up's list and floor in three alternating rounds of
+10 s, the median reported; two runs on 30 November 2026), requests/s:
 
     set-up         rotating list views   template-only floor   static file
-    sync:5         7.9 / 6.2             337 / 147             1,583 / 716
-    gthread:5x4    8.9 / 8.7             483 / 644             2,674 / 2,653
-    gthread:2x8    8.2 / 8.7             366 / 297             2,215 / 1,424
+    gthread:5x4    563                   1,249                 4,263
+    gthread:3x4    539 / 574             1,286 / 1,386         3,845 / 4,485
+    gthread:5x2    512                   1,292                 3,808
+    gthread:9x2    473                   1,234                 3,757
+    gthread:2x8    305                   1,175                 4,547
 
-gthread:5x4 led every column of both rounds. Sync workers close the connection after each
-response (`Connection: close`), so browsers and proxies reconnect for every request and
-asset; gthread workers keep it open for `keepalive` seconds. Each thread holds its own database
-connection (CONN_MAX_AGE): up to workers × threads connections per server, 20 on 2 cores.
+In the run that had both, 3 processes of 4 threads served as many list views as 5 (574 against
+563, the 5 had given 479 and 498 in two runs earlier that day), with a shorter tail (90th
+percentile 57 against 73 ms), and they keep 3 facet indexes in memory instead of 5, each rebuilt
+once per catalogue version. Two processes of 8 threads fell behind: one process's threads share
+one interpreter lock. Sync workers close the connection after each response
+(`Connection: close`), so browsers and proxies reconnect for every request and asset; gthread
+workers keep it open for `keepalive` seconds (measured before the facet index, sync:5 served
+about half of gthread:5x4's floor and static file). Each thread holds its own database
+connection (CONN_MAX_AGE): up to workers × threads connections per server, 12 on 2 cores.
 Other shapes: WEB_CONCURRENCY for the processes, GUNICORN_CMD_ARGS="--threads=8" for threads.
 """
 
@@ -22,7 +29,7 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 threads = 4
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # Browsers load the page then its DSFR assets over the same connection.

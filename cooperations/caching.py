@@ -66,9 +66,9 @@ def _cursor(binary: bool = False):
     prepared on the connection the first time it runs (the database's `prepare_threshold`
     option, catalogue/settings.py), so that PostgreSQL plans it once instead of at every page:
     for a list page's version and rows, planning was half the query's time and half of
-    PostgreSQL's CPU. With `binary`, PostgreSQL sends the results in its binary format, which
-    psycopg reads without parsing (a `bytea` comes back as the bytes it holds). Elsewhere,
-    Django's cursor."""
+    PostgreSQL's CPU. With `binary`, PostgreSQL sends the prepared query's results in its
+    binary format, which psycopg reads without parsing (a `bytea` comes as the bytes it holds;
+    unprepared, as text that psycopg turns into the same bytes). Elsewhere, Django's cursor."""
     if (
         connection.vendor != "postgresql"
         or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None
