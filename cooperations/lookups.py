@@ -21,10 +21,14 @@ class AnyOf(Lookup):
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         ids = any_of_parameter(self.rhs, connection.vendor)
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, ids]
-        sql = f"{lhs} IN (SELECT value FROM json_each(%s))"  # noqa: S608 — lhs is a column
-        return sql, [*lhs_params, ids]
+        return any_of_sql(lhs, connection.vendor), [*lhs_params, ids]
+
+
+def any_of_sql(column: str, vendor: str) -> str:
+    """The SQL of `column__any_of`, its one parameter (`any_of_parameter`) as `%s`."""
+    if vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])"
+    return f"{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608 — a column name
 
 
 def any_of_parameter(values, vendor: str):
