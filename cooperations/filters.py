@@ -346,6 +346,19 @@ class FacetOption:
     selected: bool
 
 
+class FacetValues(list):
+    """(count key, URL value, label) of each value of a facet, in display order, with each
+    value's `<option value="…"` opening and label escaped once (`parts`): built once per
+    process and read of the labels, rather than escaped again on every list page."""
+
+    def __init__(self, rows=()):
+        super().__init__(rows)
+        self.parts = [
+            (key, value, f'<option value="{html.escape(str(value))}"', html.escape(text))
+            for key, value, text in self
+        ]
+
+
 @dataclass
 class Facet:
     """A facet of the list: its values with their counts, the other filters applied.
@@ -357,7 +370,7 @@ class Facet:
     name: str
     label: str
     # (count key, URL value, label) of every value, in display order.
-    values: list[tuple]
+    values: FacetValues
     counts: dict
     # The URL value chosen, "" if none.
     chosen: str = ""
@@ -390,28 +403,30 @@ class Facet:
     def html(self) -> str:
         """The facet's select with its label and options, as one string: a template loop over
         some 200 options cost a quarter of the list page's time, and escaping each label again
-        on every page another sixth (labels are escaped once per process, `_escaped`)."""
-        options = "".join(
-            f'<option value="{_escaped(value)}"'
-            f"{' selected' if selected else ''}"
-            f"{' disabled' if not count and not selected else ''}>"
-            f"{_escaped(text)} ({count})</option>"
-            for value, text, count, selected in self._shown(visible=True)
-        )
+        on every page another sixth (values and labels come escaped, `FacetValues.parts`)."""
+        counts, chosen, hiding = self.counts, self.chosen, self.hide_empty
+        options = []
+        for key, value, opening, text in self.values.parts:
+            count = counts.get(key, 0)
+            if value == chosen:
+                options.append(f"{opening} selected>{text} ({count})</option>")
+            elif count:
+                options.append(f"{opening}>{text} ({count})</option>")
+            elif not hiding:
+                options.append(f"{opening} disabled>{text} (0)</option>")
         name = _escaped(self.name)
         return mark_safe(  # noqa: S308 — every value and label is escaped here.
             '<div class="fr-select-group">\n'
             f'<label class="fr-label" for="filtre-{name}">{_escaped(self.label)}</label>\n'
             f'<select class="fr-select" id="filtre-{name}" name="{name}">\n'
             f'<option value="">{_escaped(self.empty_label)}</option>\n'
-            f"{options}\n</select>\n</div>"
+            f"{''.join(options)}\n</select>\n</div>"
         )
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)
 def _escaped(text: str) -> str:
-    """`text` escaped for HTML, as Django's `escape` does it. The same few hundred labels and
-    values come back on every list page; bounded, so that odd values cannot grow it."""
+    """`text` escaped for HTML, as Django's `escape` does it: the facets' names and labels."""
     return html.escape(text)
 
 
@@ -437,8 +452,9 @@ AREA_FACETS = (
 # this many seconds (a query and 2 ms saved per list page), and forgets them at once when this
 # process saves one of those models.
 LABELS_MAX_AGE = 60
-# What each process keeps of those models, by name: (when read, what was read).
-_kept: dict[str, tuple[float, object]] = {}
+# What each process keeps of those models, by name: (when read, what was read); the facets'
+# values as (the labels they come from, the values).
+_kept: dict[str, tuple[object, object]] = {}
 
 
 @receiver([post_save, post_delete], sender=Theme)
@@ -508,19 +524,48 @@ def _read_facet_labels() -> dict[str, list[tuple]]:
     }
 
 
-def vocabulary_facet(name, label, labels, counts, selected) -> Facet:
-    return Facet(name, label, labels.get(name, []), counts(name), selected[name])
+def facet_values() -> dict[str, FacetValues]:
+    """The values of the métropole, theme, factor, form, département and région facets, as the
+    select shows them (a département as « 29 – Finistère »), kept with their labels."""
+    labels = facet_labels()
+    # Rebuilt whenever the labels were read again, never older than them.
+    kept = _kept.get("values")
+    if kept is None or kept[0] is not labels:
+        kept = _kept["values"] = (labels, _facet_values(labels))
+    return kept[1]
 
 
-def choices_facet(name, label, choices, counts, selected, hide_empty=False) -> Facet:
+def _facet_values(labels: dict[str, list[tuple]]) -> dict[str, FacetValues]:
+    values = {name: FacetValues(rows) for name, rows in labels.items()}
+    for name, _label, _kind in AREA_FACETS:
+        values[name] = FacetValues(
+            (pk, code, f"{code} – {text}") for pk, code, text in values.get(name, [])
+        )
+    return values
+
+
+def vocabulary_facet(name, label, values, counts, selected) -> Facet:
+    return Facet(name, label, values.get(name, EMPTY_VALUES), counts(name), selected[name])
+
+
+def choices_facet(name, label, values, counts, selected, hide_empty=False) -> Facet:
     """A facet over fixed choices (statuses, kinds of partner, plus-values)."""
-    values = [(value, value, text) for value, text in choices]
     return Facet(name, label, values, counts(name), selected[name], hide_empty=hide_empty)
 
 
-def area_facet(name, label, labels, counts, selected) -> Facet:
-    values = [(pk, code, f"{code} – {text}") for pk, code, text in labels.get(name, [])]
+def area_facet(name, label, values, counts, selected) -> Facet:
+    values = values.get(name, EMPTY_VALUES)
     return Facet(name, label, values, counts(name), selected[name], hide_empty=True)
+
+
+def _choice_values(choices) -> FacetValues:
+    return FacetValues((value, value, text) for value, text in choices)
+
+
+EMPTY_VALUES = FacetValues()
+STATUS_VALUES = _choice_values(Cooperation.Status.choices)
+PARTNER_KIND_VALUES = _choice_values(PARTNER_KINDS)
+PLUS_VALUE_VALUES = _choice_values((key, label) for key, (_field, label) in PLUS_VALUES.items())
 
 
 def build_facets(filterset: CooperationFilter, counts, skip: str = "") -> list[Facet]:
@@ -529,33 +574,32 @@ def build_facets(filterset: CooperationFilter, counts, skip: str = "") -> list[F
     `counts(name)` gives {value key: count} for a facet name, the other active filters applied.
     """
     selected = filterset.selected
-    labels = facet_labels()
+    values = facet_values()
     facets = [
-        vocabulary_facet(name, label, labels, counts, selected)
+        vocabulary_facet(name, label, values, counts, selected)
         for name, label in VOCABULARY_FACETS
         if name != skip
     ]
     if skip != "statut":
-        facets.append(
-            choices_facet("statut", "Statut", Cooperation.Status.choices, counts, selected)
-        )
+        facets.append(choices_facet("statut", "Statut", STATUS_VALUES, counts, selected))
     if skip != "nature_partenaire":
         facets.append(
             choices_facet(
                 "nature_partenaire",
                 "Nature des partenaires",
-                PARTNER_KINDS,
+                PARTNER_KIND_VALUES,
                 counts,
                 selected,
                 hide_empty=True,
             )
         )
     facets += [
-        area_facet(name, label, labels, counts, selected)
+        area_facet(name, label, values, counts, selected)
         for name, label, _kind in AREA_FACETS
         if name != skip
     ]
     if skip != "plus_value":
-        choices = [(key, label) for key, (_field, label) in PLUS_VALUES.items()]
-        facets.append(choices_facet("plus_value", "Plus-value", choices, counts, selected))
+        facets.append(
+            choices_facet("plus_value", "Plus-value", PLUS_VALUE_VALUES, counts, selected)
+        )
     return facets

@@ -53,6 +53,7 @@ from .models import (
     Territory,
     Theme,
 )
+from .templatetags.catalogue import fixed_path
 from .text import fold
 from .vocabularies import PLUS_VALUES as PLUS_VALUE_VOCABULARY
 
@@ -281,7 +282,7 @@ class CatalogueList(View):
 
     def feed_path(self) -> str:
         """The address of this page's Atom feed, without query string."""
-        return reverse("cooperations:feed")
+        return fixed_path("cooperations:feed")
 
     def parse_filters(self, base):
         """The FilterSet of the query string, with a French notice per ignored value."""
@@ -385,7 +386,7 @@ class CatalogueList(View):
         context = {
             "filterset": filterset,
             "facets": build_facets(filterset, counts, skip=self.fixed_facet),
-            "active_filters": self.active_filters(filterset),
+            "active_filters": self.active_filters(filterset, links),
             "notices": self.notices,
             "page_obj": page,
             "pagination": list_links.pagination(
@@ -434,7 +435,8 @@ class CatalogueList(View):
         if scope is None:
             return ""
         chosen = {name: value for name, value in filterset.selected.items() if value} | scope
-        return reverse("cooperations:statistics") + (f"?{urlencode(chosen)}" if chosen else "")
+        path = fixed_path("cooperations:statistics")
+        return path + (f"?{urlencode(chosen)}" if chosen else "")
 
     def heading(self, context, filterset, page_number: int) -> str:
         """The title and h1 state the filters and the page (RGAA 8.6): « Coopérations — Brest
@@ -502,20 +504,17 @@ class CatalogueList(View):
             return paginator.num_pages
         return number
 
-    def active_filters(self, filterset) -> list[dict]:
-        """A removable tag per valid filter: its label and the URL without it."""
-        tags = []
-        for name, value in filterset.valid_data.items():
-            remaining = self.request.GET.copy()
-            remaining.pop(name, None)
-            remaining.pop("page", None)
-            tags.append(
-                {
-                    "label": f"{filterset.filters[name].label} : {self._value_label(name, value)}",
-                    "remove_url": "?" + remaining.urlencode(),
-                }
-            )
-        return tags
+    def active_filters(self, filterset, links: QueryLinks | None = None) -> list[dict]:
+        """A removable tag per valid filter: its label and the URL without it (escaped for
+        HTML), from the page's `links` if it has them."""
+        links = links or QueryLinks(self.request.GET)
+        return [
+            {
+                "label": f"{filterset.filters[name].label} : {self._value_label(name, value)}",
+                "remove_url": links(**{name: None, "page": None}) or "?",
+            }
+            for name, value in filterset.valid_data.items()
+        ]
 
     @staticmethod
     def _value_label(name, value) -> str:

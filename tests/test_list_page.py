@@ -42,3 +42,33 @@ def test_a_page_without_filters_offers_no_reset(client, db):
     count = client.get("/cooperations/").context["paginator"].count
     assert f"Aller directement aux {count} résultats" in page
     assert f"Télécharger cette sélection ({count} lignes)" in page
+
+
+def test_addresses_kept_per_process_follow_the_script_prefix(client, db):
+    # Behind a proxy that mounts the catalogue under a path, every link of the list page
+    # starts with it, also the ones the page keeps from one request to the next.
+    from django.urls import set_script_prefix
+
+    build_catalogue()
+    plain = client.get("/cooperations/").content.decode()
+    # What gunicorn's handler does with SCRIPT_NAME (the test client leaves it alone).
+    set_script_prefix("/catalogue/")
+    try:
+        mounted = client.get("/cooperations/").content.decode()
+    finally:
+        set_script_prefix("/")
+    for page, prefix in ((plain, ""), (mounted, "/catalogue")):
+        assert f'<form id="comparaison" method="get" action="{prefix}/comparer/"' in page
+        assert f'action="{prefix}/mon-territoire/" method="get"' in page
+        assert f'href="{prefix}/cooperations/flux/"' in page
+        assert f'href="{prefix}/statistiques/' in page
+    assert 'action="/comparer/"' not in mounted
+
+
+def test_the_list_scripts_have_the_static_files_addresses(client, db):
+    from django.templatetags.static import static
+
+    build_catalogue()
+    page = client.get("/cooperations/").content.decode()
+    for name in ("js/filters.js", "js/territory-search.js"):
+        assert f'<script src="{static(name)}" defer></script>' in page

@@ -210,3 +210,10 @@ def test_each_group_shows_its_first_names_in_french_order_and_counts_them_all(
     assert {p.role for p in epci.participations} == {Participation.Role.METROPOLE}
     assert epci.total == 5  # the draft is not counted
     assert "Voir les 5 coopérations de Brest Métropole" in response.content.decode()
+
+
+def test_the_typed_name_comes_back_escaped_in_the_form(client, area):
+    typed = 'Brest"><script>x</script>'
+    html = client.get("/mon-territoire/", {"nom": typed}).content.decode()
+    assert "<script>x</script>" not in html
+    assert 'name="nom" value="Brest&quot;&gt;&lt;script&gt;x&lt;/script&gt;"' in html

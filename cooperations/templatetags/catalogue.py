@@ -3,8 +3,86 @@
 import functools
 
 from django import template
+from django.utils.safestring import mark_safe
 
 register = template.Library()
+
+
+def fixed_path(name: str) -> str:
+    """`reverse(name)` of an address without arguments, kept per process: a list page asks for
+    a few of them on every request, each a walk through the URL patterns. Kept per script
+    prefix and URLconf, the two things besides `name` that `reverse` reads."""
+    from django.conf import settings
+    from django.urls import get_script_prefix, get_urlconf
+
+    return _fixed_path(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+
+
+@functools.lru_cache(maxsize=128)
+def _fixed_path(name: str, _prefix: str, urlconf: str) -> str:
+    from django.urls import reverse
+
+    return reverse(name, urlconf=urlconf)
+
+
+@register.simple_tag
+def path(name):
+    """`{% url name %}` for an address without arguments, kept per process (`fixed_path`)."""
+    return fixed_path(name)
+
+
+@register.simple_tag
+def asset(name):
+    """`{% static name %}` kept per process, for the list pages' own scripts: the collected
+    files' hashed names do not change while it runs. Kept per storage, which tests swap."""
+    from django.core.files.storage import storages
+
+    return _asset(name, storages["staticfiles"])
+
+
+@functools.lru_cache(maxsize=64)
+def _asset(name: str, _storage) -> str:
+    from django.templatetags.static import static
+
+    return static(name)
+
+
+@register.simple_tag
+def territory_search(prefix, name=""):
+    """The « Votre commune… » search form of the home, list and « Ma commune » pages, with
+    its element ids under `prefix`; territory-search.js suggests names as the visitor types.
+    Written here rather than as an included template: on the list page, the include and its
+    two address lookups were a tenth of the page's own template work."""
+    from django.utils.html import escape
+
+    prefix, name = escape(prefix), escape(name or "")
+    action = escape(fixed_path("cooperations:my_territory"))
+    suggestions = escape(fixed_path("cooperations:territory_suggestions"))
+    return mark_safe(  # noqa: S308 — every value is escaped.
+        f'<form class="cat-territory-search fr-mb-4w" action="{action}" method="get" '
+        f'role="search" aria-labelledby="{prefix}-titre" data-territory-search '
+        f'data-suggestions="{suggestions}">\n'
+        '  <div class="fr-input-group">\n'
+        f'    <label class="fr-label" for="{prefix}-nom" id="{prefix}-titre">'
+        "Votre commune, intercommunalité, département ou région\n"
+        '      <span class="fr-hint-text">Son nom suffit, avec ou sans accents : Brest, Plouzané, '
+        "Finistère, Bretagne…</span>\n"
+        "    </label>\n"
+        '    <div class="cat-combobox">\n'
+        '      <div class="fr-search-bar">\n'
+        f'        <input class="fr-input" type="text" id="{prefix}-nom" name="nom" value="{name}" '
+        'autocomplete="off" role="combobox" aria-autocomplete="list" aria-expanded="false" '
+        f'aria-controls="{prefix}-suggestions" aria-describedby="{prefix}-etat">\n'
+        '        <button class="fr-btn" type="submit" '
+        'title="Voir les coopérations de ce territoire">Voir ses coopérations</button>\n'
+        "      </div>\n"
+        f'      <ul class="cat-suggestions" id="{prefix}-suggestions" role="listbox" '
+        'aria-label="Territoires suggérés" hidden></ul>\n'
+        "    </div>\n"
+        f'    <p class="fr-sr-only" id="{prefix}-etat" aria-live="polite"></p>\n'
+        "  </div>\n"
+        "</form>\n"
+    )
 
 
 @register.filter
