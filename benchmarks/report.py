@@ -364,6 +364,13 @@ def _table(rows) -> list[str]:
     return lines + [""]
 
 
+def _rounds(results) -> str:
+    """How many alternating rounds the load tests made, in words for the usual counts."""
+    counts = {len(load.get("round_rates") or ()) for load in results.get("loads", [])} - {0}
+    count = max(counts, default=0)
+    return {0: "alternating", 3: "three", 9: "nine"}.get(count, str(count))
+
+
 def render(results) -> str:
     machine = results["machine"]
     options = results["options"]
@@ -423,8 +430,8 @@ def render(results) -> str:
         f"{options.get('warmup', 0)} s of the same views not measured (each worker builds its "
         "facet index once per catalogue version); alternating with them on the same server, "
         "the template-only floor (the base template, no query; served by the benchmark "
-        "settings only): three rounds of each, a third of "
-        f"{options['duration']} s each, each rate the median of its rounds, so that a burst "
+        f"settings only): {_rounds(results)} rounds of each, "
+        f"{options['duration']} s in all, each rate the median of its rounds, so that a burst "
         "of other work on the machine weighs on both; then a static file for "
         f"{options['duration']} s; then the rotating views once more with the page cache on, "
         "as in production. Errors: non-2xx/3xx responses plus socket errors.",
@@ -576,7 +583,8 @@ def _load_section(results) -> list[str]:
     first = results["loads"][0]
     lines += [
         f"{first['connections']} connections, {first['duration_s']} s per line (the rotating "
-        "list and the floor: the median of three alternating rounds, each round's rate in "
+        f"list and the floor: the median of {_rounds(results)} alternating rounds, each round's "
+        "rate in "
         "brackets, latencies of the median round). Floor page: "
         f"`{_path_of(results, 'floor')}`; static file: `{_path_of(results, 'static')}`.",
         "",

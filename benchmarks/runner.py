@@ -259,8 +259,13 @@ def run_wrk(
 # duration / LOAD_ROUNDS seconds each, and each rate is the median of its rounds: the share of
 # the floor then compares the two under the same conditions. Measured once each, one after
 # the other, a burst of other work on this shared machine during either one moved the share:
-# the floor alone gave 552 then 1,183 requests/s in two runs of the same morning.
-LOAD_ROUNDS = 3
+# the floor alone gave 552 then 1,183 requests/s in two runs of the same morning. Nine rounds
+# of about 3 s rather than three of 10: on 30 November the machine had bursts of several
+# seconds at half speed; in three of four runs of three rounds one round ran at about half the
+# rate of the other two (list 199 against 468 and 381 requests/s, floor 442 against 1,087 and
+# 936), and the share of one commit came out at 37 then 42 %, of another at 34 then 41 %. A
+# median of nine rounds stays put with up to four such rounds on either side.
+LOAD_ROUNDS = 9
 ALTERNATED = ("list", "floor")
 
 
