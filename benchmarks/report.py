@@ -365,10 +365,9 @@ def _table(rows) -> list[str]:
 
 
 def _rounds(results) -> str:
-    """How many alternating rounds the load tests made, in words for the usual counts."""
-    counts = {len(load.get("round_rates") or ()) for load in results.get("loads", [])} - {0}
-    count = max(counts, default=0)
-    return {0: "alternating", 3: "three", 9: "nine"}.get(count, str(count))
+    """How many alternating rounds the load tests made ("several" when none ran)."""
+    counts = [len(load.get("round_rates") or ()) for load in results.get("loads", [])]
+    return str(max(counts)) if any(counts) else "several"
 
 
 def render(results) -> str:
@@ -584,8 +583,7 @@ def _load_section(results) -> list[str]:
     lines += [
         f"{first['connections']} connections, {first['duration_s']} s per line (the rotating "
         f"list and the floor: the median of {_rounds(results)} alternating rounds, each round's "
-        "rate in "
-        "brackets, latencies of the median round). Floor page: "
+        "rate in brackets, latencies of the median round). Floor page: "
         f"`{_path_of(results, 'floor')}`; static file: `{_path_of(results, 'static')}`.",
         "",
     ]

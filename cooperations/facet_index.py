@@ -88,8 +88,15 @@ class FacetIndex:
     # Cooperation id → its stored result row (`rendered_rows.rendered`), as read for a page of
     # this version: later pages showing it need not read it again.
     rows: dict = field(default_factory=dict)
-    # Facet name → value key → count over the whole catalogue (`totals`).
-    facet_totals: dict = field(default_factory=dict)
+    # Facet name → value key → count over the whole catalogue: the counts of a facet when no
+    # other filter applies, derived from `values` once per index.
+    totals: dict = field(init=False)
+
+    def __post_init__(self):
+        self.totals = {
+            facet: {key: len(bitmap) for key, bitmap in bitmaps.items()}
+            for facet, bitmaps in self.values.items()
+        }
 
     @property
     def size(self) -> int:
@@ -97,16 +104,6 @@ class FacetIndex:
 
     def value(self, facet: str, key) -> FrozenBitMap:
         return self.values[facet].get(key, EMPTY)
-
-    def totals(self, facet: str) -> dict:
-        """For each value of `facet`, its positions in the whole catalogue: the counts of a
-        facet when no other filter applies, counted once per index (read only)."""
-        found = self.facet_totals.get(facet)
-        if found is None:
-            found = self.facet_totals[facet] = {
-                key: len(bitmap) for key, bitmap in self.values[facet].items()
-            }
-        return found
 
     def participants(self, territory_id: int, roles=None) -> BitMap:
         """Positions where the territory takes part (in one of `roles`, all when None)."""
@@ -365,7 +362,7 @@ def facet_counts(index: FacetIndex, base: BitMap, kept: dict, facet: str) -> dic
     """For each value of `facet`, how many positions the other filters keep with it chosen."""
     filters = [bm for name, bm in kept.items() if name != facet]
     if not filters and base is index.published:
-        return index.totals(facet)
+        return index.totals[facet]
     others = intersect(base, filters)
     return {key: others.intersection_cardinality(bm) for key, bm in index.values[facet].items()}
 

@@ -346,17 +346,14 @@ class FacetOption:
     selected: bool
 
 
-class FacetValues(list):
-    """(count key, URL value, label) of each value of a facet, in display order, with each
-    value's `<option value="…"` opening and label escaped once (`parts`): built once per
-    process and read of the labels, rather than escaped again on every list page."""
-
-    def __init__(self, rows=()):
-        super().__init__(rows)
-        self.parts = [
-            (key, value, f'<option value="{html.escape(str(value))}"', html.escape(text))
-            for key, value, text in self
-        ]
+def option_values(rows) -> list[tuple]:
+    """(count key, URL value, label, the `<option value="…"` opening, the label escaped) of
+    each (count key, URL value, label) of a facet: escaped once per process and read of the
+    labels, rather than again on every list page."""
+    return [
+        (key, value, text, f'<option value="{html.escape(str(value))}"', html.escape(text))
+        for key, value, text in rows
+    ]
 
 
 @dataclass
@@ -369,8 +366,8 @@ class Facet:
 
     name: str
     label: str
-    # (count key, URL value, label) of every value, in display order.
-    values: FacetValues
+    # Every value in display order, as `option_values` gives them.
+    values: list[tuple]
     counts: dict
     # The URL value chosen, "" if none.
     chosen: str = ""
@@ -383,44 +380,39 @@ class Facet:
         return EMPTY_LABELS[self.name]
 
     def _shown(self, visible: bool):
-        """(URL value, label, count, selected) of each value; with `visible`, without the
-        empty ones that a long list hides."""
+        """(URL value, label, count, selected, option opening, escaped label) of each value;
+        with `visible`, without the empty ones that a long list hides."""
         counts, chosen, hiding = self.counts, self.chosen, visible and self.hide_empty
-        for key, value, text in self.values:
+        for key, value, text, opening, escaped in self.values:
             count, selected = counts.get(key, 0), value == chosen
             if count or selected or not hiding:
-                yield value, text, count, selected
+                yield value, text, count, selected, opening, escaped
 
     @cached_property
     def options(self) -> list[FacetOption]:
-        return [FacetOption(*shown) for shown in self._shown(visible=False)]
+        return [FacetOption(*shown[:4]) for shown in self._shown(visible=False)]
 
     @property
     def visible_options(self) -> list[FacetOption]:
-        return [FacetOption(*shown) for shown in self._shown(visible=True)]
+        return [FacetOption(*shown[:4]) for shown in self._shown(visible=True)]
 
     @property
     def html(self) -> str:
         """The facet's select with its label and options, as one string: a template loop over
         some 200 options cost a quarter of the list page's time, and escaping each label again
-        on every page another sixth (values and labels come escaped, `FacetValues.parts`)."""
-        counts, chosen, hiding = self.counts, self.chosen, self.hide_empty
-        options = []
-        for key, value, opening, text in self.values.parts:
-            count = counts.get(key, 0)
-            if value == chosen:
-                options.append(f"{opening} selected>{text} ({count})</option>")
-            elif count:
-                options.append(f"{opening}>{text} ({count})</option>")
-            elif not hiding:
-                options.append(f"{opening} disabled>{text} (0)</option>")
+        on every page another sixth (values and labels come escaped, `option_values`)."""
+        options = "".join(
+            f"{opening}{' selected' if selected else '' if count else ' disabled'}>"
+            f"{escaped} ({count})</option>"
+            for _value, _text, count, selected, opening, escaped in self._shown(visible=True)
+        )
         name = _escaped(self.name)
         return mark_safe(  # noqa: S308 — every value and label is escaped here.
             '<div class="fr-select-group">\n'
             f'<label class="fr-label" for="filtre-{name}">{_escaped(self.label)}</label>\n'
             f'<select class="fr-select" id="filtre-{name}" name="{name}">\n'
             f'<option value="">{_escaped(self.empty_label)}</option>\n'
-            f"{''.join(options)}\n</select>\n</div>"
+            f"{options}\n</select>\n</div>"
         )
 
 
@@ -452,9 +444,8 @@ AREA_FACETS = (
 # this many seconds (a query and 2 ms saved per list page), and forgets them at once when this
 # process saves one of those models.
 LABELS_MAX_AGE = 60
-# What each process keeps of those models, by name: (when read, what was read); the facets'
-# values as (the labels they come from, the values).
-_kept: dict[str, tuple[object, object]] = {}
+# What each process keeps of those models, by name: (when read, what was read).
+_kept: dict[str, tuple[float, object]] = {}
 
 
 @receiver([post_save, post_delete], sender=Theme)
@@ -487,7 +478,23 @@ def facet_labels() -> dict[str, list[tuple]]:
     """(key, URL value, label) of every value of the métropole, theme, factor, form,
     département and région facets, in display order: one query at most every LABELS_MAX_AGE
     seconds."""
-    return _kept_or_read("labels", _read_facet_labels)
+    return _kept_or_read("facets", _read_facets)[0]
+
+
+def facet_values() -> dict[str, list[tuple]]:
+    """The values of the same facets as the select shows them (`option_values`; a
+    département as « 29 – Finistère »), read with their labels."""
+    return _kept_or_read("facets", _read_facets)[1]
+
+
+def _read_facets() -> tuple[dict, dict]:
+    labels = _read_facet_labels()
+    values = {name: option_values(rows) for name, rows in labels.items()}
+    for name, _label, _kind in AREA_FACETS:
+        values[name] = option_values(
+            (pk, code, f"{code} – {text}") for pk, code, text in labels.get(name, [])
+        )
+    return labels, values
 
 
 def _read_facet_labels() -> dict[str, list[tuple]]:
@@ -524,26 +531,6 @@ def _read_facet_labels() -> dict[str, list[tuple]]:
     }
 
 
-def facet_values() -> dict[str, FacetValues]:
-    """The values of the métropole, theme, factor, form, département and région facets, as the
-    select shows them (a département as « 29 – Finistère »), kept with their labels."""
-    labels = facet_labels()
-    # Rebuilt whenever the labels were read again, never older than them.
-    kept = _kept.get("values")
-    if kept is None or kept[0] is not labels:
-        kept = _kept["values"] = (labels, _facet_values(labels))
-    return kept[1]
-
-
-def _facet_values(labels: dict[str, list[tuple]]) -> dict[str, FacetValues]:
-    values = {name: FacetValues(rows) for name, rows in labels.items()}
-    for name, _label, _kind in AREA_FACETS:
-        values[name] = FacetValues(
-            (pk, code, f"{code} – {text}") for pk, code, text in values.get(name, [])
-        )
-    return values
-
-
 def vocabulary_facet(name, label, values, counts, selected) -> Facet:
     return Facet(name, label, values.get(name, EMPTY_VALUES), counts(name), selected[name])
 
@@ -558,11 +545,11 @@ def area_facet(name, label, values, counts, selected) -> Facet:
     return Facet(name, label, values, counts(name), selected[name], hide_empty=True)
 
 
-def _choice_values(choices) -> FacetValues:
-    return FacetValues((value, value, text) for value, text in choices)
+def _choice_values(choices) -> list[tuple]:
+    return option_values((value, value, text) for value, text in choices)
 
 
-EMPTY_VALUES = FacetValues()
+EMPTY_VALUES: list[tuple] = []
 STATUS_VALUES = _choice_values(Cooperation.Status.choices)
 PARTNER_KIND_VALUES = _choice_values(PARTNER_KINDS)
 PLUS_VALUE_VALUES = _choice_values((key, label) for key, (_field, label) in PLUS_VALUES.items())

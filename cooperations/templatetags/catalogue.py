@@ -3,26 +3,27 @@
 import functools
 
 from django import template
+from django.conf import settings
+from django.core.files.storage import storages
+from django.templatetags.static import static
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 
 register = template.Library()
 
 
-def fixed_path(name: str) -> str:
-    """`reverse(name)` of an address without arguments, kept per process: a list page asks for
-    a few of them on every request, each a walk through the URL patterns. Kept per script
-    prefix and URLconf, the two things besides `name` that `reverse` reads."""
-    from django.conf import settings
-    from django.urls import get_script_prefix, get_urlconf
-
-    return _fixed_path(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+def fixed_path(name: str, *args) -> str:
+    """`reverse(name, args=args)` kept per process: a list page asks for a few addresses on
+    every request, each a walk through the URL patterns. Kept per script prefix and URLconf,
+    the two things besides the name and arguments that `reverse` reads."""
+    return _fixed_path(name, args, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
 
 
 @functools.lru_cache(maxsize=128)
-def _fixed_path(name: str, _prefix: str, urlconf: str) -> str:
-    from django.urls import reverse
-
-    return reverse(name, urlconf=urlconf)
+def _fixed_path(name: str, args: tuple, _prefix: str, urlconf: str) -> str:
+    return reverse(name, args=args, urlconf=urlconf)
 
 
 @register.simple_tag
@@ -35,15 +36,11 @@ def path(name):
 def asset(name):
     """`{% static name %}` kept per process, for the list pages' own scripts: the collected
     files' hashed names do not change while it runs. Kept per storage, which tests swap."""
-    from django.core.files.storage import storages
-
     return _asset(name, storages["staticfiles"])
 
 
 @functools.lru_cache(maxsize=64)
 def _asset(name: str, _storage) -> str:
-    from django.templatetags.static import static
-
     return static(name)
 
 
@@ -53,7 +50,6 @@ def territory_search(prefix, name=""):
     its element ids under `prefix`; territory-search.js suggests names as the visitor types.
     Written here rather than as an included template: on the list page, the include and its
     two address lookups were a tenth of the page's own template work."""
-    from django.utils.html import escape
 
     prefix, name = escape(prefix), escape(name or "")
     action = escape(fixed_path("cooperations:my_territory"))
@@ -135,10 +131,6 @@ def result_row(cooperation, level=3):
     """One result of a list: its title, métropoles, form, signature, status, summary, the
     comparison checkbox and its themes. Written in Python rather than as an included template:
     the include cost a third of a list page's time for its 20 rows."""
-    from django.utils.html import escape
-    from django.utils.safestring import mark_safe
-    from django.utils.text import Truncator
-
     from cooperations.models import Participation
 
     heading = f"h{int(level)}"
@@ -180,8 +172,6 @@ def result_row(cooperation, level=3):
 
 def theme_tags(themes, tag_class: str = "fr-tag") -> str:
     """The items of a DSFR tags group, one link per theme, every value escaped."""
-    from django.utils.html import escape
-
     return "".join(
         f'<li><a class="{tag_class}" href="{escape(_theme_url(theme.slug))}">'
         f"{escape(theme.label)}</a></li>"
@@ -191,11 +181,4 @@ def theme_tags(themes, tag_class: str = "fr-tag") -> str:
 
 def _theme_url(slug: str) -> str:
     """A theme's address without a reverse() per tag (a few dozen per page)."""
-    return _theme_url_pattern().replace("/-/", f"/{slug}/")
-
-
-@functools.cache
-def _theme_url_pattern() -> str:
-    from django.urls import reverse
-
-    return reverse("cooperations:theme", args=["-"])
+    return fixed_path("cooperations:theme", "-").replace("/-/", f"/{slug}/")
