@@ -208,6 +208,20 @@ MIDDLEWARE = [
 ROOT_URLCONF = "catalogue.urls"
 
 TEMPLATES = [
+    # The public pages (catalogue/templating.py says why Jinja2); first, so that their names
+    # resolve there. Templates are read again when their file changes only with DEBUG.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "catalogue.templating.environment",
+            "autoescape": True,
+            "trim_blocks": True,
+            "lstrip_blocks": True,
+        },
+    },
+    # The admin's pages and its overrides in templates/admin/.
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],

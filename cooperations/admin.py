@@ -18,6 +18,7 @@ from .models import (
     CooperationPlusValue,
     LegalForm,
     Participation,
+    ReferenceEdit,
     Source,
     SuccessFactor,
     Territory,
@@ -44,6 +45,7 @@ class TerritoryAdmin(admin.ModelAdmin):
         # What the search text, rows and pages of its cooperations show of it.
         if change and {"name", "code", "kind"} & set(form.changed_data):
             refresh_derived_text(Cooperation.objects.filter(participations__territory=obj))
+            ReferenceEdit.record(f"Territoire {obj}")
 
     def get_search_results(self, request, queryset, search_term):
         # Staff type « saint etienne » or « Saint-Étienne »: match the folded copy of the name,
@@ -239,6 +241,7 @@ class VocabularyAdmin(admin.ModelAdmin):
             # Labels are part of the search text of the cooperations that use them; labels,
             # links and definitions of their rows and pages.
             refresh_derived_text(obj.cooperations.all())
+            ReferenceEdit.record(f"{obj._meta.verbose_name.capitalize()} {obj}")
 
 
 @admin.register(Theme)
@@ -263,3 +266,8 @@ class SuccessFactorAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "definition" in form.changed_data:
+            ReferenceEdit.record(f"Facteur de réussite {obj}")

@@ -23,8 +23,6 @@ from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.html import escape
-from django.utils.safestring import mark_safe
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.decorators import decorate_view
 from ninja.errors import ValidationError
@@ -648,9 +646,12 @@ STATUS_LABELS = {200: "succès", 400: "paramètre incorrect", 404: "introuvable"
 INLINE_CODE = re.compile(r"`([^`]+)`")
 
 
-def inline_code(text: str) -> str:
-    """The Markdown `code` spans of the document's descriptions as <code>, the rest escaped."""
-    return mark_safe(INLINE_CODE.sub(r"<code>\1</code>", escape(text)))  # noqa: S308
+def inline_code(text: str) -> list[tuple[str, bool]]:
+    """A description of the document as (text, is code) parts: its Markdown `code` spans, that
+    the page writes as <code>, and the text between them."""
+    parts = INLINE_CODE.split(text)
+    # split() with one group alternates text and code: even indexes are text.
+    return [(part, index % 2 == 1) for index, part in enumerate(parts) if part]
 
 
 def _schema_name(ref: str) -> str:

@@ -7,15 +7,18 @@ a theme), so the rendered page is kept in Django's cache for PUBLIC_CACHE_SECOND
 process's local memory, or in one Redis shared by every server when REDIS_URL is set.
 
 Several servers: the key depends only on the catalogue's version (read from the shared
-database) and the request's absolute URL (with the public host the reverse proxy passes on),
-never on the process, the worker or the hash seed, so every server computes the same key and
-serves what another one cached. When the cache
-cannot be reached, pages are served uncached: the catalogue must not go down with its cache.
+database), the presentation's version (the templates and static files each server is deployed
+with, `presentation_version`) and the request's absolute URL (with the public host the reverse
+proxy passes on), never on the process, the worker or the hash seed, so every server computes
+the same key and serves what another one cached. When the cache cannot be reached, pages are
+served uncached: the catalogue must not go down with its cache.
 
 Correctness: the key holds the catalogue's version — the latest history id of cooperations,
 participations, factors, plus-values and sources, one indexed query — so any write through the
-admin or the import (both record history) shows at the next request. Edits that keep no history
-(territory names, vocabulary labels) show within PUBLIC_CACHE_SECONDS at most. Staff (anyone
+admin or the import (both record history) shows at the next request, and so does an edit of
+what records show without being part of them (a territory's name, a vocabulary's label: a
+`ReferenceEdit`). A deploy that changes a template or a static file changes the presentation's
+version: visitors get the new pages at once, never the old markup from a shared cache. Staff (anyone
 with a session cookie), requests carrying flash messages and the spreadsheet exports are never
 cached.
 """
@@ -25,14 +28,24 @@ import hashlib
 import logging
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import InterfaceError, OperationalError, connection
+from django.dispatch import receiver
 from redis.exceptions import RedisError
 
 from .lookups import any_of_parameter
-from .models import Cooperation, CooperationFactor, CooperationPlusValue, Participation, Source
+from .models import (
+    Cooperation,
+    CooperationFactor,
+    CooperationPlusValue,
+    Participation,
+    ReferenceEdit,
+    Source,
+)
 from .spreadsheets import FORMATS
 
 logger = logging.getLogger(__name__)
@@ -47,11 +60,14 @@ _cache_down_until = 0.0
 @functools.cache
 def _version_sql() -> str:
     # Built once: reaching a history model through `Model.history` makes a manager class.
-    tables = [model.history.model._meta.db_table for model in _HISTORY_MODELS]
+    tables = [(model.history.model._meta.db_table, "history_id") for model in _HISTORY_MODELS]
+    # The edits of what records show without their history moving (a vocabulary's label, a
+    # territory's name).
+    tables.append((ReferenceEdit._meta.db_table, "id"))
     # Table names come from the models; MAX over the primary key reads one index entry each.
     selects = ", ".join(
-        f"(SELECT MAX(history_id) FROM {table}) AS v{number}"  # noqa: S608
-        for number, table in enumerate(tables)
+        f"(SELECT MAX({column}) FROM {table}) AS v{number}"  # noqa: S608
+        for number, (table, column) in enumerate(tables)
     )
     return f"SELECT {selects}"
 
@@ -141,14 +157,6 @@ def _read_version() -> str:
         return _version(cursor.fetchone())
 
 
-class VersionMoved(Exception):
-    """The catalogue's version is no longer the one a page started from."""
-
-    def __init__(self, version: str):
-        super().__init__(version)
-        self.version = version
-
-
 @functools.cache
 def _published_sql(fields: tuple[str, ...]) -> tuple[str, list]:
     # Built by the ORM once per process and set of fields, with a stand-in for the ids (the
@@ -158,26 +166,10 @@ def _published_sql(fields: tuple[str, ...]) -> tuple[str, list]:
     return sql, list(params[:-1])
 
 
-def published_rows(ids: list[int], fields: tuple[str, ...], version: str | None = None) -> list:
-    """`fields` of the published cooperations among `ids`, in no particular order: one query.
-
-    With `version`, the same query reads the catalogue's version and raises `VersionMoved` if
-    it is not that one: a page computed from an index it did not check first (the
-    related cooperations of a record) then asks the database once instead of twice.
-    """
+def published_rows(ids: list[int], fields: tuple[str, ...]) -> list:
+    """`fields` of the published cooperations among `ids`, in no particular order: one query."""
     sql, params = _published_sql(fields)
-    params = [*params, any_of_parameter(ids, connection.vendor)]
-    if version is None:
-        return prepared_rows(sql, params)
-    count = len(_HISTORY_MODELS)
-    # LEFT JOIN: the version comes back even when the query finds nothing. Both parts are SQL
-    # built by Django, the values stay parameters.
-    joined = f"SELECT * FROM ({_version_sql()}) AS version LEFT JOIN ({sql}) AS found ON 1 = 1"  # noqa: S608
-    rows = prepared_rows(joined, params)
-    found = _version(rows[0][:count])
-    if found != version:
-        raise VersionMoved(found)
-    return [row[count:] for row in rows if row[count] is not None]
+    return prepared_rows(sql, [*params, any_of_parameter(ids, connection.vendor)])
 
 
 def _cacheable(request) -> bool:
@@ -190,11 +182,36 @@ def _cacheable(request) -> bool:
     )
 
 
+@functools.cache
+def presentation_version() -> str:
+    """A digest of what the pages are made with besides the data: every template file of the
+    template engines' folders and the static files' manifest, read once per process (a deploy
+    starts new processes; a test that changes the template settings clears it)."""
+    digest = hashlib.sha256()
+    folders = [Path(folder) for engine in settings.TEMPLATES for folder in engine.get("DIRS", [])]
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(folder)).encode() + b"\0")
+                digest.update(path.read_bytes())
+    manifest = Path(settings.STATIC_ROOT or "") / "staticfiles.json"
+    if settings.STATIC_ROOT and manifest.is_file():
+        digest.update(manifest.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@receiver(setting_changed)
+def _forget_presentation(setting, **kwargs) -> None:
+    if setting in ("TEMPLATES", "STATIC_ROOT", "STORAGES"):
+        presentation_version.cache_clear()
+
+
 def page_cache_key(request, version: str) -> str:
-    """The same on every server for the same request and catalogue version."""
+    """The same on every server for the same request, catalogue version and presentation."""
     # The host and scheme too: pages carry absolute permalinks.
     url = request.build_absolute_uri().encode()
-    return "public-page:" + hashlib.sha256(version.encode() + b"|" + url).hexdigest()
+    versions = f"{version}|{presentation_version()}|".encode()
+    return "public-page:" + hashlib.sha256(versions + url).hexdigest()
 
 
 def _cache_call(method: str, *args):

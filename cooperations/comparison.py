@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from .exports import filename
 from .models import Cooperation, Participation, format_date_fr
+from .paths import source_label
 from .spreadsheets import FORMATS, Sheet, write_xlsx
-from .templatetags.catalogue import source_label
 from .vocabularies import PLUS_VALUES as PLUS_VALUE_VOCABULARY
 
 MIN_COMPARED, MAX_COMPARED = 2, 4

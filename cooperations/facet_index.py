@@ -82,12 +82,14 @@ class FacetIndex:
     recent_key: np.ndarray | None = None
     oldest_key: np.ndarray | None = None
     build_seconds: float = 0.0
-    # Métropole id → (partner count, the network section's HTML): the network counts every
-    # published cooperation whatever the filters, so it changes only with the catalogue.
-    networks: dict[int, tuple[int, str]] = field(default_factory=dict)
-    # Cooperation id → its stored result row (`rendered_rows.rendered`), as read for a page of
-    # this version: later pages showing it need not read it again.
+    # Métropole id → its network (`network.Network`): the network counts every published
+    # cooperation whatever the filters, so it changes only with the catalogue.
+    networks: dict = field(default_factory=dict)
+    # Cooperation id → the values of its result row (`result_rows.RowData`), as read for a
+    # page of this version: later pages showing it need not read it again.
     rows: dict = field(default_factory=dict)
+    # Cooperation slug → what its record page shows (`views.RecordPage`), likewise.
+    pages: dict = field(default_factory=dict)
     # Facet name → value key → count over the whole catalogue: the counts of a facet when no
     # other filter applies, derived from `values` once per index.
     totals: dict = field(init=False)
@@ -286,17 +288,6 @@ def current(version: str | None = None) -> FacetIndex:
 def for_request(request) -> FacetIndex:
     """The index for a request, reusing the version the page cache read for it, if it did."""
     return current(getattr(request, "catalogue_version", None))
-
-
-def latest() -> FacetIndex | None:
-    """This process's latest index if younger than FACET_INDEX_MAX_AGE, without reading the
-    catalogue's version: for a record page, which reads the version in the query of its related
-    cooperations' names and starts again if it moved (`caching.published_rows`), so that it
-    asks the database once, not twice."""
-    index = _current
-    if index is not None and time.monotonic() - index.built_at < settings.FACET_INDEX_MAX_AGE:
-        return index
-    return None
 
 
 def _fresh(index: FacetIndex, version: str) -> bool:

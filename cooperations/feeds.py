@@ -17,9 +17,9 @@ import re
 from urllib.parse import urlencode
 
 from django.contrib.syndication.views import Feed
+from django.template import engines
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.html import escape
 
 from .models import ROLE_HEADINGS, Participation
 
@@ -28,6 +28,10 @@ SITE_NAME = "Catalogue des coopérations interterritoriales"
 # XML 1.0 refuses these characters (Django's feed writer raises on them): a record imported with
 # one must not break the feed of every list it belongs to.
 _XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _summary_template():
+    return engines["jinja2"].get_template("feeds/summary.html")
 
 
 def xml_safe(text: str) -> str:
@@ -90,14 +94,14 @@ class CatalogueFeed(Feed):
         return xml_safe(item.name)
 
     def item_description(self, item):
-        # Atom's summary is written as type="html": plain text is escaped here so that a « < »
-        # in a record reads as text, never as markup.
+        # Atom's summary is written as type="html": the template escapes the record's text, so
+        # that a « < » in a record reads as text, never as markup.
         lines = [item.summary] if item.summary else []
         for role in Participation.Role:
             names = [p.territory.name for p in item.participations.all() if p.role == role]
             if names:
                 lines.append(f"{ROLE_HEADINGS[role]} : {', '.join(names)}.")
-        return xml_safe("<br>".join(escape(line) for line in lines))
+        return xml_safe(_summary_template().render({"lines": lines}))
 
     def item_link(self, item):
         return item.get_absolute_url()

@@ -7,8 +7,6 @@ facet. URL parameter names are French because visitors see, bookmark and share t
 
 import copy
 import datetime
-import functools
-import html
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -20,7 +18,6 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils.functional import cached_property
-from django.utils.safestring import mark_safe
 
 from . import search
 from .models import (
@@ -346,27 +343,17 @@ class FacetOption:
     selected: bool
 
 
-def option_values(rows) -> list[tuple]:
-    """(count key, URL value, label, the `<option value="…"` opening, the label escaped) of
-    each (count key, URL value, label) of a facet: escaped once per process and read of the
-    labels, rather than again on every list page."""
-    return [
-        (key, value, text, f'<option value="{html.escape(str(value))}"', html.escape(text))
-        for key, value, text in rows
-    ]
-
-
 @dataclass
 class Facet:
     """A facet of the list: its values with their counts, the other filters applied.
 
     Kept as the values, their counts and the chosen value; `options` makes one object per
-    value for the JSON list and the tests, while the page's HTML (`html`) is written straight
-    from the values: the 250 objects of a page were a twentieth of its time."""
+    value for the JSON list and the tests, while the page's template reads `shown()`'s tuples:
+    the 250 objects of a page were a twentieth of its time."""
 
     name: str
     label: str
-    # Every value in display order, as `option_values` gives them.
+    # (count key, URL value, label) of every value, in display order.
     values: list[tuple]
     counts: dict
     # The URL value chosen, "" if none.
@@ -379,47 +366,22 @@ class Facet:
         """The select's empty choice says what it keeps: « Toutes les métropoles »."""
         return EMPTY_LABELS[self.name]
 
-    def _shown(self, visible: bool):
-        """(URL value, label, count, selected, option opening, escaped label) of each value;
-        with `visible`, without the empty ones that a long list hides."""
+    def shown(self, visible: bool = True):
+        """(URL value, label, count, selected) of each value; with `visible`, without the
+        empty ones that a long list hides."""
         counts, chosen, hiding = self.counts, self.chosen, visible and self.hide_empty
-        for key, value, text, opening, escaped in self.values:
+        for key, value, text in self.values:
             count, selected = counts.get(key, 0), value == chosen
             if count or selected or not hiding:
-                yield value, text, count, selected, opening, escaped
+                yield value, text, count, selected
 
     @cached_property
     def options(self) -> list[FacetOption]:
-        return [FacetOption(*shown[:4]) for shown in self._shown(visible=False)]
+        return [FacetOption(*shown) for shown in self.shown(visible=False)]
 
     @property
     def visible_options(self) -> list[FacetOption]:
-        return [FacetOption(*shown[:4]) for shown in self._shown(visible=True)]
-
-    @property
-    def html(self) -> str:
-        """The facet's select with its label and options, as one string: a template loop over
-        some 200 options cost a quarter of the list page's time, and escaping each label again
-        on every page another sixth (values and labels come escaped, `option_values`)."""
-        options = "".join(
-            f"{opening}{' selected' if selected else '' if count else ' disabled'}>"
-            f"{escaped} ({count})</option>"
-            for _value, _text, count, selected, opening, escaped in self._shown(visible=True)
-        )
-        name = _escaped(self.name)
-        return mark_safe(  # noqa: S308 — every value and label is escaped here.
-            '<div class="fr-select-group">\n'
-            f'<label class="fr-label" for="filtre-{name}">{_escaped(self.label)}</label>\n'
-            f'<select class="fr-select" id="filtre-{name}" name="{name}">\n'
-            f'<option value="">{_escaped(self.empty_label)}</option>\n'
-            f"{options}\n</select>\n</div>"
-        )
-
-
-@functools.lru_cache(maxsize=256)
-def _escaped(text: str) -> str:
-    """`text` escaped for HTML, as Django's `escape` does it: the facets' names and labels."""
-    return html.escape(text)
+        return [FacetOption(*shown) for shown in self.shown(visible=True)]
 
 
 # --- Facets: one small function per kind of facet ---------------------------------------------
@@ -482,18 +444,16 @@ def facet_labels() -> dict[str, list[tuple]]:
 
 
 def facet_values() -> dict[str, list[tuple]]:
-    """The values of the same facets as the select shows them (`option_values`; a
-    département as « 29 – Finistère »), read with their labels."""
+    """The values of the same facets as the select shows them (a département as
+    « 29 – Finistère »), read with their labels."""
     return _kept_or_read("facets", _read_facets)[1]
 
 
 def _read_facets() -> tuple[dict, dict]:
     labels = _read_facet_labels()
-    values = {name: option_values(rows) for name, rows in labels.items()}
+    values = dict(labels)
     for name, _label, _kind in AREA_FACETS:
-        values[name] = option_values(
-            (pk, code, f"{code} – {text}") for pk, code, text in labels.get(name, [])
-        )
+        values[name] = [(pk, code, f"{code} – {text}") for pk, code, text in labels.get(name, [])]
     return labels, values
 
 
@@ -546,7 +506,7 @@ def area_facet(name, label, values, counts, selected) -> Facet:
 
 
 def _choice_values(choices) -> list[tuple]:
-    return option_values((value, value, text) for value, text in choices)
+    return [(value, value, text) for value, text in choices]
 
 
 EMPTY_VALUES: list[tuple] = []

@@ -9,9 +9,9 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from .paths import fixed_path
 from .text import fold
 from .vocabularies import (
     FACTOR_CODES,
@@ -45,7 +45,7 @@ class Theme(Vocabulary):
         verbose_name_plural = "thématiques"
 
     def get_absolute_url(self) -> str:
-        return reverse("cooperations:theme", args=[self.slug])
+        return fixed_path("cooperations:theme", self.slug)
 
 
 class LegalForm(Vocabulary):
@@ -68,7 +68,7 @@ class SuccessFactor(Vocabulary):
         ]
 
     def get_absolute_url(self) -> str:
-        return reverse("cooperations:factor", args=[self.slug])
+        return fixed_path("cooperations:factor", self.slug)
 
 
 class TerritoryKind(models.TextChoices):
@@ -202,10 +202,8 @@ class Territory(models.Model):
         """Stable by kind and official code (`/territoires/epci/242900314/`); a territory
         without code keeps an address by id (`/territoires/autre/12/`)."""
         if self.code and self.kind in URL_SEGMENT_BY_KIND:
-            return reverse(
-                "cooperations:territory", args=[URL_SEGMENT_BY_KIND[self.kind], self.code]
-            )
-        return reverse("cooperations:territory_by_id", args=[self.pk])
+            return fixed_path("cooperations:territory", URL_SEGMENT_BY_KIND[self.kind], self.code)
+        return fixed_path("cooperations:territory_by_id", self.pk)
 
     def validate_constraints(self, exclude=None):
         # search_name is not a form field, so forms would skip the constraint on it and a
@@ -264,7 +262,7 @@ class CooperationStatus(models.TextChoices):
 # participants.
 # The columns derived from each record and its relations (cooperations/derived.py), and the
 # PostgreSQL search vector: read only by the pages and exports they serve.
-DERIVED_COLUMNS = ("search_text", "search_vector", "export_head", "export_text", "list_html")
+DERIVED_COLUMNS = ("search_text", "search_vector", "export_head", "export_text")
 LIST_DEFERRED_FIELDS = ("description", "governance", "funding", "staffing", *DERIVED_COLUMNS)
 PARTICIPANT_FIELDS = ("territory__name", "territory__kind", "territory__code")
 
@@ -292,23 +290,8 @@ class CooperationQuerySet(models.QuerySet):
 
     def for_detail(self):
         """Everything a record page shows: one query plus five prefetches (`with_relations`).
-        The search columns and the stored renderings, long and read by other pages, are left
-        unread."""
+        The search and export columns, long and read by other pages, are left unread."""
         return self.with_relations().defer(*DERIVED_COLUMNS)
-
-    def for_stored_page(self):
-        """What a visitor's record page reads when its body is stored (`CooperationPage`):
-        one query, joined to it, no prefetch; rows of (pk, name, slug, updated_at, then the
-        stored page's body, related keys and `built_from`, or None)."""
-        return self.values_list(
-            "pk",
-            "name",
-            "slug",
-            "updated_at",
-            "stored_page__html",
-            "stored_page__related_keys",
-            "stored_page__built_from",
-        )
 
     def for_list(self):
         """Everything a result row, a JSON list item or a feed entry shows: one query plus two
@@ -412,9 +395,6 @@ class Cooperation(models.Model):
     # included. "" until first built.
     export_head = models.TextField(editable=False, blank=True, default="")
     export_text = models.TextField(editable=False, blank=True, default="")
-    # The record's result row in the public lists, as HTML (cooperations/rendered_rows.py),
-    # rebuilt with search_text; "" until first built.
-    list_html = models.TextField(editable=False, blank=True, default="")
     # PostgreSQL only: name (weight A) and search_text (weight B) as a tsvector, written by the
     # trigger of migration 0005 and read by cooperations.search.search(); null elsewhere.
     search_vector = SearchVectorField(null=True, editable=False)
@@ -468,7 +448,7 @@ class Cooperation(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("cooperations:detail", args=[self.slug])
+        return fixed_path("cooperations:detail", self.slug)
 
     @property
     def signature_display(self) -> str:
@@ -560,32 +540,6 @@ def format_partial_date(value: datetime.date | None, precision: str) -> str:
     if precision == Cooperation.DatePrecision.MONTH:
         return f"{MONTHS_FR[value.month - 1]} {value.year}"
     return value.strftime("%d/%m/%Y")
-
-
-class CooperationPage(models.Model):
-    """The part of a cooperation's page that depends only on it and its relations, as HTML,
-    and the ids its related cooperations are found by (cooperations/rendered_rows.py); rebuilt
-    with its search text by every writer (cooperations/derived.py).
-
-    A table of its own, not columns of the cooperation: the lists and the CSV export read
-    cooperation rows by the thousand, and 1.5 KB more in each would make them read a third more
-    pages."""
-
-    cooperation = models.OneToOneField(
-        Cooperation, on_delete=models.CASCADE, primary_key=True, related_name="stored_page"
-    )
-    html = models.TextField(editable=False)
-    related_keys = models.JSONField(editable=False, default=dict)
-    # The cooperation's `updated_at` when the page was built: a record saved since without its
-    # derived texts being rebuilt (a shell, a script) is shown from the record, never stale.
-    built_from = models.DateTimeField(editable=False)
-
-    class Meta:
-        verbose_name = "page enregistrée"
-        verbose_name_plural = "pages enregistrées"
-
-    def __str__(self) -> str:
-        return f"Page de la coopération {self.cooperation_id}"
 
 
 class Participation(models.Model):
@@ -804,3 +758,24 @@ class TerritoryAlias(models.Model):
             raise ValidationError(
                 {"alias": "Cet alias existe déjà (casse, accents et ponctuation ignorés)."}
             )
+
+
+class ReferenceEdit(models.Model):
+    """An edit of what the records show without being part of them: a vocabulary's label or
+    definition, a success factor's definition, a territory's name, code or kind. Its latest id
+    is part of the catalogue's version (caching.catalogue_version), which no history moves for
+    such an edit, so that the rows and pages kept for a version give way to the new text."""
+
+    made_at = models.DateTimeField("le", auto_now_add=True)
+    subject = models.CharField("objet", max_length=300)
+
+    class Meta:
+        verbose_name = "modification d'un référentiel"
+        verbose_name_plural = "modifications des référentiels"
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @classmethod
+    def record(cls, subject: str) -> "ReferenceEdit":
+        return cls.objects.create(subject=subject[:300])

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from .derived import refresh_derived_text
-from .models import CURRENT_VINTAGE, Cooperation, Territory, TerritoryAlias
+from .models import CURRENT_VINTAGE, Cooperation, ReferenceEdit, Territory, TerritoryAlias
 from .text import fold
 
 Kind = Territory.Kind
@@ -245,6 +245,7 @@ def load_territories(rows, vintage=CURRENT_VINTAGE, dry_run=False) -> LoadReport
             refresh_derived_text(
                 Cooperation.objects.filter(participations__territory_id__in=report.updated_ids)
             )
+            ReferenceEdit.record(f"Territoires : {len(report.updated_ids)} mis à jour ({vintage})")
         if dry_run:
             transaction.set_rollback(True)
     return report

@@ -9,6 +9,7 @@ import datetime
 import functools
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -28,22 +29,21 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.views import View
 from pyroaring import BitMap
 
-from . import api, exports, facet_index, list_links, list_page, network, rendered_rows, search
+from . import api, exports, facet_index, network, result_rows, search
 from . import my_territory as my_territory_service
-from .caching import VersionMoved, published_rows
+from .caching import published_rows
 from .collation import FrenchOrder
 from .feeds import feed_query
-from .filters import PLUS_VALUES, SORTS, CooperationFilter, build_facets
+from .filters import PLUS_VALUES, SORTS, YEAR_MAX, YEAR_MIN, CooperationFilter, build_facets
 from .list_links import QueryLinks
 from .models import (
     KINDS_BY_URL_SEGMENT,
+    ROLE_HEADINGS,
     Cooperation,
     CooperationFactor,
     CooperationPlusValue,
@@ -53,7 +53,7 @@ from .models import (
     Territory,
     Theme,
 )
-from .templatetags.catalogue import fixed_path
+from .paths import fixed_path
 from .text import fold
 from .vocabularies import PLUS_VALUES as PLUS_VALUE_VOCABULARY
 
@@ -198,10 +198,11 @@ class IndexedResults:
     def __init__(self, index, segments, sort, ranks, rows_queryset, rows="records"):
         self.index, self.segments, self.sort, self.ranks = index, segments, sort, ranks
         # Makes the queryset that reads records, only when some must be read: most list pages
-        # find all their rows stored.
+        # find all their rows kept.
         self.rows_queryset = rows_queryset
-        # What a slice gives: "records" (the cooperations), or result rows as HTML, "stored"
-        # with each cooperation (rendered_rows.py) or "fresh" from the records.
+        # What a slice gives: "records" (the cooperations), or the values of their result
+        # rows (`result_rows.RowData`), "kept" with the index for a visitor or "fresh" from
+        # the records for staff.
         self.rows = rows
 
     def count(self) -> int:
@@ -222,15 +223,13 @@ class IndexedResults:
             return self[key : key + 1][0]
         start, stop, _step = key.indices(self.count())
         ids = self.ids(start, stop)
-        if self.rows == "stored":
-            return rendered_rows.rendered(ids, self.rows_queryset, self.index.rows)
+        if self.rows != "records":
+            kept = self.index.rows if self.rows == "kept" else None
+            return result_rows.rows(ids, self.rows_queryset, kept)
         # One query and its prefetches for the 20 rows, put back in the index's order; a row
         # unpublished since the index was built is simply left out.
         records = {record.pk: record for record in self.rows_queryset().filter(pk__in=ids)}
-        records = [records[pk] for pk in ids if pk in records]
-        if self.rows == "fresh":
-            return [rendered_rows.fresh(record) for record in records]
-        return records
+        return [records[pk] for pk in ids if pk in records]
 
     def __iter__(self):
         return iter(self[:])
@@ -252,9 +251,6 @@ class CatalogueList(View):
     export_scope = ""
     # The facet that the page already fixes (the theme of a theme page): not offered again.
     fixed_facet = ""
-    # The page shows its result rows as the HTML stored with each cooperation
-    # (rendered_rows.py); False for a page whose template needs the records themselves.
-    stored_rows = True
 
     def get_base_queryset(self):
         return _published_cooperations().all()
@@ -373,25 +369,25 @@ class CatalogueList(View):
                 self.permalink(),
             )
 
-        # Staff see rows rendered from the records, even just after an edit that keeps no
-        # history; visitors get the stored rows (rendered_rows.py).
+        # Staff see rows read from the records, even just after an edit that keeps no history;
+        # visitors get the rows kept with the facet index (result_rows.py).
         rows = "records"
-        if self.stored_rows and fmt == "html":
-            rows = "fresh" if request.user.is_authenticated else "stored"
+        if fmt == "html":
+            rows = "fresh" if request.user.is_authenticated else "kept"
         paginator, page, counts = self.indexed_page(sort, rows)
         if fmt == "json":
             return JsonResponse(api.list_payload(request, page, paginator, self.notices))
         searching = self.searching
         links = QueryLinks(request.GET)
         context = {
-            "filterset": filterset,
             "facets": build_facets(filterset, counts, skip=self.fixed_facet),
+            "valid_filters": filterset.valid_data,
+            "year_bounds": (YEAR_MIN, YEAR_MAX),
             "active_filters": self.active_filters(filterset, links),
             "notices": self.notices,
             "page_obj": page,
-            "pagination": list_links.pagination(
-                links, page, paginator.get_elided_page_range(page.number, on_each_side=2)
-            ),
+            "links": links,
+            "page_range": paginator.get_elided_page_range(page.number, on_each_side=2),
             "paginator": paginator,
             "cooperations": page.object_list,
             "sort": sort,
@@ -408,10 +404,12 @@ class CatalogueList(View):
             "statistics_url": self.statistics_url(filterset),
         }
         context.update(self.get_page_context())
+        self.with_rows(context)
         context["page_heading"] = self.heading(context, filterset, page.number)
-        context["filter_panel"] = list_page.filter_panel(context, request.path)
-        context["results_tools"] = list_page.results_tools(context, request.path)
         return render(request, self.template_name, context)
+
+    def with_rows(self, context: dict) -> None:
+        """Add what the page's template needs of the rows shown (`context["cooperations"]`)."""
 
     def index_base(self, index) -> BitMap:
         """The page's own narrowing of the catalogue, as a bitmap of the facet index; the same
@@ -505,8 +503,8 @@ class CatalogueList(View):
         return number
 
     def active_filters(self, filterset, links: QueryLinks | None = None) -> list[dict]:
-        """A removable tag per valid filter: its label and the URL without it (escaped for
-        HTML), from the page's `links` if it has them."""
+        """A removable tag per valid filter: its label and the URL without it, from the page's
+        `links` if it has them."""
         links = links or QueryLinks(self.request.GET)
         return [
             {
@@ -650,6 +648,7 @@ class FactorView(CatalogueList):
             "page_title": self.factor.label,
             "illustrations": illustrations[:PAGE_ILLUSTRATIONS],
             "more_illustrations": len(illustrations) > PAGE_ILLUSTRATIONS,
+            "breadcrumb_parents": [("Facteurs de réussite", fixed_path("cooperations:factors"))],
             "nav": "factors",
         }
 
@@ -702,6 +701,7 @@ class PlusValueView(CatalogueList):
             "page_title": self.label,
             "illustrations": illustrations[:PAGE_ILLUSTRATIONS],
             "more_illustrations": len(illustrations) > PAGE_ILLUSTRATIONS,
+            "breadcrumb_parents": [("Plus-values", fixed_path("cooperations:plus_values"))],
             "nav": "plus_values",
         }
 
@@ -710,8 +710,6 @@ class TerritoryView(CatalogueList):
     """Every published cooperation a territory takes part in, grouped by its role."""
 
     template_name = "cooperations/territory.html"
-    # The template groups the records by their role here.
-    stored_rows = False
 
     def get(self, request, segment=None, code=None, pk=None):
         self.load_scope(segment=segment, code=code, pk=pk)
@@ -806,37 +804,52 @@ class TerritoryView(CatalogueList):
 
     def get_page_context(self):
         # Its published cooperations by role, from the facet index the page was listed from.
-        role_counts = {
-            role: len(self.index.participants(self.territory.pk, [role])) for role in ROLE_ORDER
-        }
+        by_role = {role: self.index.participants(self.territory.pk, [role]) for role in ROLE_ORDER}
         return {
             "territory": self.territory,
             "page_title": self.territory.name,
             "role_counts": [
-                (role.label, role_counts.get(role.value, 0))
+                (role.label, len(by_role[role.value]))
                 for role in Participation.Role
-                if role_counts.get(role.value)
+                if by_role[role.value]
             ],
             "covers_located_participants": self.covers_located_participants,
             "nav": "metropoles" if self.territory.is_metropole else "",
             # A métropole's partners as a diagram, a map and their tables.
             "network": self.network() if self.territory.is_metropole else None,
+            "by_role": by_role,
         }
 
-    def network(self) -> tuple[int, str]:
-        """The métropole's partner count and network section: one grouped query and a few
-        hundred SVG shapes (40 ms at 100,000 cooperations), so kept with the facet index for
-        visitors; staff get it as the database holds it."""
+    def with_rows(self, context):
+        context["role_groups"] = role_groups(
+            context["cooperations"], context["by_role"], self.index.position_of
+        )
+
+    def network(self):
+        """The métropole's network: one grouped query and a few hundred SVG shapes' geometry
+        (40 ms at 100,000 cooperations), so kept with the facet index for visitors; staff get
+        it as the database holds it."""
         if self.request.user.is_authenticated:
-            return self._network()
+            return network.build_network(self.territory)
         found = self.index.networks.get(self.territory.pk)
         if found is None:
-            found = self.index.networks[self.territory.pk] = self._network()
+            found = self.index.networks[self.territory.pk] = network.build_network(self.territory)
         return found
 
-    def _network(self) -> tuple[int, str]:
-        built = network.build_network(self.territory)
-        return len(built.partners), render_to_string("includes/network.html", {"network": built})
+
+def role_groups(rows, by_role: dict, position_of: dict) -> list[tuple[str, list]]:
+    """The rows of a territory page cut into its consecutive groups by role (the page lists
+    them role by role, `TerritoryView.index_segments`): (role, or "" for a participant located
+    in the territory, its rows). `by_role` holds index positions, `position_of` maps ids to
+    them."""
+    groups: list[tuple[str, list]] = []
+    for row in rows:
+        position = position_of.get(row.pk)
+        role = next((role for role in ROLE_ORDER if position in by_role[role]), "")
+        if not groups or groups[-1][0] != role:
+            groups.append((role, []))
+        groups[-1][1].append(row)
+    return groups
 
 
 def territory_by_old_id(request, pk):
@@ -845,28 +858,54 @@ def territory_by_old_id(request, pk):
     return redirect(territory.get_absolute_url(), permanent=True)
 
 
-def related_cooperations(request, pk, metropole_ids, partner_ids, theme_ids) -> list:
-    """The cooperations closest to cooperation `pk` (`facet_index.related`), still published,
-    with their name and slug only.
+# Record pages kept in each process per catalogue version, a few kB each.
+KEPT_PAGES = 5_000
 
-    From this process's latest index without reading the catalogue's version first: the query
-    that reads their names checks it, and the index of a newer version answers if it moved
-    (`caching.VersionMoved`). One query fewer per record page."""
-    index = None if hasattr(request, "catalogue_version") else facet_index.latest()
-    if index is not None:
-        ids = facet_index.related(index, pk, metropole_ids, partner_ids, theme_ids)
-        try:
-            found = published_rows(ids, ("pk", "name", "slug"), index.version)
-        except VersionMoved as moved:
-            request.catalogue_version = moved.version
-        else:
-            shown = {row[0]: Cooperation(pk=row[0], name=row[1], slug=row[2]) for row in found}
-            return [shown[other] for other in ids if other in shown]
+
+@dataclass(frozen=True)
+class RecordPage:
+    """What a record page shows, read once per catalogue version: the cooperation with its
+    relations (`for_detail`), its participants by role, its plus-values and its related
+    cooperations. Values only: the template makes the page."""
+
+    cooperation: Cooperation
+    # (heading, territories) for each role that has some, in the roles' order.
+    participants: list
+    # (code, label, illustration or None) of each plus-value the cooperation brings.
+    plus_values: list
+    related: list
+
+
+def record_page(cooperation, index) -> RecordPage:
+    """The page of `cooperation`, read by `for_detail`: one more query, for the names of its
+    related cooperations (`facet_index.related`)."""
+    participations = cooperation.participations.all()
+    metropole = Participation.Role.METROPOLE
+    illustrations = {link.plus_value: link for link in cooperation.plus_value_links.all()}
     ids = facet_index.related(
-        facet_index.for_request(request), pk, metropole_ids, partner_ids, theme_ids
+        index,
+        cooperation.pk,
+        sorted({p.territory_id for p in participations if p.role == metropole}),
+        sorted({p.territory_id for p in participations if p.role != metropole}),
+        sorted(theme.pk for theme in cooperation.themes.all()),
     )
-    shown = Cooperation.objects.published().only("pk", "name", "slug").in_bulk(ids)
-    return [shown[other] for other in ids if other in shown]
+    names = {pk: (name, slug) for pk, name, slug in published_rows(ids, ("pk", "name", "slug"))}
+    return RecordPage(
+        cooperation=cooperation,
+        participants=[
+            (heading, territories)
+            for role, heading in ROLE_HEADINGS.items()
+            if (territories := [p.territory for p in participations if p.role == role])
+        ],
+        plus_values=[
+            (code, label, illustrations.get(code))
+            for code, field, label, _definition in PLUS_VALUE_VOCABULARY
+            if getattr(cooperation, field)
+        ],
+        related=[
+            Cooperation(pk=pk, name=names[pk][0], slug=names[pk][1]) for pk in ids if pk in names
+        ],
+    )
 
 
 def cooperation_detail(request, slug):
@@ -874,29 +913,26 @@ def cooperation_detail(request, slug):
     if fmt == "json":
         cooperation = get_object_or_404(Cooperation.objects.published().for_detail(), slug=slug)
         return JsonResponse(api.record_payload(request, cooperation))
-    # Visitors get the body stored with the record (rendered_rows.py): one query. Staff get it
-    # rendered from the records, even just after an edit that keeps no history.
-    body = built_from = None
-    if not request.user.is_authenticated:
-        row = Cooperation.objects.published().filter(slug=slug).for_stored_page().first()
-        if row is None:
-            raise Http404("Aucune coopération publiée à cette adresse.")
-        pk, name, slug, updated_at, body, keys, built_from = row
-        cooperation = Cooperation(pk=pk, name=name, slug=slug, updated_at=updated_at)
-    if body is None or built_from != cooperation.updated_at:
+    # Visitors get the page kept for the catalogue's version, if this process read it before:
+    # the version's query only. Staff get it read from the records, even just after an edit
+    # that keeps no history.
+    index = facet_index.for_request(request)
+    visitor = not request.user.is_authenticated
+    page = index.pages.get(slug) if visitor else None
+    if page is None:
         cooperation = get_object_or_404(Cooperation.objects.published().for_detail(), slug=slug)
-        body, keys = rendered_rows.detail_html(cooperation), rendered_rows.related_keys(cooperation)
-    related = related_cooperations(
-        request, cooperation.pk, keys["metropoles"], keys["partners"], keys["themes"]
-    )
+        page = record_page(cooperation, index)
+        if visitor and len(index.pages) < KEPT_PAGES:
+            index.pages[slug] = page
+    cooperation = page.cooperation
     return render(
         request,
         "cooperations/detail.html",
         {
             "cooperation": cooperation,
-            # Rendered by Django's templates, which escape every value.
-            "body": mark_safe(body),  # noqa: S308
-            "related": related,
+            "participants": page.participants,
+            "plus_values": page.plus_values,
+            "related": page.related,
             "permalink": request.build_absolute_uri(cooperation.get_absolute_url()),
             "today": timezone.localdate(),
         },

@@ -15,6 +15,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.template.backends import jinja2 as jinja2_backend
+from django.test import signals
 
 from cooperations import facet_index
 from cooperations.derived import refresh_derived_text
@@ -30,6 +32,21 @@ from cooperations.models import (
 )
 
 _counter = itertools.count(1)
+
+
+def _instrumented_jinja2_render(render):
+    """Jinja2 templates announce their rendering as Django's test runner makes Django's do, so
+    that `response.context` and `response.templates` work for the public pages too."""
+
+    def rendered(self, context=None, request=None):
+        signals.template_rendered.send(sender=self, template=self, context=dict(context or {}))
+        return render(self, context, request)
+
+    return rendered
+
+
+jinja2_backend.Template.render = _instrumented_jinja2_render(jinja2_backend.Template.render)
+jinja2_backend.Template.name = property(lambda self: self.template.name)
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,12 @@
+import markupsafe
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils.html import escape
 
 from cooperations.derived import stale_count
-from cooperations.models import Cooperation, CooperationPage, Participation, Territory, Theme
+from cooperations.models import Cooperation, Participation, Territory, Theme
 from cooperations.services import EDITORS, READERS
 
 from .conftest import make_cooperation, make_territory
@@ -150,25 +150,28 @@ def test_renaming_a_territory_refreshes_the_search_text_of_its_cooperations(
     assert stale_count() == 0
 
 
-def test_a_new_definition_of_a_legal_form_reaches_the_stored_page_of_its_cooperations(
-    admin_client, cooperation, legal_form
+def test_a_new_definition_of_a_legal_form_reaches_visitors_of_its_cooperations(
+    admin_client, client, cooperation, legal_form
 ):
+    # A visitor reads the page first: the process keeps it for the catalogue's version.
+    assert "Une définition toute neuve." not in client.get(cooperation.get_absolute_url()).text
     url = reverse("admin:cooperations_legalform_change", args=[legal_form.pk])
     data = {"label": legal_form.label, "slug": legal_form.slug, "position": "1"}
     data["definition"] = "Une définition toute neuve."
     assert admin_client.post(url, data).status_code == 302
-    assert "Une définition toute neuve." in CooperationPage.objects.get(pk=cooperation.pk).html
+    assert "Une définition toute neuve." in client.get(cooperation.get_absolute_url()).text
     assert stale_count() == 0
 
 
-def test_a_territory_of_another_kind_reaches_the_stored_page_of_its_cooperations(
-    admin_client, cooperation, partner
+def test_a_territory_of_another_kind_reaches_visitors_of_its_cooperations(
+    admin_client, client, cooperation, partner
 ):
+    shown = f"{markupsafe.escape(partner.name)}</a> — {markupsafe.escape(Territory.Kind.CA.label)}"
+    assert shown not in client.get(cooperation.get_absolute_url()).text
     url = reverse("admin:cooperations_territory_change", args=[partner.pk])
     data = {"kind": Territory.Kind.CA, "code": partner.code, "name": partner.name}
     assert admin_client.post(url, data).status_code == 302
-    shown = f"{escape(partner.name)}</a> — {escape(Territory.Kind.CA.label)}"
-    assert shown in CooperationPage.objects.get(pk=cooperation.pk).html
+    assert shown in client.get(cooperation.get_absolute_url()).text
     assert stale_count() == 0
 
 

@@ -58,7 +58,7 @@ def test_two_records_side_by_side(client, catalogue):
     metropoles = body_row(html, "Métropoles")
     assert "Brest Métropole" in metropoles[0] and "Nantes" not in metropoles[0]
     assert "Nantes" in metropoles[1]
-    assert "CC du Pays d&#x27;Iroise" in body_row(html, "Partenaires")[0]
+    assert "CC du Pays d&#39;Iroise" in body_row(html, "Partenaires")[0]
     assert "PETR du Pays de Retz" in body_row(html, "Partenaires")[1]
     factors = body_row(html, "Facteurs de réussite")
     assert "Un comité de pilotage commun." in factors[0]

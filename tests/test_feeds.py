@@ -143,7 +143,7 @@ def test_feed_is_valid_atom_with_absolute_links_and_dates(client, catalogue):
     summary = entry.find(f"{ATOM}summary")
     assert summary.get("type") == "html"
     assert "Covoiturage et circuits courts" in summary.text
-    assert "Métropoles : Brest Métropole.<br>Partenaires : CC du Pays d&#x27;Iroise." in (
+    assert "Métropoles : Brest Métropole.<br>Partenaires : CC du Pays d&#39;Iroise." in (
         summary.text
     )
     assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == ["Mobilités et transports"]

@@ -1,12 +1,15 @@
-"""The list's links written in Python say what Django's `{% querystring %}` tag would."""
+"""The list's links say what Django's `{% querystring %}` tag would; the pagination template
+links every page it shows."""
+
+import html as html_module
 
 import pytest
 from django.core.paginator import Paginator
 from django.http import QueryDict
-from django.template import RequestContext, Template
+from django.template import RequestContext, Template, engines
 from django.test import RequestFactory
 
-from cooperations.list_links import QueryLinks, pagination
+from cooperations.list_links import QueryLinks
 
 QUERIES = [
     "",
@@ -32,13 +35,20 @@ def django_querystring(query: str, changes: dict) -> str:
     template = Template("{% querystring " + arguments + " %}")
     values = {f"v{number}": value for number, value in enumerate(changes.values())}
     request = RequestFactory().get("/cooperations/?" + query)
-    return template.render(RequestContext(request, values))
+    # The tag writes HTML; the links are text, escaped where a template writes them.
+    return html_module.unescape(template.render(RequestContext(request, values)))
 
 
 @pytest.mark.parametrize("query", QUERIES)
 @pytest.mark.parametrize("changes", CHANGES)
 def test_links_are_those_of_the_querystring_tag(query, changes):
     assert QueryLinks(QueryDict(query))(**changes) == django_querystring(query, changes)
+
+
+def pagination(links, page_obj, page_range) -> str:
+    template = engines["jinja2"].get_template("includes/pagination.html")
+    context = {"links": links, "page_obj": page_obj, "paginator": page_obj.paginator}
+    return template.render({**context, "page_range": page_range}).strip()
 
 
 def page_of(number: int, count: int = 500):

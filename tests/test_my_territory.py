@@ -3,6 +3,7 @@ those containing it."""
 
 import re
 
+import markupsafe
 import pytest
 
 from cooperations.models import Participation, Territory
@@ -216,4 +217,4 @@ def test_the_typed_name_comes_back_escaped_in_the_form(client, area):
     typed = 'Brest"><script>x</script>'
     html = client.get("/mon-territoire/", {"nom": typed}).content.decode()
     assert "<script>x</script>" not in html
-    assert 'name="nom" value="Brest&quot;&gt;&lt;script&gt;x&lt;/script&gt;"' in html
+    assert f'name="nom" value="{markupsafe.escape(typed)}"' in html

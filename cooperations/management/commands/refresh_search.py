@@ -1,7 +1,6 @@
-"""Rebuild the search text, the export text, the list row and the stored page of every
-cooperation.
+"""Rebuild the search text and the export text of every cooperation.
 
-Why: the public search, the CSV export, the lists and the record pages read denormalised data (see
+Why: the public search and the CSV export read denormalised data (see
 cooperations/derived.py). The admin and the import refresh them for the records they write;
 after any other bulk change — a raw SQL fix, a territory list reloaded with new names, a
 vocabulary label edited — this command brings them back in line with the data.
@@ -14,10 +13,7 @@ from cooperations.derived import refresh_derived_text, stale_count
 
 
 class Command(BaseCommand):
-    help = (
-        "Reconstruit le texte de recherche, la ligne d'export, la ligne de liste et la page "
-        "enregistrée de toutes les coopérations."
-    )
+    help = "Reconstruit le texte de recherche et la ligne d'export de toutes les coopérations."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -35,7 +31,6 @@ class Command(BaseCommand):
             total = refresh_derived_text()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Textes de recherche, d'export, de liste et pages à jour : {stale} fiche(s) "
-                f"sur {total}."
+                f"Textes de recherche et d'export à jour : {stale} fiche(s) sur {total}."
             )
         )
