@@ -74,7 +74,6 @@ def test_conversion_fails_loudly_on_a_bad_illustration(line, message):
         convert_documented(documented, "", FACTOR_HEADER + line + "\n")
 
 
-@pytest.mark.skipif(not DATA_DIR.exists(), reason="documented CSVs not available")
 def test_every_illustration_names_a_documented_cooperation():
     # convert_data_dir raises on the first unknown name; this reads the real files.
     def rows(name):
@@ -90,7 +89,6 @@ def test_every_illustration_names_a_documented_cooperation():
     assert {row["cooperation"] for row in illustrations} <= names
 
 
-@pytest.mark.skipif(not DATA_DIR.exists(), reason="documented CSVs not available")
 def test_committed_demo_file_is_up_to_date_with_the_documented_csvs():
     assert DEMO_PATH.read_bytes() == convert_data_dir(DATA_DIR)
 
