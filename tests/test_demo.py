@@ -129,6 +129,41 @@ def test_demo_loads_through_the_import_and_reloads_unchanged(official_territorie
     assert Cooperation.objects.count() == total
 
 
+def test_every_documented_row_cites_its_sources():
+    # Read in the files, before any import: a row added without sources fails here first.
+    rows = [
+        row
+        for name in ("cooperations-documentees.csv", "cooperations-supplementaires.csv")
+        for row in documented_rows(name)
+    ]
+    assert rows
+    unsourced = [
+        row["nom"]
+        for row in rows
+        if not any(url.startswith(("https://", "http://")) for url in row["sources"].split())
+    ]
+    assert unsourced == []
+    assert all(row["source"].startswith(("https://", "http://")) for row in ILLUSTRATIONS)
+
+
+def test_published_demo_is_sourced_and_spans_at_least_twenty_metropoles(official_territories, db):
+    call_command("load_demo", stdout=io.StringIO())
+    published = Cooperation.objects.filter(is_published=True)
+    assert published.count() >= 100
+    metropoles = (
+        Territory.objects.metropoles()
+        .filter(
+            participations__role=Participation.Role.METROPOLE,
+            participations__cooperation__in=published,
+        )
+        .distinct()
+    )
+    assert metropoles.count() >= 20
+    assert not published.exclude(sources__url__startswith="http").exists()
+    assert not CooperationFactor.objects.exclude(source_url__startswith="http").exists()
+    assert not CooperationPlusValue.objects.exclude(source_url__startswith="http").exists()
+
+
 @pytest.mark.parametrize(
     ("cell", "siren"),
     [("Lille", "200093201"), ("MEL", "200093201"), ("Marseille", "200054807"),
