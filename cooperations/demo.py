@@ -1,6 +1,6 @@
-"""The demo data set: the 47 documented cooperations of ../shared/data (40 in
-cooperations-documentees.csv, 7 in cooperations-supplementaires.csv) with the 95 illustrations
-of facteurs-documentes.csv, in the inventory format.
+"""The demo data set: the documented cooperations of fixtures/documented/
+(cooperations-documentees.csv, cooperations-supplementaires.csv) with the illustrations of
+facteurs-documentes.csv, in the inventory format. docs/data.md cites where they come from.
 
 `convert_documented` only renames columns, places each illustration in its factor's or
 plus-value's columns (text and source) and states the record-level choices below; it adds no
@@ -29,8 +29,8 @@ from .inventory import ParseError, read_spreadsheet
 from .vocabularies import FACTOR_CODES, PLUS_VALUE_CODES
 
 DEMO_PATH = Path(settings.BASE_DIR) / "fixtures" / "demo-cooperations.csv"
-# Where CI and the worktrees keep the documented files: next to the repository.
-DATA_DIR = Path(settings.BASE_DIR).parent / "shared" / "data"
+# In the repository, so that a clone alone rebuilds the demo (docs/data.md).
+DATA_DIR = Path(settings.BASE_DIR) / "fixtures" / "documented"
 DOCUMENTED, SUPPLEMENTARY, FACTORS = (
     "cooperations-documentees.csv",
     "cooperations-supplementaires.csv",

@@ -203,6 +203,13 @@ LEGAL_FORMS = [
         "compétences en commun.",
     ),
     (
+        "groupement-europeen-cooperation-territoriale",
+        "Groupement européen de coopération territoriale",
+        "Structure de droit européen, dotée de la personnalité juridique, qui réunit des "
+        "collectivités et des États de part et d'autre d'une frontière (règlement (CE) "
+        "n° 1082/2006) : eurométropoles, eurodistricts.",
+    ),
+    (
         "groupement-interet-public",
         "Groupement d'intérêt public",
         "Personne morale de droit public réunissant des partenaires publics et privés autour "

@@ -1,5 +1,5 @@
-"""The demo data: the 47 documented cooperations and their illustrations, loaded through the
-inventory import."""
+"""The demo data: the documented cooperations of fixtures/documented/ and their illustrations,
+loaded through the inventory import."""
 
 import csv
 import io
@@ -74,51 +74,94 @@ def test_conversion_fails_loudly_on_a_bad_illustration(line, message):
         convert_documented(documented, "", FACTOR_HEADER + line + "\n")
 
 
-@pytest.mark.skipif(not DATA_DIR.exists(), reason="documented CSVs not available")
+def documented_rows(name):
+    return list(csv.DictReader(io.StringIO((DATA_DIR / name).read_text("utf-8-sig"))))
+
+
+DOCUMENTED_NAMES = {
+    row["nom"]
+    for name in ("cooperations-documentees.csv", "cooperations-supplementaires.csv")
+    for row in documented_rows(name)
+}
+ILLUSTRATIONS = documented_rows("facteurs-documentes.csv")
+
+
 def test_every_illustration_names_a_documented_cooperation():
     # convert_data_dir raises on the first unknown name; this reads the real files.
-    def rows(name):
-        return list(csv.DictReader(io.StringIO((DATA_DIR / name).read_text("utf-8-sig"))))
-
-    names = {
-        row["nom"]
-        for name in ("cooperations-documentees.csv", "cooperations-supplementaires.csv")
-        for row in rows(name)
-    }
-    illustrations = rows("facteurs-documentes.csv")
-    assert len(names) == 47 and len(illustrations) == 95
-    assert {row["cooperation"] for row in illustrations} <= names
+    assert len(DOCUMENTED_NAMES) >= 47 and len(ILLUSTRATIONS) >= 95
+    assert {row["cooperation"] for row in ILLUSTRATIONS} <= DOCUMENTED_NAMES
 
 
-@pytest.mark.skipif(not DATA_DIR.exists(), reason="documented CSVs not available")
 def test_committed_demo_file_is_up_to_date_with_the_documented_csvs():
     assert DEMO_PATH.read_bytes() == convert_data_dir(DATA_DIR)
 
 
 def test_demo_loads_through_the_import_and_reloads_unchanged(official_territories, db):
+    total = len(DOCUMENTED_NAMES)
+    plus_values = sum(row["facteur"].startswith("plus-value:") for row in ILLUSTRATIONS)
+    value_chains = {
+        row["cooperation"] for row in ILLUSTRATIONS if row["facteur"] == "plus-value:filieres"
+    }
     out = io.StringIO()
     call_command("load_demo", stdout=out)
-    assert "47 ligne(s) : 47 nouvelle(s)" in out.getvalue()
-    assert Cooperation.objects.count() == 47
-    assert Cooperation.objects.filter(is_published=True).count() == 47
-    assert Source.objects.count() >= 47
-    # 95 illustrations: 73 of factors, 22 of plus-values, each with its own source.
-    assert CooperationFactor.objects.count() == 73
-    assert CooperationPlusValue.objects.count() == 22
+    assert f"{total} ligne(s) : {total} nouvelle(s)" in out.getvalue()
+    assert Cooperation.objects.count() == total
+    assert Cooperation.objects.filter(is_published=True).count() == total
+    assert Source.objects.count() >= total
+    # Each illustration, of a factor or of a plus-value, with its own source.
+    assert CooperationFactor.objects.count() == len(ILLUSTRATIONS) - plus_values
+    assert CooperationPlusValue.objects.count() == plus_values
     assert not CooperationFactor.objects.filter(source_url="").exists()
     assert not CooperationPlusValue.objects.filter(source_url="").exists()
-    assert Cooperation.objects.filter(adds_value_chain=True).count() == 9
+    assert Cooperation.objects.filter(adds_value_chain=True).count() == len(value_chains)
     assert not Cooperation.objects.filter(sources__isnull=True).exists()
     pays_cob = Territory.objects.get(name="Pays du Centre Ouest Bretagne")
     assert (pays_cob.kind, pays_cob.code) == ("PETR", "")
     lyon = Cooperation.objects.get(slug="contrat-de-reciprocite-metropole-de-lyon-pays-daurillac")
     assert lyon.status == Cooperation.Status.ABANDONED
     assert lyon.participations.get(role=Participation.Role.METROPOLE).territory.kind == "MET69"
+    eurodistrict = Cooperation.objects.get(slug="eurodistrict-strasbourg-ortenau")
+    assert eurodistrict.legal_form.label == "Groupement européen de coopération territoriale"
 
     out = io.StringIO()
     call_command("load_demo", stdout=out)
-    assert "47 inchangée(s)" in out.getvalue()
-    assert Cooperation.objects.count() == 47
+    assert f"{total} inchangée(s)" in out.getvalue()
+    assert Cooperation.objects.count() == total
+
+
+def test_every_documented_row_cites_its_sources():
+    # Read in the files, before any import: a row added without sources fails here first.
+    rows = [
+        row
+        for name in ("cooperations-documentees.csv", "cooperations-supplementaires.csv")
+        for row in documented_rows(name)
+    ]
+    assert rows
+    unsourced = [
+        row["nom"]
+        for row in rows
+        if not any(url.startswith(("https://", "http://")) for url in row["sources"].split())
+    ]
+    assert unsourced == []
+    assert all(row["source"].startswith(("https://", "http://")) for row in ILLUSTRATIONS)
+
+
+def test_published_demo_is_sourced_and_spans_at_least_twenty_metropoles(official_territories, db):
+    call_command("load_demo", stdout=io.StringIO())
+    published = Cooperation.objects.filter(is_published=True)
+    assert published.count() >= 100
+    metropoles = (
+        Territory.objects.metropoles()
+        .filter(
+            participations__role=Participation.Role.METROPOLE,
+            participations__cooperation__in=published,
+        )
+        .distinct()
+    )
+    assert metropoles.count() >= 20
+    assert not published.exclude(sources__url__startswith="http").exists()
+    assert not CooperationFactor.objects.exclude(source_url__startswith="http").exists()
+    assert not CooperationPlusValue.objects.exclude(source_url__startswith="http").exists()
 
 
 @pytest.mark.parametrize(

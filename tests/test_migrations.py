@@ -79,3 +79,34 @@ def test_duplicate_codeless_territories_are_merged_keeping_links_and_aliases(mig
         kept.pk
     )
     assert TerritoryAlias.objects.get(alias="Retz").territory_id == kept.pk
+
+
+BEFORE_GECT = [("cooperations", "0016_cooperation_export_head")]
+AFTER_GECT = [("cooperations", "0019_legal_form_gect")]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_gect_form_joins_an_existing_catalogue_in_place_keeping_staff_order(migrator):
+    from cooperations.vocabularies import LEGAL_FORMS
+
+    apps = migrator(BEFORE_GECT)
+    LegalForm = apps.get_model("cooperations", "LegalForm")
+    # A catalogue made before the form existed: the 12 starting forms at 0002's places, one of
+    # them moved by staff in the admin.
+    LegalForm.objects.filter(slug="groupement-europeen-cooperation-territoriale").delete()
+    old = [slug for slug, _label, _definition in LEGAL_FORMS if not slug.startswith("groupement-e")]
+    for position, slug in enumerate(old, start=1):
+        LegalForm.objects.filter(slug=slug).update(position=position)
+    LegalForm.objects.filter(slug="charte").update(position=50)
+
+    apps = migrator(AFTER_GECT)
+    LegalForm = apps.get_model("cooperations", "LegalForm")
+    gect = LegalForm.objects.get(slug="groupement-europeen-cooperation-territoriale")
+    assert gect.label == "Groupement européen de coopération territoriale"
+    assert "frontière" in gect.definition
+    positions = dict(LegalForm.objects.values_list("slug", "position"))
+    assert positions["syndicat-mixte"] == 8
+    assert positions["groupement-europeen-cooperation-territoriale"] == 9
+    assert positions["groupement-interet-public"] == 10
+    assert positions["conference-cooperation-informelle"] == 13
+    assert positions["charte"] == 50  # the staff's order is kept

@@ -25,7 +25,7 @@ class Command(BaseCommand):
             type=Path,
             nargs="?",
             default=DATA_DIR,
-            help="dossier des trois fichiers (par défaut ../shared/data)",
+            help="dossier des trois fichiers (par défaut fixtures/documented)",
         )
         parser.add_argument("--output", "-o", type=Path, default=DEMO_PATH)
 
