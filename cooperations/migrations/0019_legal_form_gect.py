@@ -31,6 +31,6 @@ def remove(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cooperations", "0016_cooperation_export_head")]
+    dependencies = [("cooperations", "0017_drop_stored_pages")]
 
     operations = [migrations.RunPython(add, remove)]
