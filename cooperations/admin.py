@@ -45,6 +45,8 @@ class TerritoryAdmin(admin.ModelAdmin):
         # What the search text, rows and pages of its cooperations show of it.
         if change and {"name", "code", "kind"} & set(form.changed_data):
             refresh_derived_text(Cooperation.objects.filter(participations__territory=obj))
+        if not change or {"name", "code", "kind"} & set(form.changed_data):
+            # A new métropole shows on the home page, a renamed territory everywhere.
             ReferenceEdit.record(f"Territoire {obj}")
 
     def get_search_results(self, request, queryset, search_term):
@@ -241,6 +243,8 @@ class VocabularyAdmin(admin.ModelAdmin):
             # Labels are part of the search text of the cooperations that use them; labels,
             # links and definitions of their rows and pages.
             refresh_derived_text(obj.cooperations.all())
+        if not change or {"label", "slug", "definition"} & set(form.changed_data):
+            # A new theme or form shows on the home page, a new label everywhere.
             ReferenceEdit.record(f"{obj._meta.verbose_name.capitalize()} {obj}")
 
 

@@ -94,11 +94,21 @@ class FacetIndex:
     # other filter applies, derived from `values` once per index.
     totals: dict = field(init=False)
 
+    # How many territories other than métropoles take part in a published cooperation.
+    partner_count: int = field(init=False)
+
     def __post_init__(self):
         self.totals = {
             facet: {key: len(bitmap) for key, bitmap in bitmaps.items()}
             for facet, bitmaps in self.values.items()
         }
+        self.partner_count = len(
+            {
+                territory
+                for (territory, role), found in self.roles.items()
+                if role != METROPOLE and found
+            }
+        )
 
     @property
     def size(self) -> int:

@@ -16,7 +16,6 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import (
     Case,
-    Count,
     Exists,
     F,
     IntegerField,
@@ -75,70 +74,63 @@ def shown(raw: str, limit: int) -> str:
 
 
 def home(request):
-    published = Q(cooperations__is_published=True)
-    metropoles = (
-        Territory.objects.metropoles()
-        .annotate(total=Count("cooperations", filter=published, distinct=True))
-        .order_by("name")
-    )
-    themes = Theme.objects.annotate(total=Count("cooperations", filter=published))
-    factors = factors_with_totals()
-    legal_forms = LegalForm.objects.annotate(total=Count("cooperations", filter=published))
-    counts = Cooperation.objects.published().aggregate(
-        total=Count("pk", distinct=True),
-    )
-    participants = (
-        Participation.objects.filter(cooperation__is_published=True)
-        .exclude(role=Participation.Role.METROPOLE)
-        .values("territory")
-        .distinct()
-        .count()
-    )
+    """Counts of the whole catalogue, read from the facet index, with the vocabularies and
+    métropoles (four small queries) kept with it: the version's query only once warm."""
+    index = facet_index.for_request(request)
+    context = index.pages.get(HOME)
+    if context is None:
+        context = index.pages[HOME] = home_context(index)
+    return render(request, "cooperations/home.html", context)
+
+
+# The home page's key among the record pages kept with the facet index (slugs are strings).
+HOME = ("home",)
+
+
+def home_context(index) -> dict:
     # Sorted in Python: the database's collation would put « Métropole … » after « Metz ».
-    metropoles = sorted(metropoles, key=lambda m: fold(m.name))
-    return render(
-        request,
-        "cooperations/home.html",
-        {
-            "total": counts["total"],
-            "partner_total": participants,
-            "metropoles": metropoles,
-            "active_metropoles": sum(1 for m in metropoles if m.total),
-            "themes": themes,
-            "factors": factors,
-            "plus_values": plus_values_with_totals(),
-            "legal_forms": legal_forms,
-            "nav": "home",
-        },
-    )
+    metropoles = sorted(Territory.objects.metropoles(), key=lambda m: fold(m.name))
+    for metropole in metropoles:
+        # Every published cooperation it takes part in, whatever its role, as its page lists.
+        metropole.total = len(index.participants(metropole.pk))
+    themes = list(Theme.objects.all())
+    for theme in themes:
+        theme.total = index.totals["thematique"].get(theme.pk, 0)
+    legal_forms = list(LegalForm.objects.all())
+    for form in legal_forms:
+        form.total = index.totals["forme"].get(form.pk, 0)
+    return {
+        "total": index.size,
+        "partner_total": index.partner_count,
+        "metropoles": metropoles,
+        "active_metropoles": sum(1 for m in metropoles if m.total),
+        "themes": themes,
+        "factors": factors_with_totals(index),
+        "plus_values": plus_values_with_totals(index),
+        "legal_forms": legal_forms,
+        "nav": "home",
+    }
 
 
-def factors_with_totals():
+def factors_with_totals(index) -> list[SuccessFactor]:
     """The six factors in the publication's order, each with `total`, its published
-    cooperations: one query."""
-    return SuccessFactor.objects.order_by("position").annotate(
-        total=Count(
-            "cooperation_links", filter=Q(cooperation_links__cooperation__is_published=True)
-        )
-    )
+    cooperations (from the facet index): one query."""
+    factors = list(SuccessFactor.objects.order_by("position"))
+    for factor in factors:
+        factor.total = index.totals["facteur"].get(factor.pk, 0)
+    return factors
 
 
-def plus_values_with_totals() -> list[dict]:
+def plus_values_with_totals(index) -> list[dict]:
     """The three plus-values in the publication's order with their label, definition, URL and
-    `total` of published cooperations: one query."""
-    totals = Cooperation.objects.published().aggregate(
-        **{
-            code: Count("pk", filter=Q(**{field: True}))
-            for code, field, _l, _d in PLUS_VALUE_VOCABULARY
-        }
-    )
+    `total` of published cooperations (from the facet index): no query."""
     return [
         {
             "code": code,
             "label": label,
             "definition": definition,
-            "total": totals[code],
-            "url": reverse("cooperations:plus_value", args=[code]),
+            "total": index.totals["plus_value"].get(code, 0),
+            "url": fixed_path("cooperations:plus_value", code),
         }
         for code, _field, label, definition in PLUS_VALUE_VOCABULARY
     ]
@@ -163,7 +155,7 @@ def published_illustrations(queryset, per_group: int, group_field: str):
 def factors_overview(request):
     """The six factors, what each means, how many cooperations illustrate it and its first
     illustrations: 2 queries."""
-    factors = list(factors_with_totals())
+    factors = factors_with_totals(facet_index.for_request(request))
     by_factor = defaultdict(list)
     for link in published_illustrations(
         CooperationFactor.objects.all(), OVERVIEW_ILLUSTRATIONS + 1, "factor_id"
@@ -176,7 +168,7 @@ def factors_overview(request):
 
 def plus_values_overview(request):
     """The three plus-values, like the factors: 2 queries."""
-    plus_values = plus_values_with_totals()
+    plus_values = plus_values_with_totals(facet_index.for_request(request))
     by_code = defaultdict(list)
     for link in published_illustrations(
         CooperationPlusValue.objects.all(), OVERVIEW_ILLUSTRATIONS, "plus_value"
