@@ -366,9 +366,12 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # writes through the admin or the import show at once, other edits within this delay. 0: off.
 PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 60)
 # The facet index of the lists (cooperations/facet_index.py) follows every write through the
-# admin or the import at once; edits that keep no history (the territory register) within
-# this many seconds.
-FACET_INDEX_MAX_AGE = env_int("FACET_INDEX_MAX_AGE", 300)
+# admin, the import and the territory register at once. A positive number of seconds also
+# rebuilds it that often, for edits made behind the catalogue's back (raw SQL); 0 never does.
+FACET_INDEX_MAX_AGE = env_int("FACET_INDEX_MAX_AGE", 0)
+# After a write, visitors' pages are served from the previous index while a thread builds the
+# new one, instead of waiting for it.
+FACET_INDEX_BACKGROUND = env_bool("FACET_INDEX_BACKGROUND", True)
 # One Redis shared by every application server, or local memory per process when unset;
 # the prefix lets several catalogues (production, staging) share one Redis.
 CACHES = {

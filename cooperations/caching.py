@@ -245,7 +245,10 @@ def cache_public_page(view):
         response = _cache_call("get", key)
         if response is None:
             response = view(request, *args, **kwargs)
-            if response.status_code == 200 and not response.streaming and not response.cookies:
+            keep = response.status_code == 200 and not response.streaming and not response.cookies
+            # A page made from the previous facet index while the new one is built is not the
+            # page of this version.
+            if keep and not getattr(request, "index_behind", False):
                 _cache_call("set", key, response, settings.PUBLIC_CACHE_SECONDS)
         return response
 

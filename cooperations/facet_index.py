@@ -15,9 +15,10 @@ the database.
 Freshness: the index is built once per catalogue version — the history-based version that the
 page cache uses, one indexed query per request — so any write through the admin or the import
 shows at the next request, on every application server (each rebuilds from the shared
-database). Edits that keep no history (a territory's département, loaded from the official
-register) show within FACET_INDEX_MAX_AGE seconds. The build reads the published cooperations
-and their relations in five queries; `stats()` gives its time and size.
+database); edits of territories and vocabularies move that version too (`ReferenceEdit`). A
+visitor's page never waits for a build when an older index is at hand (`current`). The build
+reads the published cooperations and their relations in five queries; `stats()` gives its time
+and size.
 
 Text search stays in the database (PostgreSQL full text, or the SQLite fallback): its matching
 ids and ranks are read once and intersected with the bitmaps.
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
+from django.db import connections
 from django.db.models import Q
 from pyroaring import BitMap, FrozenBitMap
 
@@ -269,40 +271,98 @@ def build(version: str) -> FacetIndex:
 
 _lock = threading.Lock()
 _current: FacetIndex | None = None
+_builder: threading.Thread | None = None
+_builder_lock = threading.Lock()
 
 
-def current(version: str | None = None) -> FacetIndex:
+def current(version: str | None = None, *, wait: bool = True) -> FacetIndex:
     """The index of the catalogue's current version, built on first use after a change.
 
     One build at a time per process: concurrent requests of a threaded worker wait for it
-    rather than build the same index twice.
+    rather than build the same index twice. With `wait=False` (a visitor's page) and an older
+    index at hand, that index answers at once and the new one is built in a thread of its own
+    (FACET_INDEX_BACKGROUND): a write then never makes readers queue behind a build that takes
+    a second at 100,000 cooperations.
     """
-    global _current
     version = version or catalogue_version()
     index = _current
     if index is not None and _fresh(index, version):
         return index
+    if index is not None and not wait and settings.FACET_INDEX_BACKGROUND:
+        _build_in_background()
+        return index
     with _lock:
         index = _current
         if index is None or not _fresh(index, version):
-            index = build(version)
-            _current = index
-            logger.info(
-                "Index des facettes construit : %s coopérations en %.0f ms.",
-                index.size,
-                index.build_seconds * 1000,
-            )
+            index = _replace(version)
     return index
 
 
+def _replace(version: str) -> FacetIndex:
+    global _current
+    index = build(version)
+    _current = index
+    logger.info(
+        "Index des facettes construit : %s coopérations en %.0f ms.",
+        index.size,
+        index.build_seconds * 1000,
+    )
+    return index
+
+
+def _build_in_background() -> None:
+    global _builder
+    with _builder_lock:
+        if _builder is not None and _builder.is_alive():
+            return
+        _builder = threading.Thread(target=_background_build, name="index-facettes", daemon=True)
+        _builder.start()
+
+
+def _background_build() -> None:
+    try:
+        with _lock:
+            # The version read here, before the build reads the rows: a write in between only
+            # makes the next request build once more.
+            version = catalogue_version()
+            index = _current
+            if index is None or not _fresh(index, version):
+                _replace(version)
+    except Exception:
+        # The old index keeps serving; the next visitor's request tries again.
+        logger.exception("Construction de l'index des facettes en arrière-plan impossible.")
+    finally:
+        connections.close_all()
+
+
+def wait_for_background_build(timeout: float = 60) -> None:
+    """Until the build in progress, if any, ends (tests, the benchmark)."""
+    builder = _builder
+    if builder is not None:
+        builder.join(timeout)
+
+
 def for_request(request) -> FacetIndex:
-    """The index for a request, reusing the version the page cache read for it, if it did."""
-    return current(getattr(request, "catalogue_version", None))
+    """The index for a request, reusing the version the page cache read for it, if it did.
+
+    A visitor (no session cookie) may get the previous index while the new one is built; the
+    request then says so (`request.index_behind`), and the page cache does not keep its page
+    under the new version. Staff wait for the new index: they see their own write at once."""
+    version = getattr(request, "catalogue_version", None) or catalogue_version()
+    visitor = settings.SESSION_COOKIE_NAME not in request.COOKIES
+    index = current(version, wait=not visitor)
+    if index.version != version:
+        request.index_behind = True
+    return index
 
 
 def _fresh(index: FacetIndex, version: str) -> bool:
-    age = time.monotonic() - index.built_at
-    return index.version == version and age < settings.FACET_INDEX_MAX_AGE
+    if index.version != version:
+        return False
+    # Edits behind the version's back (raw SQL) show after FACET_INDEX_MAX_AGE seconds, when
+    # set; 0, the default, never rebuilds an index whose version still holds.
+    max_age = settings.FACET_INDEX_MAX_AGE
+    return not max_age or time.monotonic() - index.built_at < max_age
 
 
 def reset() -> None:

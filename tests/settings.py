@@ -14,6 +14,9 @@ os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
 # Tests change the data between requests of the same URL, and SQLite reuses the history ids
 # that a rolled-back test had taken; the page cache has its own tests (test_caching.py).
 os.environ.setdefault("PUBLIC_CACHE_SECONDS", "0")
+# A test's own writes are in its transaction, which a building thread cannot see: the index is
+# built on the request path, except in the tests of the background build.
+os.environ.setdefault("FACET_INDEX_BACKGROUND", "0")
 
 from catalogue.settings import *  # noqa: E402, F403
 

@@ -13,6 +13,7 @@ FACET_INDEX_COMBINATIONS raises the number of combinations (default 200).
 import datetime
 import os
 import random
+import threading
 
 import pytest
 from django.test import RequestFactory
@@ -32,7 +33,7 @@ from cooperations.models import (
 )
 from cooperations.synthetic import generate_rows
 
-from .conftest import make_cooperation
+from .conftest import make_cooperation, make_metropole
 from .test_admin import change_form_data, make_staff
 
 COMBINATIONS = int(os.environ.get("FACET_INDEX_COMBINATIONS", "200"))
@@ -281,11 +282,11 @@ def test_related_cooperations_follow_their_rule(client, generated):
 def test_rows_unpublished_behind_the_version_go_with_the_index(client, generated, settings):
     """A write that keeps no history (raw SQL) leaves the version as it was: like the facet
     counts, the rows read for that version show it until the index is FACET_INDEX_MAX_AGE
-    old, and never after."""
+    old, when that is set, and never after."""
     first = client.get("/cooperations/").context["cooperations"][0]
     Cooperation.objects.filter(pk=first.pk).update(is_published=False)
     assert first.pk in [c.pk for c in client.get("/cooperations/").context["cooperations"]]
-    settings.FACET_INDEX_MAX_AGE = 0
+    settings.FACET_INDEX_MAX_AGE = 1e-9
     shown = [c.pk for c in client.get("/cooperations/").context["cooperations"]]
     assert first.pk not in shown
     assert len(shown) == 20
@@ -310,3 +311,39 @@ def test_years_filter_keeps_dated_rows_in_the_range(generated):
         .values_list("pk", flat=True)
     )
     assert {int(index.ids[p]) for p in kept} == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_write_visitors_are_served_while_the_new_index_is_built(
+    client, admin_client, settings, monkeypatch
+):
+    """A visitor's page does not wait for the build a write causes: the previous index answers,
+    its page is not cached as the new version's, and the next page after the build shows the
+    write. Staff wait for the new index and see their write at once."""
+    from django.core.cache import cache
+
+    metropole = make_metropole("Métropole d'essai")
+    make_cooperation("Alpha première", metropoles=[metropole])
+    settings.PUBLIC_CACHE_SECONDS = 60
+    settings.FACET_INDEX_BACKGROUND = True
+    cache.clear()
+    assert "Alpha première" in client.get("/cooperations/").content.decode()
+
+    release = threading.Event()
+    real_build = facet_index.build
+
+    def held_build(version):
+        release.wait(30)  # a request that waited for it would take 30 s and show the write
+        return real_build(version)
+
+    monkeypatch.setattr(facet_index, "build", held_build)
+    make_cooperation("Bêta seconde", metropoles=[metropole])
+    html = client.get("/cooperations/").content.decode()
+    assert "Alpha première" in html and "Bêta seconde" not in html
+    release.set()
+    facet_index.wait_for_background_build()
+    assert "Bêta seconde" in client.get("/cooperations/").content.decode()
+
+    make_cooperation("Gamma troisième", metropoles=[metropole])
+    assert "Gamma troisième" in admin_client.get("/cooperations/").content.decode()
+    cache.clear()
