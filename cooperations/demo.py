@@ -25,7 +25,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.text import slugify
 
-from .inventory import ParseError, read_spreadsheet
+from .inventory import ParseError
 from .vocabularies import FACTOR_CODES, PLUS_VALUE_CODES
 
 DEMO_PATH = Path(settings.BASE_DIR) / "fixtures" / "demo-cooperations.csv"
@@ -127,6 +127,3 @@ def convert_data_dir(folder: Path = DATA_DIR) -> bytes:
     )
     return convert_documented(documented, supplementary, factors)
 
-
-def read_demo(path: Path = DEMO_PATH):
-    return read_spreadsheet(path.read_bytes(), path.suffix)
