@@ -188,6 +188,9 @@ MIDDLEWARE = [
     # First, as django-cors-headers asks: every answer under /api/, errors and the answers of
     # other middleware included, carries the CORS headers.
     "corsheaders.middleware.CorsMiddleware",
+    # Before anything that reads the request or queries: no NUL byte reaches the database
+    # (catalogue/malformed_input.py).
+    "catalogue.malformed_input.MalformedInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise: static files need neither header.

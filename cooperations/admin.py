@@ -3,14 +3,16 @@ Lecteurs, see services.ensure_staff_groups); nothing here relies on hiding butto
 """
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Prefetch, Q
 from django.forms.models import BaseInlineFormSet
+from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
 from .admin_import import InventoryImportExportMixin
-from .concurrency import VersionedCooperationForm
+from .concurrency import UniqueRaceAdminMixin, VersionedCooperationForm
 from .derived import refresh_derived_text
 from .models import (
     Cooperation,
@@ -28,7 +30,7 @@ from .text import fold
 
 
 @admin.register(Territory)
-class TerritoryAdmin(admin.ModelAdmin):
+class TerritoryAdmin(UniqueRaceAdminMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "code", "departement", "population", "vintage"]
     list_filter = ["kind", "vintage", "region"]
     list_select_related = ["departement"]
@@ -129,7 +131,7 @@ class MetropoleFilter(admin.SimpleListFilter):
 
 
 @admin.register(Cooperation)
-class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
+class CooperationAdmin(UniqueRaceAdminMixin, InventoryImportExportMixin, SimpleHistoryAdmin):
     list_display = [
         "name",
         "metropoles",
@@ -197,6 +199,22 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
         ),
     ]
 
+    def history_view(self, request, object_id, extra_context=None):
+        # simple-history looks the id up as it comes: `abc` was a ValueError, hence a 500.
+        self._valid_pk(object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._valid_pk(object_id)
+        self._valid_pk(version_id, self.model.history.model._meta.pk)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _valid_pk(self, value, field=None):
+        try:
+            (field or self.model._meta.pk).to_python(unquote(value))
+        except ValidationError:
+            raise Http404 from None
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         select_illustrated_plus_values(form.instance)
@@ -228,7 +246,7 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
         return obj.signature_display
 
 
-class VocabularyAdmin(admin.ModelAdmin):
+class VocabularyAdmin(UniqueRaceAdminMixin, admin.ModelAdmin):
     list_display = ["label", "slug", "position"]
     search_fields = ["label", "slug"]
     prepopulated_fields = {"slug": ["label"]}

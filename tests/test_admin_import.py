@@ -287,6 +287,21 @@ def test_export_of_selected_cooperations(editor_client, catalogue):
     assert [row.slug for row in plan.rows] == ["formule"]
 
 
+@pytest.mark.parametrize("user", ["editor_client", "reader_client"])
+@pytest.mark.parametrize("query", ["?page=2", "?page=2&is_published__exact=0", "?zz=%00"])
+def test_export_with_an_unknown_parameter_says_so_and_offers_the_whole_list(
+    request, catalogue, user, query
+):
+    client = request.getfixturevalue(user)
+    for method in (client.get, client.post):
+        response = method(EXPORT + query, {"resource": "0", "format": "2"}, follow=True)
+        assert response.status_code == 200
+        assert response.redirect_chain == [(EXPORT, 302)]
+        page = response.content.decode()
+        assert "Filtre non reconnu dans l&#x27;adresse" in page
+        assert "l&#x27;export porte sur toutes les coopérations" in page
+
+
 def test_reader_may_export(reader_client, catalogue):
     response = reader_client.post(EXPORT, {"resource": "0", "format": "2"})
     assert response.status_code == 200
