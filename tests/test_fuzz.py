@@ -1,4 +1,6 @@
-"""Property-based tests: no query string and no path segment makes a public URL answer 5xx.
+"""Property-based tests: no query string and no path segment makes a URL answer 5xx — the
+public pages in depth, then every pattern of the URL configuration (public, API and admin) as
+an anonymous visitor, a reader and a superuser.
 
 Hypothesis throws arbitrary text, raw bytes (percent-encoded, so often invalid UTF-8), NUL,
 very long values and the same parameter repeated at every documented parameter of every public
