@@ -57,6 +57,27 @@ def import_lock(using: str = DEFAULT_DB_ALIAS):
         raise
 
 
+@contextmanager
+def without_request_timeouts(using: str = DEFAULT_DB_ALIAS):
+    """The block's queries may take as long as they need, even in a served request.
+
+    The web server bounds every statement (gunicorn.conf.py) so that a database that hangs
+    gives a 503 within seconds; an import of thousands of rows runs longer statements on
+    purpose, and staff wait for it knowingly. On PostgreSQL, a transaction with no statement
+    timeout (SET LOCAL ends with it) and no client-side wait bound; elsewhere nothing to lift.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    from catalogue.postgresql.base import unbounded_wait
+
+    with unbounded_wait(), transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = 0")
+        yield
+
+
 def _advisory_lock(connection) -> None:
     deadline = time.monotonic() + settings.IMPORT_LOCK_WAIT_SECONDS
     with connection.cursor() as cursor:
