@@ -787,13 +787,50 @@ class Sheet:
     header_line: int = 1
 
 
+# Bounds of a sheet, checked before and while it is read so that memory stays bounded whatever
+# a file that passes the size limit declares: the inventory has 24 columns and a few hundred
+# rows; 10,000 rows is the largest import measured (benchmarks/REPORT.md), and a 5 MB CSV of
+# short rows holds about 200,000. A sparse XLSX of 2 kB that declared its sheet as
+# A1:XFD1048576, or held one cell in row 1,048,576, had the reader fill in a billion empty
+# cells (4 GB in 14 s).
+SHEET_MAX_ROWS = 250_000
+SHEET_MAX_COLUMNS = 200
+
+
+def _number(value: int) -> str:
+    return f"{value:,}".replace(",", "\u202f")  # French thousands: a narrow no-break space
+
+
+def _too_large(rows: int | None = None, columns: int | None = None) -> ParseError:
+    """The refusal of a sheet past the bounds: its declared size when known."""
+    size = (
+        f"s'étend sur {_number(rows)} lignes et {_number(columns)} colonnes"
+        if rows is not None
+        else "a une ligne au-delà de ces bornes"
+    )
+    return ParseError(
+        f"Cette feuille {size} (au plus {_number(SHEET_MAX_ROWS)} lignes et "
+        f"{SHEET_MAX_COLUMNS} colonnes) : elle n'est pas lue. Copiez les lignes de l'inventaire "
+        "dans une feuille neuve, ou enregistrez-la en CSV."
+    )
+
+
 def _sheet_from_rows(rows: Iterable[Sequence]) -> Sheet:
-    numbered = [(n, list(row)) for n, row in enumerate(rows, start=1)]
-    for index, (number, row) in enumerate(numbered):
-        if any(clean_text(cell) for cell in row):
-            body = [(n, r) for n, r in numbered[index + 1 :] if any(clean_text(c) for c in r)]
-            return Sheet(header=row, rows=body, header_line=number)
-    return Sheet(header=[], rows=[])
+    """The first non-blank row as header, the other non-blank rows numbered; blank rows are
+    dropped as they come, and a row past the bounds stops the reading."""
+    header, header_line, body = None, 0, []
+    for number, row in enumerate(rows, start=1):
+        if number > SHEET_MAX_ROWS or len(row) > SHEET_MAX_COLUMNS:
+            raise _too_large()
+        if not any(clean_text(cell) for cell in row):
+            continue
+        if header is None:
+            header, header_line = list(row), number
+        else:
+            body.append((number, list(row)))
+    if header is None:
+        return Sheet(header=[], rows=[])
+    return Sheet(header=header, rows=body, header_line=header_line)
 
 
 def decode_text(data: bytes) -> str:
@@ -828,10 +865,10 @@ def read_csv(data: bytes) -> Sheet:
     if first_line.count("\t") > max(first_line.count(";"), first_line.count(",")):
         delimiter = "\t"
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        # Streamed: blank and surplus rows are never kept.
+        return _sheet_from_rows(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as error:
         raise ParseError(f"Fichier CSV illisible : {error}.") from None
-    return _sheet_from_rows(rows)
 
 
 def read_xlsx(data: bytes) -> Sheet:
@@ -843,6 +880,13 @@ def read_xlsx(data: bytes) -> Sheet:
         raise ParseError("Ce fichier n'est pas un classeur Excel (.xlsx) lisible.") from None
     try:
         sheet = workbook.worksheets[0]
+        # The dimension the sheet declares, read from the head of its XML before any row.
+        rows, columns = sheet.max_row or 0, sheet.max_column or 0
+        if rows > SHEET_MAX_ROWS or columns > SHEET_MAX_COLUMNS:
+            raise _too_large(rows, columns)
+        # Then rows as they are: the declared size would pad every row to its width and add
+        # the rows it claims; a row numbered past the bounds is caught while streaming.
+        sheet.reset_dimensions()
         return _sheet_from_rows(sheet.iter_rows(values_only=True))
     finally:
         workbook.close()
@@ -885,6 +929,8 @@ def read_ods(data: bytes) -> Sheet:
             cells.pop()
         repeat_rows = int(row.getAttrNS(TABLENS, "number-rows-repeated") or 1)
         rows.extend([cells] * (min(repeat_rows, 2) if not cells else repeat_rows))
+        if len(rows) > SHEET_MAX_ROWS:
+            raise _too_large()
     return _sheet_from_rows(rows)
 
 

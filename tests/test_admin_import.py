@@ -33,6 +33,7 @@ from .conftest import (
     get_or_make_territory,
     make_cooperation,
     make_source,
+    make_sparse_xlsx,
     make_territory,
     make_territory_world,
     make_zip_bomb,
@@ -166,6 +167,14 @@ def test_a_zip_bomb_is_refused_through_the_admin(editor_client, territories):
     page = upload(editor_client, make_zip_bomb(), "bombe.xlsx")
     assert page.status_code == 200
     assert "Ce classeur est anormalement compressé" in page.content.decode()
+    assert table_counts() == before
+
+
+def test_a_sparse_workbook_is_refused_through_the_admin(editor_client, territories):
+    before = table_counts()
+    page = upload(editor_client, make_sparse_xlsx(), "creux.xlsx")
+    assert page.status_code == 200
+    assert "Cette feuille s&#x27;étend sur 1\u202f048\u202f576 lignes" in page.content.decode()
     assert table_counts() == before
 
 
