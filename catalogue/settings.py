@@ -408,8 +408,14 @@ IMPORT_LOCK_WAIT_SECONDS = env_int("IMPORT_LOCK_WAIT_SECONDS", 10)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"without_traceback": {"()": "catalogue.errors.WithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # A request naming another host (scanners probe every address) is one line, not a
+        # 15-line traceback that says nothing more.
+        "django.security.DisallowedHost": {"filters": ["without_traceback"]},
+    },
 }
 
 # The « Retour d'information et contact » address of the accessibility statement, the legal
