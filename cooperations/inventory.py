@@ -928,9 +928,10 @@ def read_ods(data: bytes) -> Sheet:
         while cells and cells[-1] in ("", None):
             cells.pop()
         repeat_rows = int(row.getAttrNS(TABLENS, "number-rows-repeated") or 1)
-        rows.extend([cells] * (min(repeat_rows, 2) if not cells else repeat_rows))
-        if len(rows) > SHEET_MAX_ROWS:
-            raise _too_large()
+        repeat_rows = min(repeat_rows, 2) if not cells else repeat_rows
+        if len(rows) + repeat_rows > SHEET_MAX_ROWS:
+            raise _too_large()  # before making the repeated rows
+        rows.extend([cells] * repeat_rows)
     return _sheet_from_rows(rows)
 
 

@@ -364,6 +364,26 @@ def test_ods_multi_line_cells_and_repeated_cells():
     assert sheet.rows == [(3, ["A", "X\nY"])]
 
 
+def test_ods_row_repeated_past_the_bound_is_refused_before_repeating_it():
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    document = OpenDocumentSpreadsheet()
+    table = Table(name="Feuille")
+    for repeated in (1, 1048575):
+        row = TableRow(numberrowsrepeated=repeated)
+        cell = TableCell(valuetype="string")
+        cell.addElement(P(text="Nom"))
+        row.addElement(cell)
+        table.addElement(row)
+    document.spreadsheet.addElement(table)
+    buffer = io.BytesIO()
+    document.write(buffer)
+    with pytest.raises(ParseError, match="a une ligne au-delà de ces bornes"):
+        inventory.read_spreadsheet(buffer.getvalue(), "ods")
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
