@@ -224,9 +224,9 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
             names = ", ".join(f"« {name} »" for name in sorted(request.GET)[:5])
             messages.warning(
                 request,
-                f"Filtre non reconnu dans l'adresse ({names}) : il a été retiré, l'export "
-                "porte sur toutes les coopérations. Filtrez la liste puis cliquez sur "
-                "« Exporter » pour exporter une sélection.",
+                f"Un paramètre de l'adresse n'est pas un filtre de la liste ({names}) : les "
+                "filtres ont été retirés et l'export porte sur toutes les coopérations. "
+                "Filtrez la liste, puis cliquez sur « Exporter » pour exporter une sélection.",
             )
             return HttpResponseRedirect(request.path)
 
