@@ -11,6 +11,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
+from .admin_checks import ValidSelectionMixin
 from .admin_import import InventoryImportExportMixin
 from .concurrency import UniqueRaceAdminMixin, VersionedCooperationForm
 from .derived import refresh_derived_text
@@ -30,7 +31,7 @@ from .text import fold
 
 
 @admin.register(Territory)
-class TerritoryAdmin(UniqueRaceAdminMixin, admin.ModelAdmin):
+class TerritoryAdmin(ValidSelectionMixin, UniqueRaceAdminMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "code", "departement", "population", "vintage"]
     list_filter = ["kind", "vintage", "region"]
     list_select_related = ["departement"]
@@ -131,7 +132,9 @@ class MetropoleFilter(admin.SimpleListFilter):
 
 
 @admin.register(Cooperation)
-class CooperationAdmin(UniqueRaceAdminMixin, InventoryImportExportMixin, SimpleHistoryAdmin):
+class CooperationAdmin(
+    ValidSelectionMixin, UniqueRaceAdminMixin, InventoryImportExportMixin, SimpleHistoryAdmin
+):
     list_display = [
         "name",
         "metropoles",
@@ -246,7 +249,7 @@ class CooperationAdmin(UniqueRaceAdminMixin, InventoryImportExportMixin, SimpleH
         return obj.signature_display
 
 
-class VocabularyAdmin(UniqueRaceAdminMixin, admin.ModelAdmin):
+class VocabularyAdmin(ValidSelectionMixin, UniqueRaceAdminMixin, admin.ModelAdmin):
     list_display = ["label", "slug", "position"]
     search_fields = ["label", "slug"]
     prepopulated_fields = {"slug": ["label"]}
@@ -270,7 +273,7 @@ class LegalFormAdmin(VocabularyAdmin):
 
 
 @admin.register(SuccessFactor)
-class SuccessFactorAdmin(admin.ModelAdmin):
+class SuccessFactorAdmin(ValidSelectionMixin, admin.ModelAdmin):
     """The six factors are fixed by the Fabrique prospective: only their definition is edited."""
 
     list_display = ["label", "slug", "position"]

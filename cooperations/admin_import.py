@@ -23,6 +23,7 @@ from import_export.admin import ExportActionMixin, ImportMixin
 from import_export.forms import ExportForm, ImportForm
 from import_export.results import Result
 
+from .admin_checks import ValidSelectionMixin
 from .concurrency import ImportBusy
 from .importing import NOT_CREATABLE_KINDS, Taught, teach_names
 from .inventory import ParseError
@@ -236,7 +237,7 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
 
 
 @admin.register(TerritoryAlias)
-class TerritoryAliasAdmin(admin.ModelAdmin):
+class TerritoryAliasAdmin(ValidSelectionMixin, admin.ModelAdmin):
     list_display = ["alias", "territory", "source_url", "created_by", "created_at"]
     list_select_related = ["territory", "created_by"]
     list_filter = ["territory__kind"]

@@ -338,3 +338,19 @@ def test_territory_changelist_query_count_does_not_grow_with_rows(admin_client, 
     assert response.status_code == 200
     assert response.context["cl"].result_count == before + 100
     assert len(few) == len(many)
+
+
+@pytest.mark.parametrize("model", ["cooperation", "territory", "theme", "territoryalias"])
+@pytest.mark.parametrize("selected", ["abc", "\x00", "1.5"])
+def test_an_action_on_a_malformed_selection_does_nothing_and_says_so(
+    admin_client, cooperation, model, selected
+):
+    before = Cooperation.objects.count(), Territory.objects.count(), Theme.objects.count()
+    response = admin_client.post(
+        f"/admin/cooperations/{model}/",
+        {"action": "delete_selected", "_selected_action": [selected], "index": "0"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "La sélection envoyée n&#x27;est pas valide" in response.content.decode()
+    assert (Cooperation.objects.count(), Territory.objects.count(), Theme.objects.count()) == before
