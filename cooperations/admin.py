@@ -284,3 +284,15 @@ class SuccessFactorAdmin(ValidSelectionMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The admins of Django and of the libraries (users, groups, login attempts, the DSFR's settings)
+# get the same check of a posted selection: registered before this module (INSTALLED_APPS lists
+# this app last), each is registered again as a subclass with the check.
+for _model, _model_admin in list(admin.site._registry.items()):
+    if not isinstance(_model_admin, ValidSelectionMixin):
+        admin.site.unregister(_model)
+        admin.site.register(
+            _model,
+            type(type(_model_admin).__name__, (ValidSelectionMixin, type(_model_admin)), {}),
+        )

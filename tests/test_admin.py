@@ -340,14 +340,25 @@ def test_territory_changelist_query_count_does_not_grow_with_rows(admin_client, 
     assert len(few) == len(many)
 
 
-@pytest.mark.parametrize("model", ["cooperation", "territory", "theme", "territoryalias"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "cooperations/cooperation",
+        "cooperations/territory",
+        "cooperations/theme",
+        "cooperations/territoryalias",
+        "auth/user",
+        "auth/group",
+        "axes/accessattempt",
+    ],
+)
 @pytest.mark.parametrize("selected", ["abc", "\x00", "1.5"])
 def test_an_action_on_a_malformed_selection_does_nothing_and_says_so(
     admin_client, cooperation, model, selected
 ):
     before = Cooperation.objects.count(), Territory.objects.count(), Theme.objects.count()
     response = admin_client.post(
-        f"/admin/cooperations/{model}/",
+        f"/admin/{model}/",
         {"action": "delete_selected", "_selected_action": [selected], "index": "0"},
         follow=True,
     )
