@@ -28,6 +28,15 @@ Other shapes: WEB_CONCURRENCY for the processes, GUNICORN_CMD_ARGS="--threads=8"
 import multiprocessing
 import os
 
+# A database that hangs costs each request at most this long before a 503: the statements the
+# pages send take milliseconds, a live server cancels one after DATABASE_STATEMENT_TIMEOUT,
+# and a server that cannot even do that is given up after DATABASE_RESPONSE_TIMEOUT
+# (catalogue/postgresql/base.py). Set here, for the served requests only: commands run long
+# statements on purpose. The inventory import lifts both (cooperations/concurrency.py).
+# Empty counts as unset: .env.example lists both without a value.
+for name, seconds in (("DATABASE_STATEMENT_TIMEOUT", "1.5"), ("DATABASE_RESPONSE_TIMEOUT", "1.8")):
+    os.environ[name] = os.environ.get(name) or seconds
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
@@ -38,3 +47,8 @@ keepalive = 5
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket (gunicornc) defaults to one path per user: a second server on the
+# host took it over, and stopping either deleted it. Off unless a path of this server's own is
+# given (docs/deployment.md).
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket

@@ -13,6 +13,7 @@ The pages render without the request's context processors and without a query, s
 still render while the database is down.
 """
 
+import logging
 import sys
 
 from django.core.exceptions import SuspiciousOperation
@@ -68,6 +69,15 @@ CSRF_ERROR = (
     "Revenez à la page précédente, rechargez-la, puis envoyez de nouveau le formulaire. "
     "L'espace d'administration a besoin des cookies de ce site.",
 )
+
+
+class WithoutTraceback(logging.Filter):
+    """Logs the record's message alone: for errors whose first line says everything."""
+
+    def filter(self, record):
+        record.exc_info = None
+        record.exc_text = None
+        return True
 
 
 def wants_json(request) -> bool:

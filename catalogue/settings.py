@@ -44,6 +44,22 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} doit être un nombre entier, pas {raw!r}.") from None
 
 
+def env_seconds(name: str) -> float | None:
+    """A positive duration in seconds (0.5, 2); unset or empty means none."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 86400:
+        raise ImproperlyConfigured(
+            f"{name} doit être une durée positive en secondes (1.5, 2), pas {raw!r}."
+        )
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
@@ -98,12 +114,28 @@ def database_config(url: str | None) -> dict:
         # JIT compilation likewise: it starts on queries whose estimated cost is high, which
         # the export's grouped joins reach through poor row estimates, and compiling took
         # 0.5 s more than the 0.2 s the 10,000-row CSV export runs without it.
-        config.setdefault("OPTIONS", {})["options"] = (
-            f"-c max_parallel_workers_per_gather={workers} -c jit=off"
-        )
-        # An unreachable host answers 503 within seconds rather than holding the worker until
-        # the TCP timeout (catalogue/errors.py).
-        config["OPTIONS"].setdefault("connect_timeout", 5)
+        options = f"-c max_parallel_workers_per_gather={workers} -c jit=off"
+        # A database that hangs must cost a request seconds, then a 503 (catalogue/errors.py),
+        # not hold its worker until the database wakes up: catalogue/postgresql/base.py. The
+        # web server sets both bounds (gunicorn.conf.py); commands (migrations, imports,
+        # refreshes of the whole catalogue) run long statements on purpose and have none
+        # unless these variables are set.
+        statement_timeout = env_seconds("DATABASE_STATEMENT_TIMEOUT")
+        response_timeout = env_seconds("DATABASE_RESPONSE_TIMEOUT")
+        if statement_timeout:
+            options += f" -c statement_timeout={round(statement_timeout * 1000)}"
+        if response_timeout and statement_timeout and response_timeout <= statement_timeout:
+            raise ImproperlyConfigured(
+                "DATABASE_RESPONSE_TIMEOUT doit dépasser DATABASE_STATEMENT_TIMEOUT : une base "
+                "qui répond annule elle-même une requête trop longue, avant que le serveur "
+                "d'application ne la croie figée."
+            )
+        config["ENGINE"] = "catalogue.postgresql"
+        config["RESPONSE_TIMEOUT"] = response_timeout
+        config.setdefault("OPTIONS", {})["options"] = options
+        # An unreachable or frozen host answers 503 within 2 s (psycopg's minimum) rather
+        # than holding the worker until the TCP timeout.
+        config["OPTIONS"].setdefault("connect_timeout", 2)
         # The queries every list and record page sends (the catalogue's version with the
         # page's rows, cooperations/caching.py) are prepared once per connection, so that
         # PostgreSQL plans them once instead of at every page: 0.6 → 0.3 ms each, half its
@@ -188,6 +220,9 @@ MIDDLEWARE = [
     # First, as django-cors-headers asks: every answer under /api/, errors and the answers of
     # other middleware included, carries the CORS headers.
     "corsheaders.middleware.CorsMiddleware",
+    # Before anything that reads the request or queries: no NUL byte reaches the database
+    # (catalogue/malformed_input.py).
+    "catalogue.malformed_input.MalformedInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise: static files need neither header.
@@ -390,8 +425,14 @@ IMPORT_LOCK_WAIT_SECONDS = env_int("IMPORT_LOCK_WAIT_SECONDS", 10)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"without_traceback": {"()": "catalogue.errors.WithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # A request naming another host (scanners probe every address) is one line, not a
+        # 15-line traceback that says nothing more.
+        "django.security.DisallowedHost": {"filters": ["without_traceback"]},
+    },
 }
 
 # The « Retour d'information et contact » address of the accessibility statement, the legal

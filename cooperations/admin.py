@@ -3,14 +3,17 @@ Lecteurs, see services.ensure_staff_groups); nothing here relies on hiding butto
 """
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Prefetch, Q
 from django.forms.models import BaseInlineFormSet
+from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
+from .admin_checks import ValidSelectionMixin
 from .admin_import import InventoryImportExportMixin
-from .concurrency import VersionedCooperationForm
+from .concurrency import UniqueRaceAdminMixin, VersionedCooperationForm
 from .derived import refresh_derived_text
 from .models import (
     Cooperation,
@@ -29,7 +32,7 @@ from .text import fold
 
 
 @admin.register(Territory)
-class TerritoryAdmin(admin.ModelAdmin):
+class TerritoryAdmin(ValidSelectionMixin, UniqueRaceAdminMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "code", "departement", "population", "vintage"]
     list_filter = ["kind", "vintage", "region"]
     list_select_related = ["departement"]
@@ -133,7 +136,9 @@ class MetropoleFilter(admin.SimpleListFilter):
 
 
 @admin.register(Cooperation)
-class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
+class CooperationAdmin(
+    ValidSelectionMixin, UniqueRaceAdminMixin, InventoryImportExportMixin, SimpleHistoryAdmin
+):
     list_display = [
         "name",
         "metropoles",
@@ -201,6 +206,22 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
         ),
     ]
 
+    def history_view(self, request, object_id, extra_context=None):
+        # simple-history looks the id up as it comes: `abc` was a ValueError, hence a 500.
+        self._valid_pk(object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._valid_pk(object_id)
+        self._valid_pk(version_id, self.model.history.model._meta.pk)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _valid_pk(self, value, field=None):
+        try:
+            (field or self.model._meta.pk).to_python(unquote(value))
+        except ValidationError:
+            raise Http404 from None
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         select_illustrated_plus_values(form.instance)
@@ -232,7 +253,7 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
         return obj.signature_display
 
 
-class VocabularyAdmin(admin.ModelAdmin):
+class VocabularyAdmin(ValidSelectionMixin, UniqueRaceAdminMixin, admin.ModelAdmin):
     list_display = ["label", "slug", "position"]
     search_fields = ["label", "slug"]
     prepopulated_fields = {"slug": ["label"]}
@@ -259,7 +280,7 @@ class LegalFormAdmin(VocabularyAdmin):
 
 
 @admin.register(SuccessFactor)
-class SuccessFactorAdmin(admin.ModelAdmin):
+class SuccessFactorAdmin(ValidSelectionMixin, admin.ModelAdmin):
     """The six factors are fixed by the Fabrique prospective: only their definition is edited."""
 
     list_display = ["label", "slug", "position"]
@@ -275,3 +296,15 @@ class SuccessFactorAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if "definition" in form.changed_data:
             ReferenceEdit.record(f"Facteur de réussite {obj}")
+
+
+# The admins of Django and of the libraries (users, groups, login attempts, the DSFR's settings)
+# get the same check of a posted selection: registered before this module (INSTALLED_APPS lists
+# this app last), each is registered again as a subclass with the check.
+for _model, _model_admin in list(admin.site._registry.items()):
+    if not isinstance(_model_admin, ValidSelectionMixin):
+        admin.site.unregister(_model)
+        admin.site.register(
+            _model,
+            type(type(_model_admin).__name__, (ValidSelectionMixin, type(_model_admin)), {}),
+        )

@@ -12,6 +12,7 @@ import tempfile
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse, HttpResponseRedirect, QueryDict
@@ -22,6 +23,7 @@ from import_export.admin import ExportActionMixin, ImportMixin
 from import_export.forms import ExportForm, ImportForm
 from import_export.results import Result
 
+from .admin_checks import ValidSelectionMixin
 from .concurrency import ImportBusy
 from .importing import NOT_CREATABLE_KINDS, Taught, teach_names
 from .inventory import ParseError
@@ -212,13 +214,30 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
     def get_export_filename(self, request, queryset, file_format):
         return f"cooperations-{timezone.localdate():%Y-%m-%d}.{file_format.get_extension()}"
 
+    def export_action(self, request):
+        # The export applies the change list's filters from the query string, and the library
+        # lets the change list's refusal of an unknown one (`?page=2`, a stale bookmark) end in
+        # a 500. The change list itself answers `?e=1`; the export says what it dropped and
+        # offers the unfiltered export instead.
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            names = ", ".join(f"« {name} »" for name in sorted(request.GET)[:5])
+            messages.warning(
+                request,
+                f"Un paramètre de l'adresse n'est pas un filtre de la liste ({names}) : les "
+                "filtres ont été retirés et l'export porte sur toutes les coopérations. "
+                "Filtrez la liste, puis cliquez sur « Exporter » pour exporter une sélection.",
+            )
+            return HttpResponseRedirect(request.path)
+
     def get_valid_export_item_pks(self, request):
         # The library's default warns of its deprecation; any cooperation may be exported.
         return self.model.objects.values_list("pk", flat=True)
 
 
 @admin.register(TerritoryAlias)
-class TerritoryAliasAdmin(admin.ModelAdmin):
+class TerritoryAliasAdmin(ValidSelectionMixin, admin.ModelAdmin):
     list_display = ["alias", "territory", "source_url", "created_by", "created_at"]
     list_select_related = ["territory", "created_by"]
     list_filter = ["territory__kind"]

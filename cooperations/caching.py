@@ -37,6 +37,8 @@ from django.db import InterfaceError, OperationalError, connection
 from django.dispatch import receiver
 from redis.exceptions import RedisError
 
+from catalogue.postgresql.base import DatabaseNotAnswering
+
 from .lookups import any_of_parameter
 from .models import (
     Cooperation,
@@ -144,8 +146,10 @@ def catalogue_version() -> str:
         connection.health_check_done = True
     try:
         return _read_version()
-    except (OperationalError, InterfaceError):
-        if not checking or connection.is_usable():
+    except (OperationalError, InterfaceError) as error:
+        # A database that did not answer in time is not a connection gone stale: trying a new
+        # one would only wait once more (catalogue/postgresql/base.py).
+        if not checking or isinstance(error, DatabaseNotAnswering) or connection.is_usable():
             raise
         connection.close()
         return _read_version()

@@ -1,6 +1,7 @@
 """What keeps concurrent writers from colliding: one inventory import at a time, uncoded
-territories created with get-or-create semantics, and the cooperation admin form's refusal to
-save over a version newer than the one it was opened on.
+territories created with get-or-create semantics, admin adds that lose a race on a unique
+constraint shown again with the form's error, and the cooperation admin form's refusal to save
+over a version newer than the one it was opened on.
 """
 
 import datetime
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, OperationalError, connections, transaction
 from django.utils import timezone
 
 from .models import Cooperation, CooperationFactor, Participation, Source, Territory
@@ -56,6 +57,27 @@ def import_lock(using: str = DEFAULT_DB_ALIAS):
         raise
 
 
+@contextmanager
+def without_request_timeouts(using: str = DEFAULT_DB_ALIAS):
+    """The block's queries may take as long as they need, even in a served request.
+
+    The web server bounds every statement (gunicorn.conf.py) so that a database that hangs
+    gives a 503 within seconds; an import of thousands of rows runs longer statements on
+    purpose, and staff wait for it knowingly. On PostgreSQL, a transaction with no statement
+    timeout (SET LOCAL ends with it) and no client-side wait bound; elsewhere nothing to lift.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    from catalogue.postgresql.base import unbounded_wait
+
+    with unbounded_wait(), transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = 0")
+        yield
+
+
 def _advisory_lock(connection) -> None:
     deadline = time.monotonic() + settings.IMPORT_LOCK_WAIT_SECONDS
     with connection.cursor() as cursor:
@@ -83,6 +105,27 @@ def get_or_create_codeless_territories(new_territories) -> tuple[dict, int]:
         ids[new] = territory.pk
         created += was_created
     return ids, created
+
+
+# --- Admin adds racing on a unique constraint ----------------------------------------------------
+
+
+class UniqueRaceAdminMixin:
+    """Two editors adding the same cooperation (or uncoded territory, or theme) at the same
+    instant both pass the form's uniqueness check, since neither row exists yet; the second
+    INSERT then breaks the unique constraint — a 500. The admin saves in one transaction, rolled
+    back whole by the error, so the request is simply run once more: by then the winner's row
+    is committed (PostgreSQL makes a conflicting INSERT wait for the other transaction's end),
+    and the form's own validation shows the loser its French error (« … existe déjà »), with
+    what they typed kept. A second failure is not a race and is raised."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IntegrityError:
+            if request.method != "POST":
+                raise
+            return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 # --- The admin form's version check --------------------------------------------------------------

@@ -126,4 +126,3 @@ def convert_data_dir(folder: Path = DATA_DIR) -> bytes:
         for name in (DOCUMENTED, SUPPLEMENTARY, FACTORS)
     )
     return convert_documented(documented, supplementary, factors)
-

@@ -14,6 +14,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from xml.etree import ElementTree
 
 from .text import fold
 from .vocabularies import FACTOR_CODES, PLUS_VALUE_CODES
@@ -787,13 +788,50 @@ class Sheet:
     header_line: int = 1
 
 
+# Bounds of a sheet, checked before and while it is read so that memory stays bounded whatever
+# a file that passes the size limit declares: the inventory has 24 columns and a few hundred
+# rows; 10,000 rows is the largest import measured (benchmarks/REPORT.md), and a 5 MB CSV of
+# short rows holds about 200,000. A sparse XLSX of 2 kB that declared its sheet as
+# A1:XFD1048576, or held one cell in row 1,048,576, had the reader fill in a billion empty
+# cells (4 GB in 14 s).
+SHEET_MAX_ROWS = 250_000
+SHEET_MAX_COLUMNS = 200
+
+
+def _number(value: int) -> str:
+    return f"{value:,}".replace(",", "\u202f")  # French thousands: a narrow no-break space
+
+
+def _too_large(rows: int | None = None, columns: int | None = None) -> ParseError:
+    """The refusal of a sheet past the bounds: its declared size when known."""
+    size = (
+        f"s'étend sur {_number(rows)} lignes et {_number(columns)} colonnes"
+        if rows is not None
+        else "a une ligne au-delà de ces bornes"
+    )
+    return ParseError(
+        f"Cette feuille {size} (au plus {_number(SHEET_MAX_ROWS)} lignes et "
+        f"{SHEET_MAX_COLUMNS} colonnes) : elle n'est pas lue. Copiez les lignes de l'inventaire "
+        "dans une feuille neuve, ou enregistrez-la en CSV."
+    )
+
+
 def _sheet_from_rows(rows: Iterable[Sequence]) -> Sheet:
-    numbered = [(n, list(row)) for n, row in enumerate(rows, start=1)]
-    for index, (number, row) in enumerate(numbered):
-        if any(clean_text(cell) for cell in row):
-            body = [(n, r) for n, r in numbered[index + 1 :] if any(clean_text(c) for c in r)]
-            return Sheet(header=row, rows=body, header_line=number)
-    return Sheet(header=[], rows=[])
+    """The first non-blank row as header, the other non-blank rows numbered; blank rows are
+    dropped as they come, and a row past the bounds stops the reading."""
+    header, header_line, body = None, 0, []
+    for number, row in enumerate(rows, start=1):
+        if number > SHEET_MAX_ROWS or len(row) > SHEET_MAX_COLUMNS:
+            raise _too_large()
+        if not any(clean_text(cell) for cell in row):
+            continue
+        if header is None:
+            header, header_line = list(row), number
+        else:
+            body.append((number, list(row)))
+    if header is None:
+        return Sheet(header=[], rows=[])
+    return Sheet(header=header, rows=body, header_line=header_line)
 
 
 def decode_text(data: bytes) -> str:
@@ -828,10 +866,10 @@ def read_csv(data: bytes) -> Sheet:
     if first_line.count("\t") > max(first_line.count(";"), first_line.count(",")):
         delimiter = "\t"
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        # Streamed: blank and surplus rows are never kept.
+        return _sheet_from_rows(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as error:
         raise ParseError(f"Fichier CSV illisible : {error}.") from None
-    return _sheet_from_rows(rows)
 
 
 def read_xlsx(data: bytes) -> Sheet:
@@ -843,49 +881,103 @@ def read_xlsx(data: bytes) -> Sheet:
         raise ParseError("Ce fichier n'est pas un classeur Excel (.xlsx) lisible.") from None
     try:
         sheet = workbook.worksheets[0]
+        # The dimension the sheet declares, read from the head of its XML before any row.
+        rows, columns = sheet.max_row or 0, sheet.max_column or 0
+        if rows > SHEET_MAX_ROWS or columns > SHEET_MAX_COLUMNS:
+            raise _too_large(rows, columns)
+        # Then rows as they are: the declared size would pad every row to its width and add
+        # the rows it claims; a row numbered past the bounds is caught while streaming.
+        sheet.reset_dimensions()
         return _sheet_from_rows(sheet.iter_rows(values_only=True))
     finally:
         workbook.close()
 
 
-def read_ods(data: bytes) -> Sheet:
-    from odf import opendocument, table, teletype
-    from odf.namespaces import OFFICENS, TABLENS
+_ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_ODS_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 
-    try:
-        document = opendocument.load(io.BytesIO(data))
-    except Exception:  # odfpy raises anything from zipfile to xml errors on a bad file
-        raise ParseError("Ce fichier n'est pas un classeur OpenDocument (.ods) lisible.") from None
-    sheets = document.spreadsheet.getElementsByType(table.Table) if document.spreadsheet else []
-    if not sheets:
-        raise ParseError("Ce fichier n'est pas un classeur OpenDocument (.ods) lisible.")
 
-    def read_cell(cell):
-        value_type = cell.getAttrNS(OFFICENS, "value-type")
-        if value_type == "float":
-            return float(cell.getAttrNS(OFFICENS, "value"))
-        if value_type == "date":
-            raw = cell.getAttrNS(OFFICENS, "date-value")
-            return datetime.datetime.fromisoformat(raw)
-        if value_type == "boolean":
-            return cell.getAttrNS(OFFICENS, "boolean-value") == "true"
-        paragraphs = [teletype.extractText(p) for p in cell.childNodes if p.qname[1] == "p"]
-        return "\n".join(paragraphs)
+def _ods_text(node) -> str:
+    """A paragraph's text as LibreOffice shows it: runs of spaces (`text:s`), tabs and line
+    breaks written as elements, spans and links read through."""
+    parts = [node.text or ""]
+    for child in node:
+        if child.tag == _ODS_TEXT + "s":
+            parts.append(" " * int(child.get(_ODS_TEXT + "c") or 1))
+        elif child.tag == _ODS_TEXT + "tab":
+            parts.append("\t")
+        elif child.tag == _ODS_TEXT + "line-break":
+            parts.append("\n")
+        else:
+            parts.append(_ods_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
 
-    rows = []
-    for row in sheets[0].getElementsByType(table.TableRow):
+
+def _ods_cell(cell):
+    value_type = cell.get(_ODS_OFFICE + "value-type")
+    if value_type == "float":
+        return float(cell.get(_ODS_OFFICE + "value"))
+    if value_type == "date":
+        return datetime.datetime.fromisoformat(cell.get(_ODS_OFFICE + "date-value"))
+    if value_type == "boolean":
+        return cell.get(_ODS_OFFICE + "boolean-value") == "true"
+    return "\n".join(_ods_text(p) for p in cell if p.tag == _ODS_TEXT + "p")
+
+
+def _ods_rows(content) -> Iterator[list]:
+    """The rows of the first sheet of `content.xml`, streamed: each row is read, then dropped
+    from the tree, so memory holds one row whatever the sheet's length (a whole-document reader
+    took 350 MB for 10,000 rows)."""
+    cell_tags = {_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"}
+    stack, in_sheet, seen_sheet = [], False, False
+    # The standard library's parser: ElementTree resolves no external entity, and the expat it
+    # is built on (2.4 and later) refuses entity-expansion bombs.
+    for event, element in ElementTree.iterparse(content, events=("start", "end")):  # noqa: S314
+        if event == "start":
+            stack.append(element)
+            if element.tag == _ODS_TABLE + "table" and not seen_sheet:
+                in_sheet = seen_sheet = True
+            continue
+        stack.pop()
+        if element.tag == _ODS_TABLE + "table" and in_sheet:
+            return
+        if not in_sheet or element.tag != _ODS_TABLE + "table-row":
+            continue
         cells = []
-        for cell in row.childNodes:
-            if cell.qname[1] not in {"table-cell", "covered-table-cell"}:
-                continue
-            repeat = int(cell.getAttrNS(TABLENS, "number-columns-repeated") or 1)
-            value = read_cell(cell)
-            cells.extend([value] * min(repeat, 200))
+        for cell in element:
+            if cell.tag in cell_tags:
+                repeat = int(cell.get(_ODS_TABLE + "number-columns-repeated") or 1)
+                cells.extend([_ods_cell(cell)] * min(repeat, 200))
         while cells and cells[-1] in ("", None):
             cells.pop()
-        repeat_rows = int(row.getAttrNS(TABLENS, "number-rows-repeated") or 1)
-        rows.extend([cells] * (min(repeat_rows, 2) if not cells else repeat_rows))
-    return _sheet_from_rows(rows)
+        repeat_rows = int(element.get(_ODS_TABLE + "number-rows-repeated") or 1)
+        if stack:
+            stack[-1].remove(element)
+        yield [cells, repeat_rows]
+    if not seen_sheet:
+        raise ParseError("Ce fichier n'est pas un classeur OpenDocument (.ods) lisible.")
+
+
+def read_ods(data: bytes) -> Sheet:
+    def rows():
+        count = 0
+        for cells, repeat_rows in _ods_rows(content):
+            # LibreOffice writes the empty rows down to the sheet's end as one repeated row.
+            repeat_rows = min(repeat_rows, 2) if not cells else repeat_rows
+            count += repeat_rows
+            if count > SHEET_MAX_ROWS:
+                raise _too_large()  # before making the repeated rows
+            yield from [cells] * repeat_rows
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open("content.xml") as content:
+            return _sheet_from_rows(rows())
+    except ParseError:
+        raise
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, ElementTree.ParseError):
+        raise ParseError("Ce fichier n'est pas un classeur OpenDocument (.ods) lisible.") from None
 
 
 # Limits of a spreadsheet archive, checked on its directory before anything is inflated: a

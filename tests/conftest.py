@@ -300,3 +300,51 @@ def make_zip_bomb() -> bytes:
         archive.writestr("[Content_Types].xml", b"<Types/>")
         archive.writestr("xl/worksheets/sheet1.xml", bytes(20 << 20))
     return buffer.getvalue()
+
+
+def make_sparse_xlsx(dimension: str | None = "A1:XFD1048576", far_cell: str = "A1048576") -> bytes:
+    """A valid workbook of about 1 kB: a header row, the `dimension` its sheet declares (None:
+    none) and one more cell at `far_cell`; nothing in it inflates, so the archive checks pass."""
+    declared = f'<dimension ref="{dimension}"/>' if dimension else ""
+    row = "".join(ch for ch in far_cell if ch.isdigit())
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"{declared}<sheetData>"
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>Nom</t></is></c>'
+        '<c r="B1" t="inlineStr"><is><t>Métropoles</t></is></c></row>'
+        f'<row r="{row}"><c r="{far_cell}" t="inlineStr"><is><t>x</t></is></c></row>'
+        "</sheetData></worksheet>"
+    )
+    main = "http://schemas.openxmlformats.org"
+    parts = {
+        "[Content_Types].xml": (
+            f'<Types xmlns="{main}/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.'
+            'openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<Relationships xmlns="{main}/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{main}/officeDocument/2006/relationships/'
+            'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<workbook xmlns="{main}/spreadsheetml/2006/main" '
+            f'xmlns:r="{main}/officeDocument/2006/relationships"><sheets>'
+            '<sheet name="Inventaire" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<Relationships xmlns="{main}/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{main}/officeDocument/2006/relationships/'
+            'worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+        ),
+        "xl/worksheets/sheet1.xml": sheet,
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text.encode())
+    return buffer.getvalue()

@@ -234,6 +234,30 @@ def test_success_factors_cannot_be_added_or_deleted_even_by_a_superuser(admin_cl
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "cooperation/abc/history/",
+        "cooperation/{pk}/history/abc/",
+        "cooperation/abc/history/1/",
+        "cooperation/9{pk}/history/",
+    ],
+)
+def test_history_pages_of_a_malformed_or_unknown_id_are_not_found(
+    admin_client, cooperation, address
+):
+    response = admin_client.get("/admin/cooperations/" + address.format(pk=cooperation.pk))
+    assert response.status_code == 404
+    assert "Page introuvable" in response.content.decode()
+
+
+def test_history_of_a_malformed_territory_id_goes_back_to_the_list(admin_client, db):
+    response = admin_client.get("/admin/cooperations/territory/abc/history/", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain
+    assert "n’existe pas" in response.content.decode()
+
+
 def test_history_shows_who_changed_which_field_from_what_to_what(
     client, editor, cooperation, metropole, partner, factor
 ):
@@ -317,3 +341,30 @@ def test_territory_changelist_query_count_does_not_grow_with_rows(admin_client, 
     assert response.status_code == 200
     assert response.context["cl"].result_count == before + 100
     assert len(few) == len(many)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "cooperations/cooperation",
+        "cooperations/territory",
+        "cooperations/theme",
+        "cooperations/territoryalias",
+        "auth/user",
+        "auth/group",
+        "axes/accessattempt",
+    ],
+)
+@pytest.mark.parametrize("selected", ["abc", "\x00", "1.5"])
+def test_an_action_on_a_malformed_selection_does_nothing_and_says_so(
+    admin_client, cooperation, model, selected
+):
+    before = Cooperation.objects.count(), Territory.objects.count(), Theme.objects.count()
+    response = admin_client.post(
+        f"/admin/{model}/",
+        {"action": "delete_selected", "_selected_action": [selected], "index": "0"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "La sélection envoyée n&#x27;est pas valide" in response.content.decode()
+    assert (Cooperation.objects.count(), Territory.objects.count(), Theme.objects.count()) == before

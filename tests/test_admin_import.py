@@ -33,6 +33,7 @@ from .conftest import (
     get_or_make_territory,
     make_cooperation,
     make_source,
+    make_sparse_xlsx,
     make_territory,
     make_territory_world,
     make_zip_bomb,
@@ -169,6 +170,14 @@ def test_a_zip_bomb_is_refused_through_the_admin(editor_client, territories):
     assert table_counts() == before
 
 
+def test_a_sparse_workbook_is_refused_through_the_admin(editor_client, territories):
+    before = table_counts()
+    page = upload(editor_client, make_sparse_xlsx(), "creux.xlsx")
+    assert page.status_code == 200
+    assert "Cette feuille s&#x27;étend sur 1\u202f048\u202f576 lignes" in page.content.decode()
+    assert table_counts() == before
+
+
 def test_oversized_file_is_refused_with_the_limit(editor_client, territories, settings):
     settings.IMPORT_MAX_UPLOAD_SIZE = 100
     page = upload(editor_client, CSV.encode() * 3)
@@ -285,6 +294,24 @@ def test_export_of_selected_cooperations(editor_client, catalogue):
     )
     plan = plan_import(read_spreadsheet(response.content, "csv"))
     assert [row.slug for row in plan.rows] == ["formule"]
+
+
+@pytest.mark.parametrize("user", ["editor_client", "reader_client"])
+@pytest.mark.parametrize("query", ["?page=2", "?page=2&is_published__exact=0", "?zz=%00"])
+def test_export_with_an_unknown_parameter_says_so_and_offers_the_whole_list(
+    request, catalogue, user, query
+):
+    client = request.getfixturevalue(user)
+    for response in (
+        client.get(EXPORT + query, follow=True),
+        client.post(EXPORT + query, {"resource": "0", "format": "2"}, follow=True),
+    ):
+        assert response.status_code == 200
+        assert response.redirect_chain == [(EXPORT, 302)]
+        page = response.content.decode()
+        assert "Un paramètre de l&#x27;adresse n&#x27;est pas un filtre de la liste" in page
+        assert "« page »" in page or "« zz »" in page
+        assert "l&#x27;export porte sur toutes les coopérations" in page
 
 
 def test_reader_may_export(reader_client, catalogue):

@@ -4,6 +4,8 @@ schema, and never a server error. The catalogue of the public-page tests is the 
 answers in-process through its WSGI application, on the test database.
 """
 
+import re
+
 import hypothesis
 import pytest
 import schemathesis
@@ -51,3 +53,19 @@ def test_every_endpoint_conforms_to_its_schema(case, catalogue_over_wsgi):
 
 def test_the_tested_document_is_the_one_served(client, db):
     assert client.get("/api/v1/openapi.json").json() == schema.raw_schema
+
+
+# Schemathesis draws path parameters as valid URL text; what a hostile client sends as well:
+# NUL (PostgreSQL refuses it in text), bytes that are not UTF-8, a very long value.
+HOSTILE_SEGMENTS = ["%00", "a%00b", "%C3%28", "%FF", "x" * 5000, "9" * 400]
+TEMPLATED_PATHS = [path for path in schema.raw_schema["paths"] if "{" in path]
+
+
+@pytest.mark.parametrize("path", TEMPLATED_PATHS)
+@pytest.mark.parametrize("segment", HOSTILE_SEGMENTS)
+def test_hostile_path_parameters_get_a_json_client_error(client, db, path, segment):
+    build_catalogue()
+    url = re.sub(r"\{\w+\}", segment, path)
+    response = client.get(url)
+    assert 400 <= response.status_code < 500, url[:200]
+    assert response.json()["error"]["status"] == response.status_code

@@ -336,3 +336,96 @@ def test_reverting_to_an_old_version_carries_the_current_version(client, coopera
     assert client.post(revert, form).status_code == 302
     cooperation.refresh_from_db()
     assert cooperation.summary == ""
+
+
+# --- Two editors adding the same record at the same instant -------------------------------------
+
+
+@pytest.fixture
+def collide_in_save_model(monkeypatch):
+    """Hold each thread's first save until the other has validated too: both pass the form's
+    uniqueness check, then both INSERT — the race of two editors clicking together, every
+    round instead of most."""
+
+    def hold(admin_class):
+        barrier = threading.Barrier(2)
+        held = threading.local()
+        original = admin_class.save_model
+
+        def save_model(self, request, obj, form, change):
+            if not getattr(held, "done", False):
+                held.done = True
+                barrier.wait(timeout=10)
+            return original(self, request, obj, form, change)
+
+        monkeypatch.setattr(admin_class, "save_model", save_model)
+
+    return hold
+
+
+def two_editors_add(url, data_of):
+    """Twenty rounds of two editors posting the same add form together; each round's
+    statuses and the loser's page."""
+    anne, bruno = Client(), Client()
+    anne.force_login(editor("editrice"))
+    bruno.force_login(editor("editeur"))
+    rounds = []
+    for number in range(20):
+        data = data_of(number)
+        rounds.append(
+            run_together(
+                lambda data=data: anne.post(url, data), lambda data=data: bruno.post(url, data)
+            )
+        )
+    return rounds
+
+
+def assert_one_saved_one_told(rounds, message):
+    for responses in rounds:
+        assert not any(isinstance(r, Exception) for r in responses), responses
+        assert sorted(r.status_code for r in responses) == [200, 302]
+        refused = next(r for r in responses if r.status_code == 200)
+        assert message in refused.content.decode()
+
+
+@postgres_only
+@two_connections
+def test_two_editors_adding_the_same_cooperation_together_one_is_told_in_french(
+    brest, collide_in_save_model
+):
+    from cooperations.admin import CooperationAdmin
+    from cooperations.models import SuccessFactor
+
+    from .test_admin import cooperation_form
+
+    collide_in_save_model(CooperationAdmin)
+    factor = SuccessFactor.objects.get(slug="gouvernance")
+
+    def data_of(number):
+        return cooperation_form(
+            brest, [], [], factor, name=f"Entente {number}", slug=f"entente-{number}"
+        )
+
+    rounds = two_editors_add(reverse("admin:cooperations_cooperation_add"), data_of)
+    assert_one_saved_one_told(rounds, "Un objet Coopération avec ce champ Identifiant")
+    slugs = Cooperation.objects.filter(slug__startswith="entente-").values_list("slug", flat=True)
+    assert sorted(slugs) == sorted(f"entente-{number}" for number in range(20))
+
+
+@postgres_only
+@two_connections
+def test_two_editors_adding_the_same_codeless_territory_together_one_is_told_in_french(
+    db, collide_in_save_model
+):
+    from cooperations.admin import TerritoryAdmin
+
+    collide_in_save_model(TerritoryAdmin)
+
+    def data_of(number):
+        return {"kind": Territory.Kind.PETR, "code": "", "name": f"Pays numéro {number}"}
+
+    rounds = two_editors_add(reverse("admin:cooperations_territory_add"), data_of)
+    assert_one_saved_one_told(
+        rounds, "Un territoire sans code officiel de cette nature porte déjà ce nom"
+    )
+    assert Territory.objects.filter(kind=Territory.Kind.PETR).count() == 20

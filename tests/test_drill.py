@@ -37,6 +37,19 @@ def test_requests_are_counted_by_the_moment_they_start():
     assert summary["recovery_s"] == pytest.approx(0.8)
 
 
+def test_the_slowest_answers_during_the_outage_are_reported_apart_for_health():
+    outcomes = [
+        outcome(9, "200", ended=12),  # started before: outside
+        outcome(11, "503", ended=12.9),
+        Outcome("santé", 12, 12.8, "503"),
+        outcome(21, "200", ended=25),  # after
+    ]
+    summary = summarise(outcomes, outage_start=10, outage_end=20)
+    assert summary["slowest_during_s"] == {"pages": pytest.approx(1.9), "santé": pytest.approx(0.8)}
+    text = "\n".join(verdict_lines(summary, acknowledged=1, lost=0))
+    assert "pages 1.90 s (cible ≤ 2 s), /sante/ 0.80 s (cible ≤ 1 s)" in text
+
+
 def test_no_success_after_the_restart_means_no_recovery():
     summary = summarise([outcome(1, "200"), outcome(25, "500")], 10, 20)
     assert summary["recovery_s"] is None
@@ -80,6 +93,31 @@ def test_private_cluster_serves_unaccent_and_stops():
     finally:
         if cluster.running():
             cluster.stop("immediate")
+        shutil.rmtree(root)
+
+
+def test_a_frozen_private_cluster_accepts_connections_and_answers_nothing_until_thawed():
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip(f"PostgreSQL 15 absent ({PG_BIN}) : grappe privée non testée.")
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        pytest.skip("runuser absent : la grappe ne peut pas tourner sous l'utilisateur postgres.")
+    import psycopg
+
+    root = Path(tempfile.mkdtemp(prefix="catalogue-test-grappe-"))
+    cluster = PrivateCluster(root, free_port(), PG_BIN)
+    cluster.create()
+    cluster.start()
+    try:
+        assert len(cluster.processes()) > 1  # the postmaster and its helpers
+        cluster.freeze()
+        with pytest.raises(psycopg.OperationalError, match="timeout"):
+            psycopg.connect(cluster.url("postgres"), connect_timeout=2)
+        cluster.thaw()
+        with psycopg.connect(cluster.url("postgres"), connect_timeout=2) as connection:
+            assert connection.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        cluster.thaw()
+        cluster.stop("immediate")
         shutil.rmtree(root)
 
 

@@ -149,8 +149,10 @@ CONNECTION_REFUSED = OperationalError(
 
 
 def database_raises(error):
-    """Opening a connection or a cursor raises `error`, as Django does when the server is gone."""
-    return mock.patch.object(connections[DEFAULT_DB_ALIAS], "ensure_connection", side_effect=error)
+    """Opening a connection or a cursor raises `error`, as Django does when the server is gone;
+    in every thread (the health check has one of its own)."""
+    wrapper_class = type(connections[DEFAULT_DB_ALIAS])
+    return mock.patch.object(wrapper_class, "ensure_connection", side_effect=error)
 
 
 @pytest.fixture
@@ -337,6 +339,17 @@ def test_postgres_connections_are_health_checked_and_give_up_connecting_quickly(
 
     config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
     assert config["CONN_HEALTH_CHECKS"] is True
-    assert config["OPTIONS"]["connect_timeout"] == 5
-    explicit = database_config("postgres://postgres@127.0.0.1:5432/catalogue?connect_timeout=2")
-    assert explicit["OPTIONS"]["connect_timeout"] == 2
+    assert config["OPTIONS"]["connect_timeout"] == 2
+    explicit = database_config("postgres://postgres@127.0.0.1:5432/catalogue?connect_timeout=5")
+    assert explicit["OPTIONS"]["connect_timeout"] == 5
+
+
+def test_a_disallowed_host_is_logged_on_one_line(client, db, caplog):
+    caplog.set_level(logging.WARNING, logger="django.security.DisallowedHost")
+    response = client.get("/", headers={"host": "intrus.example"})
+    assert response.status_code == 400
+    records = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+    assert len(records) == 1
+    assert "intrus.example" in records[0].getMessage()
+    assert records[0].exc_info is None
+    assert "Traceback" not in caplog.text

@@ -1,4 +1,6 @@
-"""Property-based tests: no query string and no path segment makes a public URL answer 5xx.
+"""Property-based tests: no query string and no path segment makes a URL answer 5xx — the
+public pages in depth, then every pattern of the URL configuration (public, API and admin) as
+an anonymous visitor, a reader and a superuser.
 
 Hypothesis throws arbitrary text, raw bytes (percent-encoded, so often invalid UTF-8), NUL,
 very long values and the same parameter repeated at every documented parameter of every public
@@ -11,15 +13,19 @@ FUZZ_EXAMPLES sets the number of query-string examples (default 200, half as man
 """
 
 import os
+import re
 from urllib.parse import quote_from_bytes
 
 import pytest
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import transaction
+from django.urls import URLResolver, get_resolver
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from cooperations.models import SuccessFactor, Territory, Theme
+from cooperations.models import Cooperation, SuccessFactor, Territory, Theme
 
 from .catalogue_data import build_catalogue
 
@@ -203,3 +209,137 @@ def test_unknown_path_segments_are_404(client, world, prefix, segment, json):
         name = str(int(name))  # the <int:pk> converter reads 007 as 7
     exists = name in world[prefix]
     assert response.status_code == (200 if exists else 404), url[:300]
+
+
+# --- Every URL pattern, as anonymous visitor, reader and superuser -------------------------------
+
+_PLACEHOLDER = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)|\([^)]*\)")
+
+
+def _routes(patterns, prefix=""):
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern).replace("^", "").replace("$", "")
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, route)
+        else:
+            yield route
+
+
+def url_templates() -> list[list[str | None]]:
+    """Every pattern of the URL configuration, public, API and admin alike, as its literal
+    parts (strings) and placeholders (a 1-tuple of the parameter's name)."""
+    templates = []
+    for route in _routes(get_resolver().url_patterns):
+        parts, position = [], 0
+        for match in _PLACEHOLDER.finditer(route):
+            parts.append(route[position : match.start()])
+            parts.append((match.group(1) or match.group(2) or "value",))
+            position = match.end()
+        parts.append(route[position:])
+        templates.append(parts)
+    return templates
+
+
+TEMPLATES = url_templates()
+# Valid values per placeholder name, so that a bad segment or query is also tried next to
+# good ones, on pages that exist.
+PLACEHOLDER_VALUES = {
+    "slug": ["brest-iroise", "mobilites-transports", "gouvernance", "echelles"],
+    "segment": ["epci", "departement", "region", "commune"],
+    "code": ["242900314", "29", "53", "echelles"],
+    "app_label": ["cooperations", "auth"],
+    "url": ["inconnue/"],
+}
+ADMIN_PARAMETERS = [
+    "q",
+    "o",
+    "p",
+    "e",
+    "all",
+    "_popup",
+    "_to_field",
+    "_changelist_filters",
+    "status__exact",
+    "kind__exact",
+    "is_published__exact",
+    "legal_form__id__exact",
+    "themes__id__exact",
+    "metropole",
+    "app_label",
+    "model_name",
+    "field_name",
+    "term",
+]
+
+
+@pytest.fixture
+def visitors(world, client, django_user_model):
+    """The clients of each kind of visitor: anonymous, a reader, a superuser."""
+    from django.test import Client
+
+    from cooperations.services import READERS
+
+    reader = django_user_model.objects.create_user("lecteur", password="pw", is_staff=True)
+    reader.groups.add(Group.objects.get(name=READERS))
+    superuser = django_user_model.objects.create_superuser("admin", password="pw")
+    clients = {"anonyme": client, "lecteur": Client(), "admin": Client()}
+    clients["lecteur"].force_login(reader)
+    clients["admin"].force_login(superuser)
+    pks = {
+        "object_id": [str(pk) for pk in Cooperation.objects.values_list("pk", flat=True)[:2]],
+        "pk": [str(pk) for pk in Territory.objects.values_list("pk", flat=True)[:2]],
+        "id": [str(superuser.pk)],
+        "content_type_id": [str(ContentType.objects.get_for_model(Cooperation).pk)],
+    }
+    return clients, PLACEHOLDER_VALUES | pks
+
+
+def fill(template, choose) -> str:
+    return "/" + "".join(part if isinstance(part, str) else choose(part[0]) for part in template)
+
+
+# The DSFR's own admin (its site settings) has URL fields left at Django 5's default scheme.
+@pytest.mark.filterwarnings(
+    "ignore:The default scheme will be changed:django.utils.deprecation.RemovedInDjango60Warning"
+)
+@fuzz_settings
+@given(
+    template=st.sampled_from(TEMPLATES),
+    visitor=st.sampled_from(["anonyme", "lecteur", "admin"]),
+    data=st.data(),
+    items=st.lists(
+        st.tuples(st.sampled_from(PARAMETERS + ADMIN_PARAMETERS).map(str.encode), values),
+        max_size=4,
+    ),
+    extra=arbitrary,
+    repeated=st.tuples(
+        st.sampled_from(PARAMETERS + ADMIN_PARAMETERS).map(str.encode),
+        short_values,
+        st.integers(0, 300),
+    ),
+)
+# Found in production: the admin export with any parameter that is not a filter.
+@example(
+    ["admin/cooperations/cooperation/export/"],
+    "lecteur",
+    None,
+    [(b"page", b"2")],
+    [],
+    (b"p", b"", 0),
+)
+def test_no_url_of_any_pattern_gives_a_server_error(
+    visitors, template, visitor, data, items, extra, repeated
+):
+    clients, valid = visitors
+
+    def choose(name):
+        if data is None:
+            return ""
+        good = st.sampled_from(valid.get(name, ["1"]))
+        segment = data.draw(st.one_of(good.map(str.encode), segments), label=name)
+        return quote_from_bytes(segment, safe="")
+
+    name, value, times = repeated
+    url = fill(template, choose) + "?" + query_string(items + extra + [(name, value)] * times)
+    response = fetch(clients[visitor], url)
+    assert response.status_code < 500, (visitor, url[:300])

@@ -474,11 +474,12 @@ def test_commit_costs_a_bounded_number_of_queries(brest, iroise):
         return len(context.captured_queries)
 
     # Bulk statements: the count grows with batches of rows (SQLite caps parameters), not rows.
-    # The import lock's transaction and its advisory lock (PostgreSQL) add up to 3, the
-    # derived texts (search, export, list row, stored page) 12 per batch of 500 rows: 10 reads
-    # and 2 writes.
-    assert queries(3) < 32
-    assert queries(150) < 42
+    # The import lock's transaction and its advisory lock (PostgreSQL) add up to 3, lifting the
+    # web server's statement timeout 3 more (PostgreSQL: a savepoint, SET LOCAL, its release),
+    # the derived texts (search, export, list row, stored page) 12 per batch of 500 rows: 10
+    # reads and 2 writes.
+    assert queries(3) < 35
+    assert queries(150) < 45
 
 
 def test_participation_history_is_recorded(brest, iroise):

@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import tracemalloc
 import zipfile
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from cooperations import inventory
 from cooperations.inventory import ParseError, TerritoryRef, VocabularyMatcher
 from cooperations.spreadsheets import neutralise
+
+from .conftest import make_sparse_xlsx
 
 
 @pytest.mark.parametrize(
@@ -361,6 +364,26 @@ def test_ods_multi_line_cells_and_repeated_cells():
     assert sheet.rows == [(3, ["A", "X\nY"])]
 
 
+def test_ods_row_repeated_past_the_bound_is_refused_before_repeating_it():
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    document = OpenDocumentSpreadsheet()
+    table = Table(name="Feuille")
+    for repeated in (1, 1048575):
+        row = TableRow(numberrowsrepeated=repeated)
+        cell = TableCell(valuetype="string")
+        cell.addElement(P(text="Nom"))
+        row.addElement(cell)
+        table.addElement(row)
+    document.spreadsheet.addElement(table)
+    buffer = io.BytesIO()
+    document.write(buffer)
+    with pytest.raises(ParseError, match="a une ligne au-delà de ces bornes"):
+        inventory.read_spreadsheet(buffer.getvalue(), "ods")
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -504,3 +527,49 @@ def test_unknown_month_name_is_an_error():
 def test_name_with_its_code_in_parentheses(cell, name, code):
     ref = inventory.parse_territory_ref(cell)
     assert (ref.name, ref.code) == (name, code)
+
+
+# --- Sparse sheets that declare or reach far more than they hold ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dimension", "far_cell", "message"),
+    [
+        # The file of the drill: 1.9 kB, declared A1:XFD1048576, one row numbered 1,048,576.
+        ("A1:XFD1048576", "A1048576", "s'étend sur 1\u202f048\u202f576 lignes et 16\u202f384"),
+        # 100 declared columns: a worker grew by 824 MB and kept it.
+        ("A1:CV1048576", "CV1048576", "s'étend sur 1\u202f048\u202f576 lignes et 100 colonnes"),
+        # No dimension, or one that lies: the row numbers and widths are checked as they come.
+        (None, "A1048576", "a une ligne au-delà de ces bornes"),
+        ("A1:B2", "C1048576", "a une ligne au-delà de ces bornes"),
+        ("A1:B2", "XFD3", "a une ligne au-delà de ces bornes"),
+    ],
+)
+def test_a_sparse_workbook_past_the_bounds_is_refused_without_filling_it_in(
+    dimension, far_cell, message
+):
+    data = make_sparse_xlsx(dimension, far_cell)
+    assert len(data) < 2500
+    tracemalloc.start()
+    try:
+        with pytest.raises(ParseError, match=message) as refused:
+            inventory.read_spreadsheet(data, "xlsx")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "au plus 250\u202f000 lignes et 200 colonnes" in str(refused.value)
+    assert peak < 50 * 1024 * 1024
+
+
+def test_a_sparse_workbook_within_the_bounds_reads_its_rows():
+    sheet = inventory.read_spreadsheet(make_sparse_xlsx("A1:B40000", "B40000"), "xlsx")
+    assert sheet.header == ["Nom", "Métropoles"]
+    assert sheet.rows == [(40000, [None, "x"])]
+
+
+def test_a_csv_past_the_row_bound_is_refused(monkeypatch):
+    monkeypatch.setattr(inventory, "SHEET_MAX_ROWS", 100)
+    lines = ["Nom;Métropoles"] + [f"C{n};Brest" for n in range(100)]
+    with pytest.raises(ParseError, match="a une ligne au-delà de ces bornes"):
+        inventory.read_spreadsheet("\r\n".join(lines).encode(), "csv")
+    assert len(inventory.read_spreadsheet("\r\n".join(lines[:100]).encode(), "csv").rows) == 99

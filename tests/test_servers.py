@@ -137,3 +137,22 @@ def test_an_admin_edit_on_one_server_is_served_by_the_other_at_its_next_request(
     assert page.status == 200
     assert "Nom enregistré sur le serveur A" in page.text
     assert cooperation.name not in page.text
+
+
+def test_each_server_has_its_own_control_socket_or_none(monkeypatch):
+    import runpy
+
+    # Restored afterwards (setenv records what to restore, delenv of a missing name does not):
+    # the file sets the request timeouts in the environment; empty counts as unset.
+    for name in (
+        "GUNICORN_CONTROL_SOCKET",
+        "DATABASE_STATEMENT_TIMEOUT",
+        "DATABASE_RESPONSE_TIMEOUT",
+    ):
+        monkeypatch.setenv(name, "")
+    config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    assert config["control_socket_disable"] is True
+    monkeypatch.setenv("GUNICORN_CONTROL_SOCKET", "/run/catalogue-a/gunicorn.ctl")
+    config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    assert config["control_socket_disable"] is False
+    assert config["control_socket"] == "/run/catalogue-a/gunicorn.ctl"

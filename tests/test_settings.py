@@ -56,8 +56,35 @@ def test_unset_database_url_selects_the_embedded_sqlite_file():
 
 def test_postgres_url_selects_postgresql():
     config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
-    assert config["ENGINE"] == "django.db.backends.postgresql"
+    # Django's backend with a bound on waiting for the server (catalogue/postgresql/base.py).
+    assert config["ENGINE"] == "catalogue.postgresql"
     assert config["NAME"] == "catalogue"
+
+
+def test_request_timeouts_are_off_unless_asked(monkeypatch):
+    config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+    assert config["RESPONSE_TIMEOUT"] is None
+    assert "statement_timeout" not in config["OPTIONS"]["options"]
+    monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT", "1.5")
+    monkeypatch.setenv("DATABASE_RESPONSE_TIMEOUT", "1.8")
+    config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+    assert config["RESPONSE_TIMEOUT"] == 1.8
+    assert "-c statement_timeout=1500" in config["OPTIONS"]["options"]
+
+
+@pytest.mark.parametrize(
+    ("statement", "response", "message"),
+    [
+        ("2", "1", "DATABASE_RESPONSE_TIMEOUT doit dépasser DATABASE_STATEMENT_TIMEOUT"),
+        ("deux", "", "DATABASE_STATEMENT_TIMEOUT doit être une durée positive"),
+        ("", "-1", "DATABASE_RESPONSE_TIMEOUT doit être une durée positive"),
+    ],
+)
+def test_inconsistent_request_timeouts_stop_the_start_up(monkeypatch, statement, response, message):
+    monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT", statement)
+    monkeypatch.setenv("DATABASE_RESPONSE_TIMEOUT", response)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        database_config("postgres://postgres@127.0.0.1:5432/catalogue")
 
 
 def test_malformed_database_url_stops_the_start_up():

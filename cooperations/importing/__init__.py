@@ -11,7 +11,7 @@ into values), `planning` (what the import would do) and `writing` (doing it).
 """
 
 from .. import inventory
-from ..concurrency import import_lock
+from ..concurrency import import_lock, without_request_timeouts
 from .cells import ROLE_COLUMNS, RowError, RowPlan, Vocabularies
 from .planning import ImportPlan, plan_import
 from .resolution import (
@@ -52,9 +52,10 @@ def run_import(
     A commit plans under the import lock, in the transaction that writes: the plan then sees
     every import committed before it (a preview made earlier may be stale). ImportBusy when
     another import holds the lock for too long; nothing is written then."""
-    if not commit:
-        return plan_import(sheet), None
-    with import_lock():
-        plan = plan_import(sheet)
-        outcome = apply_import(plan, user=user) if plan.is_valid else None
+    with without_request_timeouts():
+        if not commit:
+            return plan_import(sheet), None
+        with import_lock():
+            plan = plan_import(sheet)
+            outcome = apply_import(plan, user=user) if plan.is_valid else None
     return plan, outcome

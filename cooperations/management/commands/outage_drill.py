@@ -27,6 +27,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--after", type=float, default=5, help="Secondes de charge après la reprise (5)."
         )
+        parser.add_argument(
+            "--freeze",
+            action="store_true",
+            help="Figer la base (SIGSTOP, puis SIGCONT) au lieu de l'arrêter : elle accepte les "
+            "connexions et ne répond plus.",
+        )
         parser.add_argument("--readers", type=int, default=4, help="Lecteurs simultanés (4).")
         parser.add_argument("--workers", type=int, default=3, help="Processus gunicorn (3).")
         parser.add_argument(
@@ -50,6 +56,7 @@ class Command(BaseCommand):
                     after=options["after"],
                     readers=options["readers"],
                     workers=options["workers"],
+                    freeze=options["freeze"],
                     pg_bin=pg_bin,
                     log=lambda line: self.stdout.write(line, ending="\n") or self.stdout.flush(),
                 )

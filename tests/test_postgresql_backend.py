@@ -1,0 +1,118 @@
+"""A database that hangs (catalogue/postgresql/base.py, settings.py): pages and `/sante/` answer
+503 instead of waiting for it, and the next request after it answers again is served.
+
+A frozen server is played by a TCP listener that accepts connections and never says a word,
+as a PostgreSQL whose processes are stopped does; a server that answers too late by
+`pg_sleep`. Transactional tests: the connection the test would hold its transaction on is the
+one that is taken away.
+"""
+
+import socket
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from cooperations import caching
+from cooperations.concurrency import without_request_timeouts
+
+from .conftest import make_cooperation, make_metropole
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="Les bornes d'attente sont celles du pilote PostgreSQL (psycopg).",
+    ),
+]
+
+
+@pytest.fixture
+def silent_server():
+    """The port of a listener that accepts every connection and never answers."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held, stop = [], threading.Event()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for sock in held:
+        sock.close()
+    listener.close()
+
+
+def served(client, url):
+    """A request as a server makes it: Django's test client leaves out the check, at the start
+    of each request, of the connection the previous one left open."""
+    connection.close_if_unusable_or_obsolete()
+    return client.get(url)
+
+
+@pytest.fixture
+def catalogue(db):
+    make_cooperation("Une coopération", metropoles=[make_metropole()])
+
+
+def test_a_frozen_database_gives_503_to_pages_and_health_then_recovers(
+    client, catalogue, silent_server, monkeypatch
+):
+    client.raise_request_exception = False
+    host, port = connection.settings_dict["HOST"], connection.settings_dict["PORT"]
+    monkeypatch.setitem(connection.settings_dict, "HOST", "127.0.0.1")
+    monkeypatch.setitem(connection.settings_dict, "PORT", silent_server)
+    connection.close()
+    started = time.monotonic()
+    page = served(client, "/cooperations/")
+    health = served(client, "/sante/")
+    # Generous: without the bounds the first request never returns at all.
+    assert time.monotonic() - started < 15
+    assert page.status_code == 503
+    assert page["Retry-After"] == "30"
+    assert health.status_code == 503
+    assert health.json()["checks"]["database"] == "erreur : pas de réponse à temps"
+
+    monkeypatch.setitem(connection.settings_dict, "HOST", host)
+    monkeypatch.setitem(connection.settings_dict, "PORT", port)
+    assert served(client, "/cooperations/").status_code == 200
+    assert served(client, "/sante/").status_code == 200
+
+
+@pytest.fixture
+def slow_version_query(monkeypatch):
+    """The first query of every list page takes 5 s on the server."""
+    monkeypatch.setattr(caching, "_version_sql", lambda: "SELECT pg_sleep(5)")
+    return monkeypatch
+
+
+def test_a_server_that_answers_too_late_is_given_up_with_its_connection(
+    client, catalogue, slow_version_query, caplog
+):
+    client.raise_request_exception = False
+    slow_version_query.setitem(connection.settings_dict, "RESPONSE_TIMEOUT", 0.5)
+    connection.close()
+    page = served(client, "/cooperations/")
+    assert page.status_code == 503
+    assert "DatabaseNotAnswering" in caplog.text
+    assert connection.connection.closed
+    slow_version_query.undo()
+    assert served(client, "/cooperations/").status_code == 200
+
+
+def test_the_import_lifts_the_bounds(catalogue, monkeypatch):
+    monkeypatch.setitem(connection.settings_dict, "RESPONSE_TIMEOUT", 0.2)
+    connection.close()
+    with without_request_timeouts(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(0.5), current_setting('statement_timeout')")
+        assert cursor.fetchone()[1] == "0"
+    connection.close()
