@@ -530,10 +530,12 @@ class VocabularyMatcher:
     def __init__(self, entries: Iterable[tuple[object, str, Iterable[str]]], what: str):
         self.what = what
         self.labels: list[str] = []
+        self.label_of: dict[object, str] = {}  # value → label, for the preview's wording
         self._by_key: dict[str, object] = {}
         self._label_by_key: dict[str, str] = {}
         for value, label, aliases in entries:
             self.labels.append(label)
+            self.label_of[value] = label
             for name in (label, *aliases):
                 key = vocabulary_key(name)
                 if key and key not in self._by_key:

@@ -218,7 +218,18 @@ class CooperationResource(resources.Resource):
                 header=list(dataset.headers or []),
                 rows=[(n, list(r)) for n, r in enumerate(dataset, start=2)],
             )
-        plan, outcome = run_import(sheet, commit=not dry_run, user=kwargs.get("user"))
+        plan, outcome = run_import(
+            sheet,
+            commit=not dry_run,
+            user=kwargs.get("user"),
+            expected_digest=kwargs.get("expected_digest", ""),
+        )
+        request = kwargs.get("request")
+        if dry_run and request is not None:
+            # The admin's confirmation form carries the preview's digest (see
+            # InventoryImportExportMixin.get_confirm_form_initial); the library hands the
+            # request, not the result, to the code that builds that form.
+            request.inventory_plan_digest = plan.digest
         return build_result(plan, outcome)
 
     def export(self, queryset=None, **kwargs):

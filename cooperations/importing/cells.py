@@ -27,6 +27,8 @@ from ..vocabularies import PLUS_VALUE_FIELD_BY_CODE, PLUS_VALUE_FIELDS
 from .resolution import TerritoryIndex
 
 if TYPE_CHECKING:
+    from .changes import Change
+    from .duplicates import Lookalike
     from .planning import ExistingRecord
 
 Role = Participation.Role
@@ -94,9 +96,21 @@ class RowPlan:
     action: str = ""  # new, update, skip or invalid
     existing: "ExistingRecord | None" = None
     instance: Cooperation | None = None  # set once written
-    changes: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)  # labels of the changed fields
+    details: list["Change"] = field(default_factory=list)  # each change, old → new
+    warnings: list[str] = field(default_factory=list)  # shown, never blocking
+    # The record this row turned out to name (same folded name and métropoles), with the
+    # identifier its name gave, or None.
+    matched: "Lookalike | None" = None
+    derived_slug: str = ""
+    lookalikes: list["Lookalike"] = field(default_factory=list)  # new rows only
 
     NEW, UPDATE, SKIP, INVALID = "new", "update", "skip", "invalid"
+
+    @property
+    def typographic_only(self) -> bool:
+        """An update whose every change is one of typography (dashes, quotes, spaces)."""
+        return bool(self.details) and all(change.typographic for change in self.details)
 
 
 # --- Vocabularies --------------------------------------------------------------------------------
