@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from .admin_import import InventoryImportExportMixin
 from .concurrency import VersionedCooperationForm
 from .derived import refresh_derived_text
+from .history import cooperation_history
 from .models import (
     Cooperation,
     CooperationFactor,
@@ -166,6 +167,8 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
     ]
     # Refuses to save over a version saved or imported since the form was opened.
     form = VersionedCooperationForm
+    # One entry per save, in French, with participants, factors and sources (history.py).
+    object_history_template = "admin/cooperations/cooperation/object_history.html"
     list_per_page = 50
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
@@ -196,6 +199,15 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
             },
         ),
     ]
+
+    def history_view(self, request, object_id, extra_context=None):
+        entries = cooperation_history(int(object_id)) if str(object_id).isdigit() else []
+        return super().history_view(
+            request, object_id, extra_context={**(extra_context or {}), "entries": entries}
+        )
+
+    def history_view_title(self, request, obj):
+        return f"Historique de « {obj} »"
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

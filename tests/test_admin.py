@@ -248,8 +248,8 @@ def test_history_shows_who_changed_which_field_from_what_to_what(
         reverse("admin:cooperations_cooperation_history", args=[cooperation.pk])
     ).content.decode()
     assert "editrice" in history
-    assert "Résumé:" in history
-    assert "Résumé revu après vérification" in history
+    assert "Résumé : <del>" in history
+    assert "<ins>Résumé revu après vérification</ins>" in history
 
 
 def _form_values(form, prefix: str = "") -> dict:
