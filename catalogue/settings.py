@@ -278,6 +278,8 @@ LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
+# The catalogue's own corrections of the admin's and its libraries' French, read first.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"
