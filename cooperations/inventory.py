@@ -637,6 +637,10 @@ def parse_territory_ref(text: str) -> TerritoryRef:
         name, tag = match["name"].strip(), re.sub(r"\s+", "", match["tag"]).upper()
         if _SIREN.match(tag):
             return TerritoryRef(text, name=name, code=tag)
+        if _INSEE_COMMUNE.match(tag) or _INSEE_DEP_OR_REG.match(tag):
+            # « Paris [75056] »: an INSEE code without its kind, found by code (the name then
+            # tells a département from a région of the same number).
+            return TerritoryRef(text, name=name, code=tag)
         kind_token, _, code = tag.partition(":")
         kind = KIND_TOKENS.get(fold(kind_token).upper().replace(" ", ""))
         if kind is None:

@@ -325,3 +325,53 @@ def test_office_copy_of_the_demo_is_typographic_updates_and_no_duplicate(
     confirm(editor_client, page)
     assert Cooperation.objects.count() == count
     assert Source.objects.filter(cooperation__slug=comminges.slug).exists()
+
+
+# --- Ambiguous names -----------------------------------------------------------------------------
+
+PARIS = csv_text(["Coopération Brest – Paris", "Brest Métropole", "{}", ""])
+
+
+def test_an_ambiguous_name_gets_the_picker_and_the_choice_imports(
+    official_territories,
+    db,
+    editor_client,  # noqa: F811
+):
+    page = upload(editor_client, PARIS.replace("{}", "Paris"))
+    html = page.content.decode()
+    assert "« Paris » : plusieurs territoires portent ce nom" in html
+    assert "« Paris [COM:75056] » ou « Paris [DEP:75] »" in html
+    commune = Territory.objects.get(kind="COM", code="75056")
+    assert f'value="{commune.pk}"> Paris (Commune, 75056)' in html
+    form = page.context["form"]
+    learnt = editor_client.post(
+        reverse("admin:cooperations_cooperation_import_learn"),
+        {
+            "tmp_storage_name": form.cleaned_data["import_file"].tmp_storage_name,
+            "file_name": "bureau.csv",
+            "count": "1",
+            "name_0": "Paris",
+            "choice_0": str(commune.pk),
+        },
+    )
+    assert learnt.context["confirm_form"] is not None
+    confirm(editor_client, learnt)
+    cooperation = Cooperation.objects.get(name="Coopération Brest – Paris")
+    assert cooperation.participations.filter(territory=commune).exists()
+
+
+@pytest.mark.parametrize("cell", ["Paris [COM:75056]", "Paris [75056]", "[75056]"])
+def test_a_code_in_brackets_settles_an_ambiguous_name(official_territories, db, cell):
+    get_or_make_territory(Territory.Kind.METRO, "Brest Métropole", "242900314")
+    rows = sheet(["Coopération Brest – Paris", "Brest Métropole", cell, ""])
+    plan = plan_import(rows)
+    assert plan.is_valid, plan.row_errors
+    [handle] = plan.rows[0].participations["partenaire"]
+    assert Territory.objects.get(pk=handle).kind == "COM"
+
+
+def test_a_departement_and_a_region_of_one_number_are_told_apart_by_name(official_territories, db):
+    get_or_make_territory(Territory.Kind.METRO, "Brest Métropole", "242900314")
+    plan = plan_import(sheet(["Coopération Brest – Paris", "Brest Métropole", "Paris [75]", ""]))
+    [handle] = plan.rows[0].participations["partenaire"]
+    assert Territory.objects.get(pk=handle).kind == "DEP"

@@ -277,8 +277,8 @@ def test_ambiguous_name_lists_candidates_with_codes(brest):
     make_territory(Territory.Kind.COMMUNE, "Saint Fictif", code="9A002")
     assert resolve("saint-fictif") == [
         "« saint-fictif » désigne plusieurs territoires : Saint Fictif (Commune, 9A002) ; "
-        "Saint-Fictif (Commune, 9A001). Indiquez le code officiel entre crochets, par exemple "
-        "« Nom [SIREN] »."
+        "Saint-Fictif (Commune, 9A001). Indiquez lequel avec son code entre crochets : "
+        "« Saint Fictif [COM:9A002] » ou « Saint-Fictif [COM:9A001] »."
     ]
 
 
