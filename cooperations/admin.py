@@ -5,7 +5,7 @@ Lecteurs, see services.ensure_staff_groups); nothing here relies on hiding butto
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.forms.models import BaseInlineFormSet
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -129,6 +129,42 @@ class MetropoleFilter(admin.SimpleListFilter):
         )
 
 
+class CooperationForm(VersionedCooperationForm):
+    # Set per request by CooperationAdmin.get_form: the reviewer's permission.
+    can_publish = True
+
+    def clean_state(self):
+        state = self.cleaned_data["state"]
+        before = self.instance.state if self.instance.pk else Cooperation.State.DRAFT
+        published = Cooperation.State.PUBLISHED
+        if not self.can_publish and state != before and published in {state, before}:
+            raise ValidationError(
+                "Publier ou dépublier une fiche demande la permission de relecteur : "
+                "choisissez « À relire » pour la soumettre à un relecteur."
+            )
+        return state
+
+
+class StateFilter(admin.SimpleListFilter):
+    """The workflow's states, each with its number of records (one query)."""
+
+    title = "état"
+    parameter_name = "etat"
+
+    def lookups(self, request, model_admin):
+        counts = dict(Cooperation.objects.values_list("state").annotate(n=Count("pk")).order_by())
+        return [
+            (value, f"{label} ({counts.get(value, 0)})")
+            for value, label in Cooperation.State.choices
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value in Cooperation.State.values:
+            return queryset.filter(state=value)
+        return queryset
+
+
 @admin.register(Cooperation)
 class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
     list_display = [
@@ -137,15 +173,15 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
         "legal_form",
         "status",
         "signature",
-        "is_published",
+        "state",
         "updated_at",
     ]
     list_filter = [
+        StateFilter,
         MetropoleFilter,
         "themes",
         "legal_form",
         "status",
-        "is_published",
         "provenance",
     ]
     list_select_related = ["legal_form"]
@@ -166,13 +202,13 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
         SourceInline,
     ]
     # Refuses to save over a version saved or imported since the form was opened.
-    form = VersionedCooperationForm
+    form = CooperationForm
     # One entry per save, in French, with participants, factors and sources (history.py).
     object_history_template = "admin/cooperations/cooperation/object_history.html"
     list_per_page = 50
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "is_published", "summary", "description"]}),
+        (None, {"fields": ["name", "slug", "state", "summary", "description"]}),
         (
             "Caractéristiques",
             {
@@ -199,6 +235,16 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
             },
         ),
     ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        # A class made for this request by modelform_factory: the attribute is its own.
+        form.can_publish = request.user.has_perm("cooperations.publish_cooperation")
+        return form
+
+    def save_model(self, request, obj, form, change):
+        obj._state_decides = True  # the public flag follows the state chosen here
+        super().save_model(request, obj, form, change)
 
     def history_view(self, request, object_id, extra_context=None):
         entries = cooperation_history(int(object_id)) if str(object_id).isdigit() else []

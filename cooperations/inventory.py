@@ -192,6 +192,13 @@ COLUMNS: list[Column] = [
         "oui ou non (vide : non)",
         "oui",
     ),
+    Column(
+        "state",
+        "État de la fiche",
+        ("état éditorial", "statut éditorial", "étape de publication", "workflow"),
+        "Brouillon, À relire, Publiée ou Archivée (vide : d'après « Publiée »)",
+        "Publiée",
+    ),
 ]
 
 for _code in FACTOR_CODES:

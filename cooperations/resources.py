@@ -88,6 +88,7 @@ def export_row(cooperation: Cooperation) -> list[str]:
         "sources": "\n".join(source.url for source in sources),
         "last_verified_on": format_date(cooperation.last_verified_on),
         "is_published": "oui" if cooperation.is_published else "non",
+        "state": cooperation.get_state_display(),
     }
     for link in cooperation.factor_links.all():
         values[FACTOR_TEXT_PREFIX + link.factor.slug] = link.text

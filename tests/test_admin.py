@@ -44,7 +44,7 @@ def cooperation_form(metropole, partners, themes, factor, **overrides) -> dict:
     data = {
         "name": "Coopération Brest – Iroise – Abers",
         "slug": "cooperation-brest-iroise-abers",
-        "is_published": "on",
+        "state": Cooperation.State.REVIEW,
         "summary": "Résumé",
         "status": Cooperation.Status.ACTIVE,
         "provenance": Cooperation.Provenance.LATER,

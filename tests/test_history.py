@@ -61,7 +61,7 @@ def test_adding_a_partner_a_theme_and_a_factor_is_one_entry_of_three_french_line
 ):
     client.force_login(editor)
     age_history(cooperation)
-    estuaire = make_territory(name="CC Estuaire et Sillon", code="244400586")
+    estuaire = make_territory(name="CC Estuaire et Sillon", code="990000586")
     logistics = Theme.objects.get(label="Logistique")
     vision = SuccessFactor.objects.get(slug="vision")
     long_text = "Les deux conseils adoptent une stratégie commune. " * 6
@@ -135,7 +135,7 @@ def test_an_import_is_one_entry_with_its_participants(db, cooperation):
     from cooperations.inventory import Sheet
 
     metropole = cooperation.participations.get(role="metropole").territory
-    other = make_territory(name="CC Pays des Abers", code="200070290")
+    other = make_territory(name="CC Pays des Abers", code="990000290")
     sheet = Sheet(
         header=["Identifiant", "Nom", "Métropoles", "Territoires partenaires"],
         rows=[(2, [cooperation.slug, cooperation.name, f"[{metropole.code}]", f"[{other.code}]"])],

@@ -52,7 +52,11 @@ STALE_PREVIEW = (
 
 
 def run_import(
-    sheet: inventory.Sheet, commit: bool, user=None, expected_digest: str = ""
+    sheet: inventory.Sheet,
+    commit: bool,
+    user=None,
+    expected_digest: str = "",
+    can_publish: bool | None = None,
 ) -> tuple[ImportPlan, ImportOutcome | None]:
     """Plan, then apply when asked and the plan is clean: the one code path of every import.
 
@@ -61,11 +65,14 @@ def run_import(
     `expected_digest` (the preview's `ImportPlan.digest`), a plan that differs from the
     previewed one — another file, or records, territories or vocabularies changed since — is
     refused and nothing is written. ImportBusy when another import holds the lock for too
-    long; nothing is written then."""
+    long; nothing is written then. `can_publish` defaults to the user's reviewer permission
+    (True without a user: the command line)."""
+    if can_publish is None:
+        can_publish = user is None or user.has_perm("cooperations.publish_cooperation")
     if not commit:
-        return plan_import(sheet), None
+        return plan_import(sheet, can_publish), None
     with import_lock():
-        plan = plan_import(sheet)
+        plan = plan_import(sheet, can_publish)
         if expected_digest and plan.digest != expected_digest:
             plan.file_errors.append(STALE_PREVIEW)
         outcome = apply_import(plan, user=user) if plan.is_valid else None

@@ -52,6 +52,12 @@ STATUS_ALIASES = {
     Cooperation.Status.ENDED: ["terminé", "termine", "achevée", "achevé", "finie"],
     Cooperation.Status.ABANDONED: ["abandonné", "abandonne", "abandon"],
 }
+STATE_ALIASES = {
+    Cooperation.State.DRAFT: ["brouillons", "ébauche"],
+    Cooperation.State.REVIEW: ["à relire", "en relecture", "relecture"],
+    Cooperation.State.PUBLISHED: ["publié", "en ligne"],
+    Cooperation.State.ARCHIVED: ["archivé", "archive"],
+}
 # What the public pages and exports write for an unknown status (stored blank).
 STATUS_UNKNOWN = {"non renseigne", "inconnu", "non connu", "nc"}
 
@@ -125,6 +131,7 @@ class Vocabularies:
     statuses: inventory.VocabularyMatcher
     plus_values: inventory.VocabularyMatcher
     provenances: inventory.VocabularyMatcher
+    states: inventory.VocabularyMatcher
 
     @classmethod
     def load(cls) -> "Vocabularies":
@@ -158,6 +165,13 @@ class Vocabularies:
                 ],
                 "Provenance",
             ),
+            states=inventory.VocabularyMatcher(
+                [
+                    (value, label, [value, *STATE_ALIASES.get(value, [])])
+                    for value, label in Cooperation.State.choices
+                ],
+                "Valeur d'état",
+            ),  # fmt: skip
         )
 
 
@@ -299,6 +313,8 @@ class RowReader:
             row.sources = [_checked_url(url) for url in urls]
         elif key == "is_published":
             row.fields["is_published"] = inventory.parse_bool(value)
+        elif key == "state" and text:  # blank: decided by « Publiée » (planning)
+            row.fields["state"] = vocab.states.match(text)
 
     def _territories(self, value, allowed: tuple[str, ...], messages: list[str]):
         """Territories of a cell. Some official names contain a comma (« CC Chinon, Vienne et

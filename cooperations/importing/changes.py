@@ -253,7 +253,10 @@ def describe(
     if row.sources is not None and row.sources != snapshot["sources"]:
         listed = _listed("Sources", snapshot["sources"], row.sources)
         add(listed or Change("Sources", old="ordre précédent", new="nouvel ordre"))
-    if old["is_published"] != new["is_published"]:
+    if old["state"] != new["state"]:
+        states = dict(Cooperation.State.choices)
+        add(Change("État", states[old["state"]], states[new["state"]]))
+    elif old["is_published"] != new["is_published"]:
         yes_no = {True: "oui", False: "non"}
         add(Change("Publiée", yes_no[old["is_published"]], yes_no[new["is_published"]]))
     return changes

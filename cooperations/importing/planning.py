@@ -34,6 +34,7 @@ SCALAR_FIELDS = [
     "provenance",
     "last_verified_on",
     "is_published",
+    "state",
 ]
 
 
@@ -92,8 +93,9 @@ class ImportPlan:
 # --- Planning ------------------------------------------------------------------------------------
 
 
-def plan_import(sheet: inventory.Sheet) -> ImportPlan:
-    """Check and compare every row of the sheet; writes nothing.
+def plan_import(sheet: inventory.Sheet, can_publish: bool = True) -> ImportPlan:
+    """Check and compare every row of the sheet; writes nothing. Without `can_publish` (the
+    reviewer's permission), a row that would publish or unpublish a record is refused.
 
     Queries: 3 for vocabularies, 2 for the territory index, then 5 per 2,000 distinct slugs
     for the existing cooperations and their themes, participations, factors and sources.
@@ -127,6 +129,7 @@ def plan_import(sheet: inventory.Sheet) -> ImportPlan:
         row.existing = existing.get(row.slug)
         _check_dates(row, mapping)
         _check_roles(row, territories, mapping)
+        _settle_state(row, mapping, can_publish)
     _check_same_cooperation_twice(plan.rows, mapping)
     for row in plan.rows:
         if row.errors:
@@ -311,6 +314,40 @@ def _canonical(value):
     if isinstance(value, list | tuple):
         return [_canonical(item) for item in value]
     return value
+
+
+def _settle_state(row: RowPlan, mapping, can_publish: bool) -> None:
+    """The row's editorial state and public flag, made to agree as Cooperation.save() does (the
+    import writes in bulk, without save()): « État » decides when given, else « Publiée »
+    moves a record to published or, unpublished, back to draft."""
+    State = Cooperation.State
+    before_state = row.existing.fields["state"] if row.existing else State.DRAFT
+    state = row.fields.get("state")
+    published = row.fields.get("is_published")
+    if state is not None:
+        if published is not None and published != (state == State.PUBLISHED):
+            row.errors.append(
+                RowError(row.line, mapping.headers["state"], row.cells.get("state", ""),
+                         f"contredit la colonne « {mapping.headers['is_published']} ».")
+            )  # fmt: skip
+            return
+        row.fields["is_published"] = state == State.PUBLISHED
+    elif published is not None:
+        if published:
+            row.fields["state"] = State.PUBLISHED
+        elif before_state == State.PUBLISHED:
+            row.fields["state"] = State.DRAFT
+    after_state = row.fields.get("state", before_state)
+    if (
+        not can_publish
+        and (State.PUBLISHED in {before_state, after_state})
+        and (before_state != after_state)
+    ):
+        column = "state" if "state" in mapping.headers else "is_published"
+        row.errors.append(
+            RowError(row.line, mapping.headers[column], row.cells.get(column, ""),
+                     "publier ou dépublier une fiche demande la permission de relecteur.")
+        )  # fmt: skip
 
 
 def _check_dates(row: RowPlan, mapping) -> None:
