@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Prefetch, Q
 from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
+from django.utils.formats import date_format
 from simple_history.admin import SimpleHistoryAdmin
 
 from .admin_import import InventoryImportExportMixin
@@ -14,6 +16,7 @@ from .concurrency import VersionedCooperationForm
 from .derived import refresh_derived_text
 from .history import cooperation_history
 from .models import (
+    UNREACHABLE_SOURCE,
     Cooperation,
     CooperationFactor,
     CooperationPlusValue,
@@ -102,7 +105,40 @@ class SourceInline(admin.TabularInline):
     # Staff paste addresses without a scheme; sources are public web pages, so HTTPS.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     extra = 0
-    fields = ["url", "title", "publisher", "published_on", "position"]
+    fields = ["url", "title", "publisher", "published_on", "position", "link_check"]
+    readonly_fields = ["link_check"]
+
+    @admin.display(description="dernière vérification du lien")
+    def link_check(self, obj):
+        if obj is None or obj.last_checked_at is None:
+            return "jamais vérifié"
+        when = date_format(timezone.localtime(obj.last_checked_at), "j F Y")
+        found = f"code {obj.last_status}" if obj.last_status else obj.last_error
+        return f"{'injoignable' if obj.is_unreachable else 'joignable'} ({found}), le {when}"
+
+
+class SourceCheckFilter(admin.SimpleListFilter):
+    """Records by what the last link check (command check_sources) found of their sources."""
+
+    title = "sources"
+    parameter_name = "sources"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("injoignable", "Source injoignable"),
+            ("deplacee", "Source déplacée (redirection)"),
+            ("jamais", "Source jamais vérifiée"),
+        ]
+
+    def queryset(self, request, queryset):
+        sources = {
+            "injoignable": UNREACHABLE_SOURCE,
+            "deplacee": Q(last_status__gte=300, last_status__lt=400),
+            "jamais": Q(last_checked_at__isnull=True),
+        }.get(self.value())
+        if sources is None:
+            return queryset
+        return queryset.filter(pk__in=Source.objects.filter(sources).values("cooperation_id"))
 
 
 class MetropoleFilter(admin.SimpleListFilter):
@@ -179,6 +215,7 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
     list_filter = [
         StateFilter,
         MetropoleFilter,
+        SourceCheckFilter,
         "themes",
         "legal_form",
         "status",

@@ -773,8 +773,14 @@ class Source(models.Model):
     publisher = models.CharField("éditeur", max_length=200, blank=True)
     published_on = models.DateField("date de publication", null=True, blank=True)
     position = models.PositiveSmallIntegerField("ordre", default=0)
+    # What the last link check (cooperations/link_check.py) found: the HTTP status of the first
+    # answer (redirections are not followed: a 301 says the address moved), or the reason no
+    # answer came. Facts about the web page, not about the cooperation: not in the history.
+    last_status = models.PositiveSmallIntegerField("dernier code HTTP", null=True, blank=True)
+    last_error = models.CharField("dernière erreur", max_length=200, blank=True)
+    last_checked_at = models.DateTimeField("dernière vérification du lien", null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["last_status", "last_error", "last_checked_at"])
 
     class Meta:
         verbose_name = "source"
@@ -786,6 +792,19 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.url
+
+    @property
+    def is_unreachable(self) -> bool:
+        """Checked, and no answer or an error answer (4xx, 5xx)."""
+        if self.last_checked_at is None:
+            return False
+        return self.last_status is None or self.last_status >= 400
+
+
+# Sources whose last check found no answer or an error answer (the admin's filter).
+UNREACHABLE_SOURCE = Q(last_checked_at__isnull=False) & (
+    Q(last_status__isnull=True) | Q(last_status__gte=400)
+)
 
 
 class TerritoryAlias(models.Model):
