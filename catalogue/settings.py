@@ -371,6 +371,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_UPLOAD_SIZE + 1024 * 1024
 # Seconds an import waits for another one to finish before it is refused (PostgreSQL; on SQLite
 # the connection's timeout applies). Imports are serialised: cooperations/concurrency.py.
 IMPORT_LOCK_WAIT_SECONDS = env_int("IMPORT_LOCK_WAIT_SECONDS", 10)
+# A published record not verified for this many months is listed « À vérifier » in the admin.
+VERIFICATION_MAX_AGE_MONTHS = env_int("VERIFICATION_MAX_AGE_MONTHS", 12)
 
 LOGGING = {
     "version": 1,

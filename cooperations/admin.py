@@ -2,6 +2,10 @@
 Lecteurs, see services.ensure_staff_groups); nothing here relies on hiding buttons alone.
 """
 
+import calendar
+import datetime
+
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -141,6 +145,36 @@ class SourceCheckFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=Source.objects.filter(sources).values("cooperation_id"))
 
 
+def verification_deadline() -> datetime.date:
+    """Records last verified before this day are due (VERIFICATION_MAX_AGE_MONTHS ago)."""
+    today = timezone.localdate()
+    months = today.year * 12 + today.month - 1 - settings.VERIFICATION_MAX_AGE_MONTHS
+    year, month = divmod(months, 12)
+    last_day = calendar.monthrange(year, month + 1)[1]
+    return today.replace(year=year, month=month + 1, day=min(today.day, last_day))
+
+
+class VerificationFilter(admin.SimpleListFilter):
+    """« À vérifier »: published records never verified or verified too long ago."""
+
+    title = "vérification"
+    parameter_name = "verification"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("a-verifier", f"À vérifier (publiées, non vérifiées depuis "
+                           f"{settings.VERIFICATION_MAX_AGE_MONTHS} mois)"),
+        ]  # fmt: skip
+
+    def queryset(self, request, queryset):
+        if self.value() != "a-verifier":
+            return queryset
+        return queryset.filter(
+            Q(last_verified_on__isnull=True) | Q(last_verified_on__lt=verification_deadline()),
+            state=Cooperation.State.PUBLISHED,
+        )
+
+
 class MetropoleFilter(admin.SimpleListFilter):
     title = "métropole"
     parameter_name = "metropole"
@@ -214,6 +248,7 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
     ]
     list_filter = [
         StateFilter,
+        VerificationFilter,
         MetropoleFilter,
         SourceCheckFilter,
         "themes",
@@ -243,6 +278,7 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
     # One entry per save, in French, with participants, factors and sources (history.py).
     object_history_template = "admin/cooperations/cooperation/object_history.html"
     list_per_page = 50
+    actions = ["mark_verified"]
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "state", "summary", "description"]}),
@@ -272,6 +308,20 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
             },
         ),
     ]
+
+    @admin.action(description="Marquer comme vérifiées aujourd'hui", permissions=["change"])
+    def mark_verified(self, request, queryset):
+        """After review: stamp today's date, one history version per record."""
+        today = timezone.localdate()
+        count = 0
+        for cooperation in queryset.exclude(last_verified_on=today):
+            cooperation.last_verified_on = today
+            cooperation._change_reason = "Vérification de la fiche"
+            cooperation.save(update_fields=["last_verified_on", "updated_at"])
+            count += 1
+        refresh_derived_text(queryset)
+        self.message_user(request, f"{count} fiche(s) marquée(s) comme vérifiée(s) le "
+                                   f"{date_format(today, 'j F Y')}.")  # fmt: skip
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
