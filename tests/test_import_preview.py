@@ -24,7 +24,7 @@ from .test_importing import HEADER, sheet, table_counts
 def world(db):
     brest = get_or_make_territory(Territory.Kind.METRO, "Brest Métropole", "242900314")
     iroise = get_or_make_territory(Territory.Kind.CC, "CC du Pays d'Iroise", "242900074")
-    leon = get_or_make_territory(Territory.Kind.CC, "CC du Pays des Abers", "200070290")
+    leon = get_or_make_territory(Territory.Kind.CC, "CC du Pays des Abers", "242900553")
     mobility = Theme.objects.get(label="Mobilités et transports")
     cooperation = make_cooperation(
         "Contrat Brest – Iroise",
@@ -111,7 +111,7 @@ def test_partners_and_themes_added_and_removed_are_listed(world):
     row = plan.rows[0]
     assert row.action == "update" and not row.typographic_only
     changes = {change.label: change for change in row.details}
-    assert changes["Territoires partenaires"].added == ["CC du Pays des Abers (200070290)"]
+    assert changes["Territoires partenaires"].added == ["CC du Pays des Abers (242900553)"]
     assert changes["Territoires partenaires"].removed == []
     assert changes["Thématiques"].added == ["Logistique"]
     assert changes["Thématiques"].removed == ["Mobilités et transports"]
@@ -129,7 +129,7 @@ def test_the_preview_shows_each_change_old_and_new(editor_client, world):  # noq
     assert "Modifiée" in html
     assert "<del>Contrat Brest – Iroise</del> → <ins>Contrat Brest - Iroise</ins>" in html
     assert "typographie seule : tiret demi-cadratin" in html
-    assert "ajouté : <ins>CC du Pays des Abers (200070290)</ins>" in html
+    assert "ajouté : <ins>CC du Pays des Abers (242900553)</ins>" in html
     assert Cooperation.objects.get().name == "Contrat Brest – Iroise"
 
 
@@ -375,3 +375,16 @@ def test_a_departement_and_a_region_of_one_number_are_told_apart_by_name(officia
     plan = plan_import(sheet(["Coopération Brest – Paris", "Brest Métropole", "Paris [75]", ""]))
     [handle] = plan.rows[0].participations["partenaire"]
     assert Territory.objects.get(pk=handle).kind == "DEP"
+
+
+def test_the_preview_tells_how_each_territory_cell_was_read(editor_client, world):  # noqa: F811
+    text = csv_text(["Nouvelle", "Brest Métropole", "Pays des Abers; [242900074]", ""])
+    page = upload(editor_client, text)
+    assert page.context["result"].inventory_plan.rows[0].resolutions == [
+        ("Métropoles", "Brest Métropole", "Brest Métropole (242900314)"),
+        ("Territoires partenaires", "Pays des Abers", "CC du Pays des Abers (242900553)"),
+        ("Territoires partenaires", "[242900074]", "CC du Pays d'Iroise (242900074)"),
+    ]
+    html = page.content.decode()
+    assert "<summary>Territoires reconnus</summary>" in html
+    assert "Territoires partenaires : « Pays des Abers » → CC du Pays des Abers (242900553)" in html

@@ -110,6 +110,8 @@ class RowPlan:
     matched: "Lookalike | None" = None
     derived_slug: str = ""
     lookalikes: list["Lookalike"] = field(default_factory=list)  # new rows only
+    # How each territory of the row was read: (column, text as typed, territory found).
+    resolutions: list[tuple[str, str, str]] = field(default_factory=list)
 
     NEW, UPDATE, SKIP, INVALID = "new", "update", "skip", "invalid"
 
@@ -253,7 +255,10 @@ class RowReader:
             role = ROLE_COLUMNS[key]
             allowed = Territory.METROPOLE_KINDS if role == Role.METROPOLE else ()
             handles, messages = [], []
-            for handle in self._territories(value, tuple(allowed), messages):
+            for typed, handle in self._territories(value, tuple(allowed), messages):
+                row.resolutions.append(
+                    (self.mapping.headers[key], typed, self.territories.label(handle))
+                )
                 if handle not in handles:
                     handles.append(handle)
             if messages:
@@ -317,9 +322,9 @@ class RowReader:
             row.fields["state"] = vocab.states.match(text)
 
     def _territories(self, value, allowed: tuple[str, ...], messages: list[str]):
-        """Territories of a cell. Some official names contain a comma (« CC Chinon, Vienne et
-        Loire »), so comma-separated pieces are re-joined when together they name an existing
-        territory; a joined piece never creates one."""
+        """(text as typed, territory handle) of each territory of a cell. Some official names
+        contain a comma (« CC Chinon, Vienne et Loire »), so comma-separated pieces are re-joined
+        when together they name an existing territory; a joined piece never creates one."""
         text = clean_text(value)
         if not text:
             return
@@ -329,10 +334,11 @@ class RowReader:
                 chunk, lambda run: self._joined(run, allowed)
             ):
                 if handle is not None:
-                    yield handle
+                    yield run, handle
                     continue
                 try:
-                    yield self.territories.resolve(inventory.parse_territory_ref(run), allowed)
+                    ref = inventory.parse_territory_ref(run)
+                    yield run, self.territories.resolve(ref, allowed)
                 except ParseError as error:
                     messages.append(str(error))
 
