@@ -7,10 +7,12 @@ import datetime
 
 from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count, Prefetch, Q
 from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
 from simple_history.admin import SimpleHistoryAdmin
@@ -19,6 +21,7 @@ from .admin_import import InventoryImportExportMixin
 from .concurrency import VersionedCooperationForm
 from .derived import refresh_derived_text
 from .history import cooperation_history
+from .importing.duplicates import catalogue_duplicates
 from .models import (
     UNREACHABLE_SOURCE,
     Cooperation,
@@ -308,6 +311,30 @@ class CooperationAdmin(InventoryImportExportMixin, SimpleHistoryAdmin):
             },
         ),
     ]
+
+    import_export_change_list_template = "admin/cooperations/cooperation/change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "doublons/",
+                self.admin_site.admin_view(self.duplicates_view),
+                name="cooperations_cooperation_duplicates",
+            ),
+            *super().get_urls(),
+        ]
+
+    def duplicates_view(self, request):
+        """Likely duplicates already in the catalogue, for staff to merge or tell apart."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Doublons probables",
+            "opts": self.model._meta,
+            "pairs": catalogue_duplicates(),
+        }
+        return TemplateResponse(request, "admin/cooperations/cooperation/duplicates.html", context)
 
     @admin.action(description="Marquer comme vérifiées aujourd'hui", permissions=["change"])
     def mark_verified(self, request, queryset):

@@ -105,3 +105,59 @@ def sharing_sources(urls: list[str]) -> dict[str, list[Lookalike]]:
         for url, pk, slug, name in rows:
             found[url].append(Lookalike(pk, slug, name, f"même source ({url})"))
     return found
+
+
+@dataclass(frozen=True)
+class LikelyDuplicate:
+    """Two records of the catalogue that may be one cooperation, and why."""
+
+    first: Lookalike
+    second: Lookalike
+    reason: str
+
+
+# Records sharing one set of métropoles compared two by two: a larger group (synthetic data) is
+# compared on exact folded names only.
+MAX_COMPARED_GROUP = 3000
+
+
+def catalogue_duplicates() -> list[LikelyDuplicate]:
+    """Pairs of records with the same or a close folded name and the same métropoles, or citing
+    the same source: three queries, then in memory."""
+    from rapidfuzz import fuzz, process
+
+    names = CatalogueNames.load()
+    pairs: dict[tuple[int, int], str] = {}
+
+    def note(a: int, b: int, reason: str):
+        key = (min(a, b), max(a, b))
+        pairs.setdefault(key, reason)
+
+    for (_folded, _metropoles), pks in names.by_key.items():
+        for other in pks[1:]:
+            note(pks[0], other, "même nom (casse, accents et ponctuation ignorés) et mêmes "
+                                "métropoles")  # fmt: skip
+    for group in names.by_metropoles.values():
+        if len(group) < 2 or len(group) > MAX_COMPARED_GROUP:
+            continue
+        texts = [text for text, _pk in group]
+        scores = process.cdist(texts, texts, scorer=fuzz.ratio, score_cutoff=CLOSE_NAME_SCORE)
+        for i, j in zip(*scores.nonzero(), strict=True):
+            if i < j and texts[i] != texts[j]:
+                note(group[i][1], group[j][1], "nom proche, mêmes métropoles")
+    by_url: dict[str, set[int]] = defaultdict(set)
+    for url, pk in Source.objects.values_list("url", "cooperation_id").iterator(chunk_size=5000):
+        by_url[url].add(pk)
+    for url, pks in by_url.items():
+        ordered = sorted(pks)
+        for other in ordered[1:]:
+            note(ordered[0], other, f"même source ({url})")
+
+    def record(pk):
+        slug, name = names.by_pk[pk]
+        return Lookalike(pk, slug, name, "")
+
+    return sorted(
+        (LikelyDuplicate(record(a), record(b), reason) for (a, b), reason in pairs.items()),
+        key=lambda pair: (pair.first.name, pair.second.name),
+    )
