@@ -327,6 +327,8 @@ LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
+# The catalogue's own corrections of the admin's and its libraries' French, read first.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -421,6 +423,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_UPLOAD_SIZE + 1024 * 1024
 # Seconds an import waits for another one to finish before it is refused (PostgreSQL; on SQLite
 # the connection's timeout applies). Imports are serialised: cooperations/concurrency.py.
 IMPORT_LOCK_WAIT_SECONDS = env_int("IMPORT_LOCK_WAIT_SECONDS", 10)
+# A published record not verified for this many months is listed « À vérifier » in the admin.
+VERIFICATION_MAX_AGE_MONTHS = env_int("VERIFICATION_MAX_AGE_MONTHS", 12)
 
 LOGGING = {
     "version": 1,

@@ -2,20 +2,31 @@
 Lecteurs, see services.ensure_staff_groups); nothing here relies on hiding buttons alone.
 """
 
+import calendar
+import datetime
+
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.formats import date_format
 from simple_history.admin import SimpleHistoryAdmin
 
 from .admin_checks import ValidSelectionMixin
 from .admin_import import InventoryImportExportMixin
 from .concurrency import UniqueRaceAdminMixin, VersionedCooperationForm
 from .derived import refresh_derived_text
+from .history import cooperation_history
+from .importing.duplicates import catalogue_duplicates
 from .models import (
+    UNREACHABLE_SOURCE,
     Cooperation,
     CooperationFactor,
     CooperationPlusValue,
@@ -108,7 +119,70 @@ class SourceInline(admin.TabularInline):
     # Staff paste addresses without a scheme; sources are public web pages, so HTTPS.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     extra = 0
-    fields = ["url", "title", "publisher", "published_on", "position"]
+    fields = ["url", "title", "publisher", "published_on", "position", "link_check"]
+    readonly_fields = ["link_check"]
+
+    @admin.display(description="dernière vérification du lien")
+    def link_check(self, obj):
+        if obj is None or obj.last_checked_at is None:
+            return "jamais vérifié"
+        when = date_format(timezone.localtime(obj.last_checked_at), "j F Y")
+        found = f"code {obj.last_status}" if obj.last_status else obj.last_error
+        return f"{'injoignable' if obj.is_unreachable else 'joignable'} ({found}), le {when}"
+
+
+class SourceCheckFilter(admin.SimpleListFilter):
+    """Records by what the last link check (command check_sources) found of their sources."""
+
+    title = "sources"
+    parameter_name = "sources"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("injoignable", "Source injoignable"),
+            ("deplacee", "Source déplacée (redirection)"),
+            ("jamais", "Source jamais vérifiée"),
+        ]
+
+    def queryset(self, request, queryset):
+        sources = {
+            "injoignable": UNREACHABLE_SOURCE,
+            "deplacee": Q(last_status__gte=300, last_status__lt=400),
+            "jamais": Q(last_checked_at__isnull=True),
+        }.get(self.value())
+        if sources is None:
+            return queryset
+        return queryset.filter(pk__in=Source.objects.filter(sources).values("cooperation_id"))
+
+
+def verification_deadline() -> datetime.date:
+    """Records last verified before this day are due (VERIFICATION_MAX_AGE_MONTHS ago)."""
+    today = timezone.localdate()
+    months = today.year * 12 + today.month - 1 - settings.VERIFICATION_MAX_AGE_MONTHS
+    year, month = divmod(months, 12)
+    last_day = calendar.monthrange(year, month + 1)[1]
+    return today.replace(year=year, month=month + 1, day=min(today.day, last_day))
+
+
+class VerificationFilter(admin.SimpleListFilter):
+    """« À vérifier »: published records never verified or verified too long ago."""
+
+    title = "vérification"
+    parameter_name = "verification"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("a-verifier", f"À vérifier (publiées, non vérifiées depuis "
+                           f"{settings.VERIFICATION_MAX_AGE_MONTHS} mois)"),
+        ]  # fmt: skip
+
+    def queryset(self, request, queryset):
+        if self.value() != "a-verifier":
+            return queryset
+        return queryset.filter(
+            Q(last_verified_on__isnull=True) | Q(last_verified_on__lt=verification_deadline()),
+            state=Cooperation.State.PUBLISHED,
+        )
 
 
 class MetropoleFilter(admin.SimpleListFilter):
@@ -135,6 +209,42 @@ class MetropoleFilter(admin.SimpleListFilter):
         )
 
 
+class CooperationForm(VersionedCooperationForm):
+    # Set per request by CooperationAdmin.get_form: the reviewer's permission.
+    can_publish = True
+
+    def clean_state(self):
+        state = self.cleaned_data["state"]
+        before = self.instance.state if self.instance.pk else Cooperation.State.DRAFT
+        published = Cooperation.State.PUBLISHED
+        if not self.can_publish and state != before and published in {state, before}:
+            raise ValidationError(
+                "Publier ou dépublier une fiche demande la permission de relecteur : "
+                "choisissez « À relire » pour la soumettre à un relecteur."
+            )
+        return state
+
+
+class StateFilter(admin.SimpleListFilter):
+    """The workflow's states, each with its number of records (one query)."""
+
+    title = "état"
+    parameter_name = "etat"
+
+    def lookups(self, request, model_admin):
+        counts = dict(Cooperation.objects.values_list("state").annotate(n=Count("pk")).order_by())
+        return [
+            (value, f"{label} ({counts.get(value, 0)})")
+            for value, label in Cooperation.State.choices
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value in Cooperation.State.values:
+            return queryset.filter(state=value)
+        return queryset
+
+
 @admin.register(Cooperation)
 class CooperationAdmin(
     ValidSelectionMixin, UniqueRaceAdminMixin, InventoryImportExportMixin, SimpleHistoryAdmin
@@ -145,15 +255,17 @@ class CooperationAdmin(
         "legal_form",
         "status",
         "signature",
-        "is_published",
+        "state",
         "updated_at",
     ]
     list_filter = [
+        StateFilter,
+        VerificationFilter,
         MetropoleFilter,
+        SourceCheckFilter,
         "themes",
         "legal_form",
         "status",
-        "is_published",
         "provenance",
     ]
     list_select_related = ["legal_form"]
@@ -174,11 +286,14 @@ class CooperationAdmin(
         SourceInline,
     ]
     # Refuses to save over a version saved or imported since the form was opened.
-    form = VersionedCooperationForm
+    form = CooperationForm
+    # One entry per save, in French, with participants, factors and sources (history.py).
+    object_history_template = "admin/cooperations/cooperation/object_history.html"
     list_per_page = 50
+    actions = ["mark_verified"]
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "is_published", "summary", "description"]}),
+        (None, {"fields": ["name", "slug", "state", "summary", "description"]}),
         (
             "Caractéristiques",
             {
@@ -206,11 +321,6 @@ class CooperationAdmin(
         ),
     ]
 
-    def history_view(self, request, object_id, extra_context=None):
-        # simple-history looks the id up as it comes: `abc` was a ValueError, hence a 500.
-        self._valid_pk(object_id)
-        return super().history_view(request, object_id, extra_context)
-
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         self._valid_pk(object_id)
         self._valid_pk(version_id, self.model.history.model._meta.pk)
@@ -221,6 +331,65 @@ class CooperationAdmin(
             (field or self.model._meta.pk).to_python(unquote(value))
         except ValidationError:
             raise Http404 from None
+
+    import_export_change_list_template = "admin/cooperations/cooperation/change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "doublons/",
+                self.admin_site.admin_view(self.duplicates_view),
+                name="cooperations_cooperation_duplicates",
+            ),
+            *super().get_urls(),
+        ]
+
+    def duplicates_view(self, request):
+        """Likely duplicates already in the catalogue, for staff to merge or tell apart."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Doublons probables",
+            "opts": self.model._meta,
+            "pairs": catalogue_duplicates(),
+        }
+        return TemplateResponse(request, "admin/cooperations/cooperation/duplicates.html", context)
+
+    @admin.action(description="Marquer comme vérifiées aujourd'hui", permissions=["change"])
+    def mark_verified(self, request, queryset):
+        """After review: stamp today's date, one history version per record."""
+        today = timezone.localdate()
+        count = 0
+        for cooperation in queryset.exclude(last_verified_on=today):
+            cooperation.last_verified_on = today
+            cooperation._change_reason = "Vérification de la fiche"
+            cooperation.save(update_fields=["last_verified_on", "updated_at"])
+            count += 1
+        refresh_derived_text(queryset)
+        self.message_user(request, f"{count} fiche(s) marquée(s) comme vérifiée(s) le "
+                                   f"{date_format(today, 'j F Y')}.")  # fmt: skip
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        # A class made for this request by modelform_factory: the attribute is its own.
+        form.can_publish = request.user.has_perm("cooperations.publish_cooperation")
+        return form
+
+    def save_model(self, request, obj, form, change):
+        obj._state_decides = True  # the public flag follows the state chosen here
+        super().save_model(request, obj, form, change)
+
+    def history_view(self, request, object_id, extra_context=None):
+        # simple-history looks the id up as it comes: `abc` was a ValueError, hence a 500.
+        self._valid_pk(object_id)
+        entries = cooperation_history(int(object_id))
+        return super().history_view(
+            request, object_id, extra_context={**(extra_context or {}), "entries": entries}
+        )
+
+    def history_view_title(self, request, obj):
+        return f"Historique de « {obj} »"
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -20,12 +20,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from import_export.admin import ExportActionMixin, ImportMixin
-from import_export.forms import ExportForm, ImportForm
+from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
 from import_export.results import Result
 
 from .admin_checks import ValidSelectionMixin
 from .concurrency import ImportBusy
-from .importing import NOT_CREATABLE_KINDS, Taught, teach_names
+from .importing import NOT_CREATABLE_KINDS, STALE_PREVIEW, Taught, teach_names
 from .inventory import ParseError
 from .models import Territory, TerritoryAlias
 from .resources import EXPORT_FORMATS, CooperationResource, SpreadsheetImport, template_workbook
@@ -59,11 +59,17 @@ class InventoryImportForm(ImportForm):
         return upload
 
 
+class InventoryConfirmForm(ConfirmImportForm):
+    # What the preview showed, as ImportPlan.digest: the confirmation applies that or nothing.
+    plan_digest = forms.CharField(widget=forms.HiddenInput(), max_length=64)
+
+
 class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
     """Import (permission cooperations.import_cooperation) and export of the inventory."""
 
     resource_classes = [CooperationResource]
     import_form_class = InventoryImportForm
+    confirm_form_class = InventoryConfirmForm
     export_form_class = ExportForm
     import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     import_template_name = "admin/cooperations/cooperation/import.html"
@@ -112,6 +118,29 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
             if value not in NOT_CREATABLE_KINDS
         ]
         return context
+
+    def process_import(self, request, **kwargs):
+        try:
+            return super().process_import(request, **kwargs)
+        except FileNotFoundError:
+            # A second confirmation of one preview, or one sent after the file was cleaned up.
+            messages.error(request, "Fichier expiré : envoyez-le de nouveau.")
+            return HttpResponseRedirect(
+                reverse("admin:{}_{}_import".format(*self.get_model_info()))
+            )
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["plan_digest"] = getattr(request, "inventory_plan_digest", "")
+        return initial
+
+    def get_import_data_kwargs(self, **kwargs):
+        form = kwargs.get("form")
+        kwargs = super().get_import_data_kwargs(**kwargs)
+        if isinstance(form, InventoryConfirmForm):
+            kwargs["expected_digest"] = form.cleaned_data["plan_digest"]
+        return kwargs
 
     def learn_view(self, request):
         """Save what staff chose for the names the register does not know, then check the
@@ -194,12 +223,19 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
         if plan is not None and not plan.is_valid:
             # The database changed between preview and confirmation (a territory or a
             # vocabulary value was deleted): the re-check refused the file, nothing was written.
-            errors = [*plan.file_errors, *(str(error) for error in plan.row_errors)]
-            messages.error(
-                request,
-                "Rien n'a été importé : le fichier ne passe plus les vérifications. "
-                + " ".join(errors[:5]),
-            )
+            # The file's own errors first: they say what to fix, the stale preview only why.
+            errors = [
+                *(str(error) for error in plan.row_errors),
+                *(message for message in plan.file_errors if message != STALE_PREVIEW),
+            ] or [STALE_PREVIEW]
+            if errors == [STALE_PREVIEW]:
+                messages.error(request, STALE_PREVIEW)
+            else:
+                messages.error(
+                    request,
+                    "Rien n'a été importé : le fichier ne passe plus les vérifications. "
+                    + " ".join(errors[:5]),
+                )
             return HttpResponseRedirect(
                 reverse("admin:{}_{}_import".format(*self.get_model_info()))
             )

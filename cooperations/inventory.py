@@ -193,6 +193,13 @@ COLUMNS: list[Column] = [
         "oui ou non (vide : non)",
         "oui",
     ),
+    Column(
+        "state",
+        "État de la fiche",
+        ("état éditorial", "statut éditorial", "étape de publication", "workflow"),
+        "Brouillon, À relire, Publiée ou Archivée (vide : d'après « Publiée »)",
+        "Publiée",
+    ),
 ]
 
 for _code in FACTOR_CODES:
@@ -531,10 +538,12 @@ class VocabularyMatcher:
     def __init__(self, entries: Iterable[tuple[object, str, Iterable[str]]], what: str):
         self.what = what
         self.labels: list[str] = []
+        self.label_of: dict[object, str] = {}  # value → label, for the preview's wording
         self._by_key: dict[str, object] = {}
         self._label_by_key: dict[str, str] = {}
         for value, label, aliases in entries:
             self.labels.append(label)
+            self.label_of[value] = label
             for name in (label, *aliases):
                 key = vocabulary_key(name)
                 if key and key not in self._by_key:
@@ -635,6 +644,10 @@ def parse_territory_ref(text: str) -> TerritoryRef:
     if match := _BRACKET.match(text):
         name, tag = match["name"].strip(), re.sub(r"\s+", "", match["tag"]).upper()
         if _SIREN.match(tag):
+            return TerritoryRef(text, name=name, code=tag)
+        if _INSEE_COMMUNE.match(tag) or _INSEE_DEP_OR_REG.match(tag):
+            # « Paris [75056] »: an INSEE code without its kind, found by code (the name then
+            # tells a département from a région of the same number).
             return TerritoryRef(text, name=name, code=tag)
         kind_token, _, code = tag.partition(":")
         kind = KIND_TOKENS.get(fold(kind_token).upper().replace(" ", ""))

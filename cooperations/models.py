@@ -325,8 +325,18 @@ def validate_unreserved_slug(value: str) -> None:
         )
 
 
+class CooperationState(models.TextChoices):
+    """The editorial workflow: a record is written, reviewed, then published (or archived)."""
+
+    DRAFT = "brouillon", "Brouillon"
+    REVIEW = "a-relire", "À relire"
+    PUBLISHED = "publiee", "Publiée"
+    ARCHIVED = "archivee", "Archivée"
+
+
 class Cooperation(models.Model):
     Status = CooperationStatus
+    State = CooperationState
 
     class DatePrecision(models.TextChoices):
         DAY = "day", "Jour"
@@ -376,7 +386,12 @@ class Cooperation(models.Model):
         "provenance", max_length=24, choices=Provenance.choices, default=Provenance.LATER
     )
     last_verified_on = models.DateField("dernière vérification", null=True, blank=True)
+    # What the public pages read; always `state == PUBLISHED`, set by save() and by the import
+    # (which writes in bulk) from the state, or the state from it for writers that only know it.
     is_published = models.BooleanField("publiée", default=False)
+    state = models.CharField(
+        "état", max_length=10, choices=State.choices, default=State.DRAFT, db_index=True
+    )
     themes = models.ManyToManyField(
         Theme, verbose_name="thématiques", blank=True, related_name="cooperations"
     )
@@ -411,7 +426,10 @@ class Cooperation(models.Model):
         verbose_name = "coopération"
         verbose_name_plural = "coopérations"
         ordering = ["name"]
-        permissions = [("import_cooperation", "Peut importer l'inventaire des coopérations")]
+        permissions = [
+            ("import_cooperation", "Peut importer l'inventaire des coopérations"),
+            ("publish_cooperation", "Peut publier ou dépublier une coopération (relecteur)"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(signed_on__isnull=True) & Q(signed_on_precision=""))
@@ -446,6 +464,10 @@ class Cooperation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        settle_state(self)
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return fixed_path("cooperations:detail", self.slug)
@@ -491,6 +513,21 @@ class Cooperation(models.Model):
             self.signed_on = truncate_date(self.signed_on, self.signed_on_precision)
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
             raise ValidationError({"ends_on": "La date de fin précède la date de début."})
+
+
+def settle_state(cooperation) -> None:
+    """Make the public flag and the editorial state agree. A writer that changed the state
+    (the admin) is followed; one that only set the flag (scripts, fixtures) moves the state:
+    published, or back to draft when unpublished."""
+    published = cooperation.state == CooperationState.PUBLISHED
+    if cooperation.is_published == published:
+        return
+    if getattr(cooperation, "_state_decides", False):
+        cooperation.is_published = published
+    elif cooperation.is_published:
+        cooperation.state = CooperationState.PUBLISHED
+    else:
+        cooperation.state = CooperationState.DRAFT
 
 
 MONTHS_FR = [
@@ -690,8 +727,14 @@ class Source(models.Model):
     publisher = models.CharField("éditeur", max_length=200, blank=True)
     published_on = models.DateField("date de publication", null=True, blank=True)
     position = models.PositiveSmallIntegerField("ordre", default=0)
+    # What the last link check (cooperations/link_check.py) found: the HTTP status of the first
+    # answer (redirections are not followed: a 301 says the address moved), or the reason no
+    # answer came. Facts about the web page, not about the cooperation: not in the history.
+    last_status = models.PositiveSmallIntegerField("dernier code HTTP", null=True, blank=True)
+    last_error = models.CharField("dernière erreur", max_length=200, blank=True)
+    last_checked_at = models.DateTimeField("dernière vérification du lien", null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["last_status", "last_error", "last_checked_at"])
 
     class Meta:
         verbose_name = "source"
@@ -703,6 +746,19 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.url
+
+    @property
+    def is_unreachable(self) -> bool:
+        """Checked, and no answer or an error answer (4xx, 5xx)."""
+        if self.last_checked_at is None:
+            return False
+        return self.last_status is None or self.last_status >= 400
+
+
+# Sources whose last check found no answer or an error answer (the admin's filter).
+UNREACHABLE_SOURCE = Q(last_checked_at__isnull=False) & (
+    Q(last_status__isnull=True) | Q(last_status__gte=400)
+)
 
 
 class TerritoryAlias(models.Model):

@@ -88,6 +88,7 @@ def export_row(cooperation: Cooperation) -> list[str]:
         "sources": "\n".join(source.url for source in sources),
         "last_verified_on": format_date(cooperation.last_verified_on),
         "is_published": "oui" if cooperation.is_published else "non",
+        "state": cooperation.get_state_display(),
     }
     for link in cooperation.factor_links.all():
         values[FACTOR_TEXT_PREFIX + link.factor.slug] = link.text
@@ -218,7 +219,18 @@ class CooperationResource(resources.Resource):
                 header=list(dataset.headers or []),
                 rows=[(n, list(r)) for n, r in enumerate(dataset, start=2)],
             )
-        plan, outcome = run_import(sheet, commit=not dry_run, user=kwargs.get("user"))
+        plan, outcome = run_import(
+            sheet,
+            commit=not dry_run,
+            user=kwargs.get("user"),
+            expected_digest=kwargs.get("expected_digest", ""),
+        )
+        request = kwargs.get("request")
+        if dry_run and request is not None:
+            # The admin's confirmation form carries the preview's digest (see
+            # InventoryImportExportMixin.get_confirm_form_initial); the library hands the
+            # request, not the result, to the code that builds that form.
+            request.inventory_plan_digest = plan.digest
         return build_result(plan, outcome)
 
     def export(self, queryset=None, **kwargs):

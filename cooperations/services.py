@@ -5,6 +5,8 @@ from django.db import transaction
 
 EDITORS = "Éditeurs"
 READERS = "Lecteurs"
+# Editors who may also publish and unpublish (the workflow's review step).
+REVIEWERS = "Relecteurs"
 
 # Models staff maintain; reference vocabularies are editable by editors except the factors.
 _EDITED_MODELS = [
@@ -22,10 +24,12 @@ _VIEWED_MODELS = [*_EDITED_MODELS, "successfactor"]
 
 
 def ensure_staff_groups(using: str = "default") -> tuple[Group, Group]:
-    """Create or repair the two staff groups; 3 queries for permissions plus 4 for the groups.
+    """Create or repair the staff groups (editors and readers are returned; reviewers are
+    editors who may publish); a few queries.
 
-    Editors change cooperations and vocabularies and may import the inventory; readers only view.
-    Running it again resets the groups' permissions to this definition.
+    Editors change cooperations and vocabularies and may import the inventory; reviewers may
+    also publish and unpublish; readers only view. Running it again resets the groups'
+    permissions to this definition.
     """
     perms = Permission.objects.using(using).filter(content_type__app_label="cooperations")
     by_codename = {p.codename: p for p in perms}
@@ -41,8 +45,11 @@ def ensure_staff_groups(using: str = "default") -> tuple[Group, Group]:
     with transaction.atomic(using=using):
         editors, _ = Group.objects.using(using).get_or_create(name=EDITORS)
         readers, _ = Group.objects.using(using).get_or_create(name=READERS)
+        reviewers, _ = Group.objects.using(using).get_or_create(name=REVIEWERS)
         editors.permissions.set([*view, *edit])
         readers.permissions.set(view)
+        publish = [by_codename[c] for c in ["publish_cooperation"] if c in by_codename]
+        reviewers.permissions.set([*view, *edit, *publish])
     return editors, readers
 
 

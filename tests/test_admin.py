@@ -44,7 +44,7 @@ def cooperation_form(metropole, partners, themes, factor, **overrides) -> dict:
     data = {
         "name": "Coopération Brest – Iroise – Abers",
         "slug": "cooperation-brest-iroise-abers",
-        "is_published": "on",
+        "state": Cooperation.State.REVIEW,
         "summary": "Résumé",
         "status": Cooperation.Status.ACTIVE,
         "provenance": Cooperation.Provenance.LATER,
@@ -275,8 +275,8 @@ def test_history_shows_who_changed_which_field_from_what_to_what(
         reverse("admin:cooperations_cooperation_history", args=[cooperation.pk])
     ).content.decode()
     assert "editrice" in history
-    assert "Résumé:" in history
-    assert "Résumé revu après vérification" in history
+    assert "Résumé : <del>" in history
+    assert "<ins>Résumé revu après vérification</ins>" in history
 
 
 def _form_values(form, prefix: str = "") -> dict:

@@ -26,7 +26,7 @@ from cooperations.models import (
     Theme,
 )
 from cooperations.resources import HEADERS
-from cooperations.services import EDITORS, READERS
+from cooperations.services import EDITORS, READERS, REVIEWERS
 from cooperations.synthetic import generate_rows, write_inventory
 
 from .conftest import (
@@ -61,6 +61,12 @@ def make_staff(group_name: str, username: str) -> User:
 @pytest.fixture
 def editor_client(client, db):
     client.force_login(make_staff(EDITORS, "editrice"))
+    return client
+
+
+@pytest.fixture
+def reviewer_client(client, db):
+    client.force_login(make_staff(REVIEWERS, "relectrice"))
     return client
 
 
@@ -319,12 +325,13 @@ def test_reader_may_export(reader_client, catalogue):
     assert response.status_code == 200
 
 
-def test_generated_inventory_through_the_admin(editor_client, db):
+def test_generated_inventory_through_the_admin(reviewer_client, db):
     make_territory_world()
     data = write_inventory(*generate_rows(173, seed=5), "xlsx")
-    preview = upload(editor_client, data, "inventaire.xlsx")
+    # Its rows say « Publiée : oui »: publishing is the reviewers' permission.
+    preview = upload(reviewer_client, data, "inventaire.xlsx")
     assert "173 ligne(s) : 173 nouvelle(s)" in preview.content.decode()
-    confirm(editor_client, preview)
+    confirm(reviewer_client, preview)
     assert Cooperation.objects.count() == 173
     assert Source.objects.count() == 173
 

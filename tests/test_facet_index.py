@@ -207,7 +207,7 @@ def test_index_answers_what_the_plain_querysets_answer(client, generated):
 def test_index_follows_an_admin_edit_at_the_next_request(client, generated):
     check_combinations(client, seed=1, count=5)  # the index is built now
     target = Cooperation.objects.filter(is_published=True).order_by("pk").first()
-    editor = make_staff("Éditeurs", "editrice")
+    editor = make_staff("Relecteurs", "editrice")  # unpublishes below
     client.force_login(editor)
     url = f"/admin/cooperations/cooperation/{target.pk}/change/"
     data = change_form_data(client.get(url))
@@ -227,7 +227,7 @@ def test_index_follows_an_admin_edit_at_the_next_request(client, generated):
 
     client.force_login(editor)
     data = change_form_data(client.get(url))
-    data.pop("is_published")
+    data["state"] = "brouillon"
     assert client.post(url, data).status_code == 302
     client.logout()
     assert target.pk not in [c.pk for c in client.get("/cooperations/").context["cooperations"]]

@@ -272,7 +272,7 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def imports_at_load(path: Path, name: str) -> set[str]:
+def imports_at_load(path: Path, name: str, modules: set[str]) -> set[str]:
     """The application's modules that `path` imports when it is loaded: module-level imports
     only (an import inside a function runs later and makes no cycle at load time)."""
     tree = ast.parse(path.read_text())
@@ -297,8 +297,11 @@ def imports_at_load(path: Path, name: str) -> set[str]:
                     target = f"{base}.{statement.module}" if statement.module else base
                 else:
                     target = statement.module or ""
-                found.add(target)
-                found.update(f"{target}.{alias.name}" for alias in statement.names)
+                # `from package import module` needs the module; the package only for a name
+                # it defines itself.
+                for alias in statement.names:
+                    module = f"{target}.{alias.name}"
+                    found.add(module if module in modules else target)
     return found
 
 
@@ -306,7 +309,9 @@ def import_graph() -> dict[str, set[str]]:
     modules = {module_name(path): path for path in application_modules()}
     graph = {}
     for name, path in modules.items():
-        graph[name] = {target for target in imports_at_load(path, name) if target in modules}
+        graph[name] = {
+            target for target in imports_at_load(path, name, set(modules)) if target in modules
+        }
         graph[name].discard(name)
     return graph
 

@@ -128,7 +128,8 @@ def test_a_name_that_fits_several_territories_lists_each_with_kind_and_code():
     assert str(error.value) == (
         "« Val Fictif » désigne plusieurs territoires : CA Val Fictif (Communauté "
         "d'agglomération, 990000002) ; CC du Val Fictif (Communauté de communes, 990000001). "
-        "Indiquez le code officiel entre crochets, par exemple « Nom [SIREN] »."
+        "Indiquez lequel avec son code entre crochets : « CA Val Fictif [990000002] » ou "
+        "« CC du Val Fictif [990000001] »."
     )
 
 

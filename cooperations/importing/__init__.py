@@ -27,6 +27,7 @@ from .writing import ImportOutcome, ImportRejected, apply_import
 __all__ = [
     "NOT_CREATABLE_KINDS",
     "ROLE_COLUMNS",
+    "STALE_PREVIEW",
     "ImportOutcome",
     "ImportPlan",
     "ImportRejected",
@@ -44,18 +45,36 @@ __all__ = [
 ]
 
 
+STALE_PREVIEW = (
+    "Le fichier ou le catalogue a changé depuis l'aperçu : rien n'a été importé. Envoyez le "
+    "fichier de nouveau pour voir ce que l'import ferait maintenant."
+)
+
+
 def run_import(
-    sheet: inventory.Sheet, commit: bool, user=None
+    sheet: inventory.Sheet,
+    commit: bool,
+    user=None,
+    expected_digest: str = "",
+    can_publish: bool | None = None,
 ) -> tuple[ImportPlan, ImportOutcome | None]:
     """Plan, then apply when asked and the plan is clean: the one code path of every import.
 
     A commit plans under the import lock, in the transaction that writes: the plan then sees
-    every import committed before it (a preview made earlier may be stale). ImportBusy when
-    another import holds the lock for too long; nothing is written then."""
+    every import committed before it (a preview made earlier may be stale). With
+    `expected_digest` (the preview's `ImportPlan.digest`), a plan that differs from the
+    previewed one — another file, or records, territories or vocabularies changed since — is
+    refused and nothing is written. ImportBusy when another import holds the lock for too
+    long; nothing is written then. `can_publish` defaults to the user's reviewer permission
+    (True without a user: the command line)."""
+    if can_publish is None:
+        can_publish = user is None or user.has_perm("cooperations.publish_cooperation")
     with without_request_timeouts():
         if not commit:
-            return plan_import(sheet), None
+            return plan_import(sheet, can_publish), None
         with import_lock():
-            plan = plan_import(sheet)
+            plan = plan_import(sheet, can_publish)
+            if expected_digest and plan.digest != expected_digest:
+                plan.file_errors.append(STALE_PREVIEW)
             outcome = apply_import(plan, user=user) if plan.is_valid else None
     return plan, outcome

@@ -27,6 +27,8 @@ from ..vocabularies import PLUS_VALUE_FIELD_BY_CODE, PLUS_VALUE_FIELDS
 from .resolution import TerritoryIndex
 
 if TYPE_CHECKING:
+    from .changes import Change
+    from .duplicates import Lookalike
     from .planning import ExistingRecord
 
 Role = Participation.Role
@@ -49,6 +51,12 @@ STATUS_ALIASES = {
     Cooperation.Status.ACTIVE: ["actif", "en cours"],
     Cooperation.Status.ENDED: ["terminé", "termine", "achevée", "achevé", "finie"],
     Cooperation.Status.ABANDONED: ["abandonné", "abandonne", "abandon"],
+}
+STATE_ALIASES = {
+    Cooperation.State.DRAFT: ["brouillons", "ébauche"],
+    Cooperation.State.REVIEW: ["à relire", "en relecture", "relecture"],
+    Cooperation.State.PUBLISHED: ["publié", "en ligne"],
+    Cooperation.State.ARCHIVED: ["archivé", "archive"],
 }
 # What the public pages and exports write for an unknown status (stored blank).
 STATUS_UNKNOWN = {"non renseigne", "inconnu", "non connu", "nc"}
@@ -94,9 +102,23 @@ class RowPlan:
     action: str = ""  # new, update, skip or invalid
     existing: "ExistingRecord | None" = None
     instance: Cooperation | None = None  # set once written
-    changes: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)  # labels of the changed fields
+    details: list["Change"] = field(default_factory=list)  # each change, old → new
+    warnings: list[str] = field(default_factory=list)  # shown, never blocking
+    # The record this row turned out to name (same folded name and métropoles), with the
+    # identifier its name gave, or None.
+    matched: "Lookalike | None" = None
+    derived_slug: str = ""
+    lookalikes: list["Lookalike"] = field(default_factory=list)  # new rows only
+    # How each territory of the row was read: (column, text as typed, territory found).
+    resolutions: list[tuple[str, str, str]] = field(default_factory=list)
 
     NEW, UPDATE, SKIP, INVALID = "new", "update", "skip", "invalid"
+
+    @property
+    def typographic_only(self) -> bool:
+        """An update whose every change is one of typography (dashes, quotes, spaces)."""
+        return bool(self.details) and all(change.typographic for change in self.details)
 
 
 # --- Vocabularies --------------------------------------------------------------------------------
@@ -111,6 +133,7 @@ class Vocabularies:
     statuses: inventory.VocabularyMatcher
     plus_values: inventory.VocabularyMatcher
     provenances: inventory.VocabularyMatcher
+    states: inventory.VocabularyMatcher
 
     @classmethod
     def load(cls) -> "Vocabularies":
@@ -144,6 +167,13 @@ class Vocabularies:
                 ],
                 "Provenance",
             ),
+            states=inventory.VocabularyMatcher(
+                [
+                    (value, label, [value, *STATE_ALIASES.get(value, [])])
+                    for value, label in Cooperation.State.choices
+                ],
+                "Valeur d'état",
+            ),  # fmt: skip
         )
 
 
@@ -225,7 +255,10 @@ class RowReader:
             role = ROLE_COLUMNS[key]
             allowed = Territory.METROPOLE_KINDS if role == Role.METROPOLE else ()
             handles, messages = [], []
-            for handle in self._territories(value, tuple(allowed), messages):
+            for typed, handle in self._territories(value, tuple(allowed), messages):
+                row.resolutions.append(
+                    (self.mapping.headers[key], typed, self.territories.label(handle))
+                )
                 if handle not in handles:
                     handles.append(handle)
             if messages:
@@ -285,11 +318,13 @@ class RowReader:
             row.sources = [_checked_url(url) for url in urls]
         elif key == "is_published":
             row.fields["is_published"] = inventory.parse_bool(value)
+        elif key == "state" and text:  # blank: decided by « Publiée » (planning)
+            row.fields["state"] = vocab.states.match(text)
 
     def _territories(self, value, allowed: tuple[str, ...], messages: list[str]):
-        """Territories of a cell. Some official names contain a comma (« CC Chinon, Vienne et
-        Loire »), so comma-separated pieces are re-joined when together they name an existing
-        territory; a joined piece never creates one."""
+        """(text as typed, territory handle) of each territory of a cell. Some official names
+        contain a comma (« CC Chinon, Vienne et Loire »), so comma-separated pieces are re-joined
+        when together they name an existing territory; a joined piece never creates one."""
         text = clean_text(value)
         if not text:
             return
@@ -299,10 +334,11 @@ class RowReader:
                 chunk, lambda run: self._joined(run, allowed)
             ):
                 if handle is not None:
-                    yield handle
+                    yield run, handle
                     continue
                 try:
-                    yield self.territories.resolve(inventory.parse_territory_ref(run), allowed)
+                    ref = inventory.parse_territory_ref(run)
+                    yield run, self.territories.resolve(ref, allowed)
                 except ParseError as error:
                     messages.append(str(error))
 

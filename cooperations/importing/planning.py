@@ -4,11 +4,15 @@
 `ImportPlan` saying, row by row, what the import would do.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 
 from .. import inventory
 from ..models import Cooperation, CooperationFactor, CooperationPlusValue, Participation, Source
+from ..text import fold
+from . import changes as describing
 from .cells import ROLE_COLUMNS, Role, RowError, RowPlan, RowReader, Vocabularies
+from .duplicates import CatalogueNames, sharing_sources
 from .resolution import NewTerritory, TerritoryIndex, Unresolved
 
 SCALAR_FIELDS = [
@@ -30,28 +34,8 @@ SCALAR_FIELDS = [
     "provenance",
     "last_verified_on",
     "is_published",
+    "state",
 ]
-
-FIELD_LABELS = {
-    "name": "Nom",
-    "summary": "Résumé",
-    "description": "Description",
-    "legal_form_id": "Forme de coopération",
-    "status": "Statut",
-    "signed_on": "Date de signature",
-    "signed_on_precision": "Date de signature",
-    "starts_on": "Date de début",
-    "ends_on": "Date de fin",
-    "adds_scale": "Plus-value",
-    "adds_value_chain": "Plus-value",
-    "adds_pooling": "Plus-value",
-    "governance": "Gouvernance",
-    "funding": "Financements",
-    "staffing": "Moyens humains",
-    "provenance": "Provenance",
-    "last_verified_on": "Dernière vérification",
-    "is_published": "Publiée",
-}
 
 
 @dataclass
@@ -65,6 +49,8 @@ class ImportPlan:
     new_territories: list[NewTerritory] = field(default_factory=list)
     unresolved: list["Unresolved"] = field(default_factory=list)
     index: "TerritoryIndex | None" = None
+    # What the file's content and the database state read made of it (see `fingerprint`).
+    digest: str = ""
 
     @property
     def row_errors(self) -> list[RowError]:
@@ -81,6 +67,14 @@ class ImportPlan:
 
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def typographic_rows(self) -> int:
+        return sum(1 for row in self.rows if row.typographic_only)
+
+    @property
+    def warned_rows(self) -> list[RowPlan]:
+        return [row for row in self.rows if row.warnings or row.lookalikes]
 
     def summary(self) -> str:
         return (
@@ -99,8 +93,9 @@ class ImportPlan:
 # --- Planning ------------------------------------------------------------------------------------
 
 
-def plan_import(sheet: inventory.Sheet) -> ImportPlan:
-    """Check and compare every row of the sheet; writes nothing.
+def plan_import(sheet: inventory.Sheet, can_publish: bool = True) -> ImportPlan:
+    """Check and compare every row of the sheet; writes nothing. Without `can_publish` (the
+    reviewer's permission), a row that would publish or unpublish a record is refused.
 
     Queries: 3 for vocabularies, 2 for the territory index, then 5 per 2,000 distinct slugs
     for the existing cooperations and their themes, participations, factors and sources.
@@ -123,9 +118,55 @@ def plan_import(sheet: inventory.Sheet) -> ImportPlan:
     territories = TerritoryIndex.load()
     reader = RowReader(mapping, vocabularies, territories)
     plan.rows = [reader.read(line, cells) for line, cells in sheet.rows]
+    _warn_extra_cells(plan.rows, sheet)
 
-    seen: dict[str, int] = {}
+    seen = _check_unique_slugs(plan.rows, mapping)
+    existing = _load_existing(list(seen))
+    catalogue = CatalogueNames.load()
+    matched = _match_same_records(plan.rows, existing, catalogue, seen, mapping)
+    existing |= _load_existing(matched)
     for row in plan.rows:
+        row.existing = existing.get(row.slug)
+        _check_dates(row, mapping)
+        _check_roles(row, territories, mapping)
+        _settle_state(row, mapping, can_publish)
+    _check_same_cooperation_twice(plan.rows, mapping)
+    for row in plan.rows:
+        if row.errors:
+            row.action = RowPlan.INVALID
+        elif row.existing is None:
+            row.action = RowPlan.NEW
+        else:
+            row.details = describing.describe(row, vocabularies, territories, wanted_factors)
+            row.changes = list(dict.fromkeys(change.group for change in row.details))
+            row.action = RowPlan.UPDATE if row.changes else RowPlan.SKIP
+    _find_lookalikes([row for row in plan.rows if row.action == RowPlan.NEW], catalogue)
+    plan.new_territories = list(territories.created.values())
+    plan.unresolved = list(territories.unresolved.values())
+    plan.index = territories
+    plan.digest = fingerprint(sheet, plan)
+    return plan
+
+
+def _warn_extra_cells(rows: list[RowPlan], sheet: inventory.Sheet) -> None:
+    """A row with filled cells right of the last header: a shifted row, or a value typed in
+    the wrong column; they are read by nobody, so staff are told."""
+    width = len(sheet.header)
+    for row, (_line, cells) in zip(rows, sheet.rows, strict=True):
+        extra = [cell for cell in cells[width:] if inventory.clean_text(cell)]
+        if extra:
+            row.warnings.append(
+                f"{len(extra)} cellule(s) remplie(s) au-delà de la dernière colonne d'en-tête, "
+                f"ignorée(s) : « {inventory.shorten(inventory.clean_text(extra[0]))} »"
+                + (" …" if len(extra) > 1 else "")
+                + "."
+            )
+
+
+def _check_unique_slugs(rows: list[RowPlan], mapping) -> dict[str, int]:
+    """Identifier → first line using it; a later row with the same identifier is refused."""
+    seen: dict[str, int] = {}
+    for row in rows:
         if not row.slug:
             continue
         if row.slug in seen:
@@ -140,23 +181,173 @@ def plan_import(sheet: inventory.Sheet) -> ImportPlan:
             )
         else:
             seen[row.slug] = row.line
+    return seen
 
-    existing = _load_existing(list(seen))
-    for row in plan.rows:
-        row.existing = existing.get(row.slug)
-        _check_dates(row, mapping)
-        _check_roles(row, territories, mapping)
-        if row.errors:
-            row.action = RowPlan.INVALID
-        elif row.existing is None:
-            row.action = RowPlan.NEW
+
+def _row_metropoles(row: RowPlan) -> frozenset | None:
+    if Role.METROPOLE not in row.participations:
+        return None
+    handles = row.participations[Role.METROPOLE]
+    return frozenset(handles) if all(isinstance(h, int) for h in handles) else None
+
+
+def _match_same_records(rows, existing, catalogue: CatalogueNames, seen, mapping) -> list[str]:
+    """Rows with a new identifier that name a record of the catalogue (same folded name, same
+    métropoles) take that record's identifier when theirs came from the name; the
+    identifiers so taken."""
+    taken = []
+    for row in rows:
+        if row.errors or not row.slug or row.slug in existing or "name" not in row.fields:
+            continue
+        metropoles = _row_metropoles(row)
+        if metropoles is None:
+            continue
+        same = catalogue.same(row.fields["name"], metropoles)
+        if not same:
+            continue
+        column = mapping.headers["name"]
+        if row.cells.get("slug") or len(same) > 1:
+            listed = " ; ".join(f"« {inventory.shorten(r.name)} » ({r.slug})" for r in same)
+            row.errors.append(
+                RowError(
+                    row.line,
+                    mapping.headers.get("slug", column) if row.cells.get("slug") else column,
+                    row.cells.get("slug") or row.cells["name"],
+                    f"même nom et mêmes métropoles que {listed}, déjà au catalogue : indiquez "
+                    "son identifiant pour la mettre à jour, ou changez le nom s'il s'agit "
+                    "d'une autre coopération.",
+                )
+            )
+            continue
+        record = same[0]
+        if record.slug in seen and seen[record.slug] != row.line:
+            row.errors.append(
+                RowError(
+                    row.line,
+                    column,
+                    row.cells["name"],
+                    f"cette ligne désigne la coopération « {inventory.shorten(record.name)} », "
+                    f"déjà mise à jour ligne {seen[record.slug]}.",
+                )
+            )
+            continue
+        seen.pop(row.slug, None)
+        seen[record.slug] = row.line
+        row.derived_slug, row.slug = row.slug, record.slug
+        row.matched = record
+        taken.append(record.slug)
+    return taken
+
+
+def _check_same_cooperation_twice(rows: list[RowPlan], mapping) -> None:
+    """Two new rows of the file with the same folded name and métropoles would make two
+    records of one cooperation: the later one is refused."""
+    first: dict[tuple, int] = {}
+    for row in rows:
+        if row.errors or row.existing is not None or "name" not in row.fields:
+            continue
+        metropoles = _row_metropoles(row)
+        if metropoles is None:
+            continue
+        key = (fold(row.fields["name"]), metropoles)
+        if key in first:
+            row.errors.append(
+                RowError(
+                    row.line,
+                    mapping.headers["name"],
+                    row.cells["name"],
+                    f"même nom et mêmes métropoles que la ligne {first[key]} (casse, accents "
+                    "et ponctuation ignorés) : une seule ligne par coopération.",
+                )
+            )
         else:
-            row.changes = _changes(row)
-            row.action = RowPlan.UPDATE if row.changes else RowPlan.SKIP
-    plan.new_territories = list(territories.created.values())
-    plan.unresolved = list(territories.unresolved.values())
-    plan.index = territories
-    return plan
+            first[key] = row.line
+
+
+def _find_lookalikes(new_rows: list[RowPlan], catalogue: CatalogueNames) -> None:
+    """Records that new rows resemble (close name, shared source): shown, never decided."""
+    shared = sharing_sources([url for row in new_rows for url in row.sources or []])
+    for row in new_rows:
+        found = {}
+        for url in row.sources or []:
+            for lookalike in shared.get(url, []):
+                found.setdefault(lookalike.pk, lookalike)
+        if "name" in row.fields:
+            for lookalike in catalogue.close(row.fields["name"], _row_metropoles(row)):
+                found.setdefault(lookalike.pk, lookalike)
+        row.lookalikes = list(found.values())
+
+
+def fingerprint(sheet: inventory.Sheet, plan: ImportPlan) -> str:
+    """A digest of the file's cells and of what the plan would write from which current values:
+    a confirmation whose digest differs from the preview's would not apply what staff saw."""
+    digest = hashlib.sha256()
+    digest.update(repr((sheet.header, sheet.rows)).encode())
+    for row in plan.rows:
+        existing = row.existing
+        digest.update(
+            repr(
+                (
+                    row.line,
+                    row.action,
+                    row.slug,
+                    existing and (existing.pk, sorted(existing.fields.items()),
+                                  _canonical(existing.snapshot)),
+                    sorted(row.fields.items()),
+                    row.themes,
+                    sorted(row.participations.items()),
+                    row.factors, row.factor_texts, row.factor_sources,
+                    row.plus_value_notes, row.sources,
+                )
+            ).encode()
+        )  # fmt: skip
+    digest.update(repr(sorted(map(repr, plan.new_territories))).encode())
+    return digest.hexdigest()
+
+
+def _canonical(value):
+    """Sets sorted, so that the same state always gives the same digest."""
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if isinstance(value, dict):
+        return sorted((key, _canonical(item)) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    return value
+
+
+def _settle_state(row: RowPlan, mapping, can_publish: bool) -> None:
+    """The row's editorial state and public flag, made to agree as Cooperation.save() does (the
+    import writes in bulk, without save()): « État » decides when given, else « Publiée »
+    moves a record to published or, unpublished, back to draft."""
+    State = Cooperation.State
+    before_state = row.existing.fields["state"] if row.existing else State.DRAFT
+    state = row.fields.get("state")
+    published = row.fields.get("is_published")
+    if state is not None:
+        if published is not None and published != (state == State.PUBLISHED):
+            row.errors.append(
+                RowError(row.line, mapping.headers["state"], row.cells.get("state", ""),
+                         f"contredit la colonne « {mapping.headers['is_published']} ».")
+            )  # fmt: skip
+            return
+        row.fields["is_published"] = state == State.PUBLISHED
+    elif published is not None:
+        if published:
+            row.fields["state"] = State.PUBLISHED
+        elif before_state == State.PUBLISHED:
+            row.fields["state"] = State.DRAFT
+    after_state = row.fields.get("state", before_state)
+    if (
+        not can_publish
+        and (State.PUBLISHED in {before_state, after_state})
+        and (before_state != after_state)
+    ):
+        column = "state" if "state" in mapping.headers else "is_published"
+        row.errors.append(
+            RowError(row.line, mapping.headers[column], row.cells.get(column, ""),
+                     "publier ou dépublier une fiche demande la permission de relecteur.")
+        )  # fmt: skip
 
 
 def _check_dates(row: RowPlan, mapping) -> None:
@@ -268,39 +459,6 @@ def _load_existing(slugs: list[str]) -> dict[str, ExistingRecord]:
         for cooperation_id, url in sources:
             by_pk[cooperation_id].snapshot["sources"].append(url)
     return found
-
-
-def _changes(row: RowPlan) -> list[str]:
-    existing = row.existing
-    snapshot = existing.snapshot
-    changes: list[str] = []
-
-    def note(label):
-        if label not in changes:
-            changes.append(label)
-
-    for name, value in row.fields.items():
-        if existing.fields[name] != value:
-            note(FIELD_LABELS[name])
-    if row.themes is not None and set(row.themes) != snapshot["themes"]:
-        note("Thématiques")
-    labels = {
-        Role.METROPOLE: "Métropoles",
-        Role.PARTNER: "Territoires partenaires",
-        Role.ASSOCIATED: "Territoires associés",
-    }
-    for role, handles in row.participations.items():
-        if set(handles) != snapshot["participations"][role]:
-            note(labels[role])
-    if row.factors is not None:
-        wanted = wanted_factors(row, snapshot["factors"])
-        if wanted != snapshot["factors"]:
-            note("Facteurs de réussite")
-    if row.plus_value_notes is not None and row.plus_value_notes != snapshot["plus_values"]:
-        note("Plus-value")
-    if row.sources is not None and row.sources != snapshot["sources"]:
-        note("Sources")
-    return changes
 
 
 def wanted_factors(row: RowPlan, current: dict[int, tuple[str, str]]) -> dict[int, tuple[str, str]]:

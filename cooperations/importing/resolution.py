@@ -73,6 +73,8 @@ class Unresolved:
     name: str
     kinds: tuple[str, ...]
     candidates: list[_T]
+    # Several territories bear the name: staff pick one of them (all are candidates).
+    ambiguous: bool = False
 
 
 class TerritoryIndex:
@@ -202,6 +204,12 @@ class TerritoryIndex:
             if len(candidates) == 1:
                 return candidates[0].pk
             if len(candidates) > 1:
+                if create:  # the same picker as for an unknown name, with every bearer
+                    self.unresolved.setdefault(
+                        fold(ref.name),
+                        Unresolved(ref.name.strip(), kinds or allowed_kinds,
+                                   self._sorted(candidates)[:10], ambiguous=True),
+                    )  # fmt: skip
                 raise ParseError(self._ambiguous(ref.name, candidates))
         creatable = ref.kind or (
             prefix_kinds[0]
@@ -319,15 +327,31 @@ class TerritoryIndex:
         return territory.pk
 
     @staticmethod
-    def _ambiguous(text: str, candidates: list[_T]) -> str:
+    def _sorted(candidates: list[_T]) -> list[_T]:
+        return sorted(candidates, key=lambda t: (t.name, t.kind, t.code))
+
+    @classmethod
+    def _ambiguous(cls, text: str, candidates: list[_T]) -> str:
+        shown = cls._sorted(candidates)
         listed = " ; ".join(
             f"{t.name} ({Territory.Kind(t.kind).label}, {t.code or 'sans code'})"
-            for t in sorted(candidates, key=lambda t: (t.name, t.kind, t.code))[:10]
+            for t in shown[:10]
         )
         more = f" et {len(candidates) - 10} autres" if len(candidates) > 10 else ""
+        # The notation that designates each of them, as the export writes it.
+        examples = " ou ".join(
+            f"« {inventory.format_territory_ref(t.name, t.kind, t.code)} »"
+            for t in shown[:2]
+            if t.code
+        )
+        advice = (
+            f"Indiquez lequel avec son code entre crochets : {examples}."
+            if examples
+            else "Indiquez lequel par son code officiel entre crochets ou sa nature."
+        )
         return (
             f"« {inventory.shorten(text)} » désigne plusieurs territoires : {listed}{more}. "
-            "Indiquez le code officiel entre crochets, par exemple « Nom [SIREN] »."
+            + advice
         )
 
     @staticmethod

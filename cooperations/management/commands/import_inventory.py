@@ -16,6 +16,8 @@ from cooperations.concurrency import ImportBusy
 from cooperations.importing import run_import
 from cooperations.inventory import ParseError, read_spreadsheet
 
+ACTIONS = {"new": "nouvelle", "update": "modifiée"}
+
 
 def import_file(
     path: Path, commit: bool, stdout, style, verbose: bool = False, max_size: int | None = None
@@ -48,11 +50,23 @@ def import_file(
         stdout.write(f"Colonnes ignorées : {plan.ignored_summary}.")
     for territory in plan.new_territories:
         stdout.write(f"Territoire à créer : {territory}")
+    for row in plan.rows:
+        for warning in row.warnings:
+            stdout.write(style.WARNING(f"Ligne {row.line} : {warning}"))
+        for lookalike in row.lookalikes:
+            stdout.write(
+                style.WARNING(
+                    f"Ligne {row.line} : ressemble à « {lookalike.name} » ({lookalike.slug}) : "
+                    f"{lookalike.reason}."
+                )
+            )
     if verbose:
         for row in plan.rows:
-            if row.action in {"new", "update"}:
-                detail = f" ({', '.join(row.changes)})" if row.changes else ""
-                stdout.write(f"Ligne {row.line} : {row.action} {row.slug}{detail}")
+            if row.action in ACTIONS:
+                matched = " (fiche reconnue par son nom et ses métropoles)" if row.matched else ""
+                stdout.write(f"Ligne {row.line} : {ACTIONS[row.action]} — {row.slug}{matched}")
+                for change in row.details:
+                    stdout.write(f"  {change}")
     stdout.write(plan.summary())
     return plan, outcome
 
