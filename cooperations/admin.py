@@ -69,6 +69,9 @@ class TerritoryAdmin(ValidSelectionMixin, UniqueRaceAdminMixin, admin.ModelAdmin
         term = search_term.strip()
         if not term:
             return queryset, False
+        if "\ufffd" in term:
+            # What was not text (a NUL, bytes that are not UTF-8) matches no name.
+            return queryset.none(), False
         folded = fold(term)
         condition = Q(code__istartswith=term.upper())
         if folded:
