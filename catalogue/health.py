@@ -24,37 +24,32 @@ from .errors import RETRY_AFTER_SECONDS
 DATABASE_CHECK_SECONDS = 0.8
 
 
-def check_database() -> threading.Thread:
-    """Start checking the database; `result(thread)` says how it went, within
-    DATABASE_CHECK_SECONDS of the start.
+class DatabaseProbe(threading.Thread):
+    """`SELECT 1` in a thread of its own, on a connection of its own that it closes: opening it
+    is part of the check (a server that cannot open one cannot serve), and neither a new
+    connection (psycopg waits at least 2 s) nor a query to a frozen database can hold the
+    answer, which `result()` gives within DATABASE_CHECK_SECONDS of the start."""
 
-    In a thread of its own, on a connection of its own that it closes: opening it is part of
-    the check (a server that cannot open one cannot serve), and neither a new connection
-    (psycopg waits at least 2 s) nor a query to a frozen database can hold the answer.
-    """
+    def __init__(self):
+        super().__init__(name="sante-base", daemon=True)
+        self.outcome = "erreur : pas de réponse à temps"
+        self.deadline = time.monotonic() + DATABASE_CHECK_SECONDS
 
-    def probe():
+    def run(self):
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
                 cursor.fetchone()
-            thread.result = "ok"
+            self.outcome = "ok"
         # Error, not DatabaseError: InterfaceError (connection closed) derives from Error only.
         except Error as error:
-            thread.result = f"erreur : {type(error).__name__}"
+            self.outcome = f"erreur : {type(error).__name__}"
         finally:
             connection.close()
 
-    thread = threading.Thread(target=probe, name="sante-base", daemon=True)
-    thread.result = "erreur : pas de réponse à temps"
-    thread.started_at = time.monotonic()
-    thread.start()
-    return thread
-
-
-def result(thread: threading.Thread) -> str:
-    thread.join(max(0.0, thread.started_at + DATABASE_CHECK_SECONDS - time.monotonic()))
-    return thread.result
+    def result(self) -> str:
+        self.join(max(0.0, self.deadline - time.monotonic()))
+        return self.outcome
 
 
 def check_cache() -> str:
@@ -71,9 +66,10 @@ def check_cache() -> str:
 
 @never_cache
 def health(request):
-    database = check_database()
+    database = DatabaseProbe()
+    database.start()
     cache_result = check_cache()  # meanwhile
-    checks = {"database": result(database), "cache": cache_result}
+    checks = {"database": database.result(), "cache": cache_result}
     healthy = all(result == "ok" for result in checks.values())
     response = JsonResponse(
         {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
