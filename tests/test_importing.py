@@ -475,8 +475,7 @@ def test_commit_costs_a_bounded_number_of_queries(brest, iroise):
 
     # Bulk statements: the count grows with batches of rows (SQLite caps parameters), not rows.
     # The import lock's transaction and its advisory lock (PostgreSQL) add up to 3, the
-    # derived texts (search, export, list row, stored page) 12 per batch of 500 rows: 10 reads
-    # and 2 writes.
+    # derived texts (search and export) 9 reads per batch of 500 rows and their writes.
     assert queries(3) < 32
     assert queries(150) < 42
 
