@@ -3,8 +3,8 @@
 Threaded workers (gthread), cores + 1 processes of 4 threads each, chosen by measurement
 (`manage.py benchmark --servers …`, 2 cores, PostgreSQL, 10,000 cooperations, page cache off,
 wrk with 20 keep-alive connections, each set-up's list and floor in three alternating rounds of
-10 s, the median reported; two runs on 30 November 2026, benchmarks/REPORT-step-6-servers-1.md
-and benchmarks/REPORT-step-6-servers-2.md), requests/s:
+10 s, the median reported; two runs on 30 November 2026, benchmarks/HISTORY.md « Step 6 »),
+requests/s:
 
     set-up         rotating list views   template-only floor   static file
     gthread:5x4    563                   1,249                 4,263

@@ -108,8 +108,7 @@ def database_config(url: str | None) -> dict:
         )
     if config["ENGINE"] == "django.db.backends.postgresql":
         # Pages run many short queries: starting parallel workers costs more than it saves
-        # and takes cores from concurrent requests (benchmarks/REPORT.md: -30 % SQL time on
-        # the faceted list at 10,000 cooperations).
+        # and takes cores from concurrent requests.
         workers = env_int("DATABASE_PARALLEL_WORKERS", 0)
         # JIT compilation likewise: it starts on queries whose estimated cost is high, which
         # the export's grouped joins reach through poor row estimates, and compiling took
@@ -138,10 +137,11 @@ def database_config(url: str | None) -> dict:
         config["OPTIONS"].setdefault("connect_timeout", 2)
         # The queries every list and record page sends (the catalogue's version with the
         # page's rows, cooperations/caching.py) are prepared once per connection, so that
-        # PostgreSQL plans them once instead of at every page: 0.6 → 0.3 ms each, half its
-        # CPU. psycopg prepares nothing while this is None, Django's default; Django's own
-        # queries bind their parameters in the client and are never prepared. Off (0) behind a
-        # pooler in transaction mode that does not carry prepared statements.
+        # PostgreSQL plans them once instead of at every page (0.6 → 0.3 ms each, measured
+        # alone): planning such a short query costs more than running it. psycopg prepares
+        # nothing while this is None, Django's default; Django's own queries bind their
+        # parameters in the client and are never prepared. Off (0) behind a pooler in
+        # transaction mode that does not carry prepared statements.
         if env_bool("DATABASE_PREPARED_STATEMENTS", True):
             config["OPTIONS"].setdefault("prepare_threshold", 5)
     return config
@@ -150,7 +150,7 @@ def database_config(url: str | None) -> dict:
 def cache_config(url: str | None, key_prefix: str) -> dict:
     """Parse REDIS_URL: unset means each process keeps its own cache in local memory.
 
-    Several application servers need one shared cache (README « Plusieurs serveurs »);
+    Several application servers need one shared cache (docs/operations.md « Several servers »);
     anything that is not a Redis URL stops the start-up rather than silently falling back to
     per-process caches that would disagree.
     """

@@ -1,4 +1,4 @@
-"""WSGI entry point, served by gunicorn in production (see README)."""
+"""WSGI entry point, served by gunicorn in production (see docs/operations.md)."""
 
 import os
 

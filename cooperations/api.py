@@ -1,4 +1,4 @@
-"""JSON shapes of the public API (documented in the README, sections « API » and « JSON of
+"""JSON shapes of the public API (documented in docs/api.md, « Versioned API » and « JSON of
 the pages »): plain dicts, no query of their own when the cooperation comes from the list or
 detail querysets of views.py; `list_data` feeds the versioned API (`cooperations/api_v1.py`).
 """

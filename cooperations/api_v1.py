@@ -268,7 +268,7 @@ class Vocabularies(Schema):
 
 
 class CooperationQuery(Schema):
-    """The list's query string (README « Query-string parameters »)."""
+    """The list's query string (docs/pages.md « Query-string parameters »)."""
 
     q: str | None = Field(
         None, max_length=SEARCH_MAX_LENGTH, description="Recherche (au plus 20 mots)."

@@ -15,7 +15,7 @@ class CooperationsConfig(AppConfig):
         post_migrate.connect(_create_staff_groups, sender=self)
         # Django's table rebuilds on SQLite drop what the models do not declare.
         post_migrate.connect(_ensure_sqlite_objects, sender=self)
-        # Rows written before the export text and list row existed, or by hand, get theirs.
+        # Rows written before the export columns existed, or by hand, get theirs.
         post_migrate.connect(_fill_missing_derived_text, sender=self)
         # Before any query: the French name order and its index need it on SQLite.
         connection_created.connect(register_sqlite_collation)

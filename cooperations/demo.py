@@ -8,7 +8,7 @@ fact that the source files do not state. Their partner notation (`Name [SIREN]`,
 `Name [PETR]`…) is already the inventory's territory notation. `load_demo` then reads the
 converted file through the ordinary import (`importing.run_import`), the front door staff use.
 
-Choices, documented in the README (« Demo data »):
+Choices, documented in docs/import.md (« Demo data »):
 - provenance « Ajout ultérieur »: the rows come from public sources gathered after the 2018
   inventory; nothing says which of them the 2018 spreadsheet contained;
 - published: yes, every row is sourced;

@@ -116,8 +116,8 @@ class _SharedFields(dict):
     """Form fields that every instance of the filters' form shares. Django deep-copies a form's
     fields for each instance, so that one form can change its own; this form is only validated,
     never rendered nor changed (the list writes its own controls), and validating changes no
-    field: the copy of nine fields, querysets and choices included, was a tenth of a list
-    request."""
+    field, so copying nine fields with their querysets and choices on every request would be
+    work for nothing."""
 
     def __deepcopy__(self, memo):
         return dict(self)
@@ -221,8 +221,8 @@ class CooperationFilter(django_filters.FilterSet):
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
         # django-filter deep-copies every declared filter for each instance, querysets and
-        # choices included: a third of reading a list's query string. These filters keep no
-        # state of their own but their parent and their form field, so shallow copies do.
+        # choices included, on every list request. These filters keep no state of their own
+        # but their parent and their form field, so shallow copies do.
         declared = self.base_filters
         self.base_filters = {}
         super().__init__(data, queryset, request=request, prefix=prefix)

@@ -1,4 +1,4 @@
-"""Starting vocabularies of the catalogue (described in the README's introduction), loaded by a
+"""Starting vocabularies of the catalogue (the inventory's own lists), loaded by a
 data migration; themes and forms stay editable in the admin afterwards, the six factors do not.
 
 Definitions are the project's own one-sentence wording, written for users of the catalogue.

@@ -1,7 +1,7 @@
 """The outage drill (benchmarks/drill.py): its summary, its verdict and its private cluster.
 
 The whole drill takes more than a minute (migrations, official territories): it is run by hand
-(README « Exercice de coupure »); here only its parts.
+(docs/operations.md « Outage drill »); here only its parts.
 """
 
 import os

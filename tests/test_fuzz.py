@@ -40,7 +40,7 @@ fuzz_settings = settings(
 # Path segments reach fewer branches than query strings: half as many examples.
 path_settings = settings(fuzz_settings, max_examples=max(EXAMPLES // 2, 1))
 
-# The parameters of README « Query-string parameters », plus what other public pages read.
+# The parameters of docs/pages.md « Query-string parameters », plus what other public pages read.
 PARAMETERS = [
     "q",
     "metropole",

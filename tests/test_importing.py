@@ -476,7 +476,7 @@ def test_commit_costs_a_bounded_number_of_queries(brest, iroise):
     # Bulk statements: the count grows with batches of rows (SQLite caps parameters), not rows.
     # The import lock's transaction and its advisory lock (PostgreSQL) add up to 3, lifting the
     # web server's statement timeout 3 more (PostgreSQL: a savepoint, SET LOCAL, its release),
-    # the derived texts (search and export) 12 per batch of 500 rows: 10 reads and 2 writes;
+    # the derived texts (search and export) 9 reads per batch of 500 rows and their writes;
     # the duplicate check reads every record's name and métropoles (2).
     assert queries(3) < 37
     assert queries(150) < 47

@@ -1,14 +1,15 @@
-"""Every command line of the README's ```sh blocks works as written.
+"""Every command line of the ```sh blocks of the README and of the guides it links to works as
+written.
 
 Each line is run as written, or — when it cannot run inside the suite — its command's `--help`,
-or it is skipped; every substitute and skip gives its reason below. A README line that is none
-of these fails the test, so a new command cannot be documented without being tried.
+or it is skipped; every substitute and skip gives its reason below. A documented line that is
+none of these fails the test, so a new command cannot be documented without being tried.
 
 The lines run in a temporary copy of the project (its own `db.sqlite3`, files written there),
-in README order: the production line builds the database the following commands use. SQLite
-only: the README's development commands run on the embedded SQLite database of a fresh clone,
-and each command's behaviour on PostgreSQL has its own tests; a second run would cost the same
-half-minute for nothing.
+in the order of DOCUMENTS: the production line (docs/operations.md) builds the database the
+import commands (docs/import.md) use. SQLite only: these commands run on the embedded SQLite
+database of a fresh clone, and each command's behaviour on PostgreSQL has its own tests; a
+second run would cost the same half-minute for nothing.
 """
 
 import os
@@ -22,8 +23,11 @@ import pytest
 
 from .conftest import ROOT, SUITE_VARIABLES
 
-README = ROOT / "README.md"
-# The README's lines are shell lines (variable prefixes, &&): a POSIX shell runs them.
+# The documents whose ```sh blocks are run, in this order.
+DOCUMENTS = [ROOT / "README.md"] + [
+    ROOT / "docs" / name for name in ("operations.md", "import.md", "performance.md")
+]
+# The documents' lines are shell lines (variable prefixes, &&): a POSIX shell runs them.
 BASH = shutil.which("bash") or "/bin/bash"
 
 RUN = "run"
@@ -63,10 +67,6 @@ COMMANDS = {
     "python3 dev.py manage build_demo ../shared/data": (
         "python3 dev.py manage build_demo --help",
         "its source file lies outside the project; tests/test_demo.py covers the conversion",
-    ),
-    "FUZZ_EXAMPLES=5000 python3 dev.py test tests/test_fuzz.py": (
-        None,
-        "a longer run of tests/test_fuzz.py, which the suite runs with fewer examples",
     ),
     "apt-get install wrk": (None, "a Debian package: needs root and the network"),
     "python3 dev.py manage benchmark": (
@@ -118,8 +118,12 @@ NOT_IN_A_CLONE = shutil.ignore_patterns(
 
 
 def readme_command_lines() -> list[str]:
-    """Each non-empty line of the ```sh blocks, without its trailing # comment."""
-    blocks = re.findall(r"^```sh\n(.*?)^```", README.read_text(), flags=re.S | re.M)
+    """Each non-empty line of the documents' ```sh blocks, without its trailing # comment."""
+    blocks = [
+        block
+        for document in DOCUMENTS
+        for block in re.findall(r"^```sh\n(.*?)^```", document.read_text(), flags=re.S | re.M)
+    ]
     lines = []
     for block in blocks:
         for line in block.splitlines():
@@ -133,7 +137,7 @@ def test_every_readme_command_is_run_or_justified():
     lines = readme_command_lines()
     assert "python3 dev.py start" in lines
     assert [line for line in lines if line not in COMMANDS] == []
-    # A line removed from the README must leave this list too.
+    # A line removed from the documents must leave this list too.
     assert [line for line in COMMANDS if line not in lines] == []
 
 
@@ -156,7 +160,7 @@ def shell_environment(clone: Path) -> dict:
 
 
 def production_variables(clone: Path) -> dict:
-    """Real values for the README's `export SECRET_KEY=… ALLOWED_HOSTS=… DATABASE_URL=…`."""
+    """Real values for docs/operations.md's `export SECRET_KEY=… ALLOWED_HOSTS=… DATABASE_URL=…`."""
     return {
         "SECRET_KEY": "readme-test-production-key-" + "x" * 30,
         "ALLOWED_HOSTS": "cooperations.example.gouv.fr",
@@ -166,7 +170,7 @@ def production_variables(clone: Path) -> dict:
 
 @pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="commandes du README testées sur SQLite seulement (voir la docstring du module)",
+    reason="commandes documentées testées sur SQLite seulement (voir la docstring du module)",
 )
 def test_readme_commands_work_as_written(fresh_clone):
     env = shell_environment(fresh_clone)
@@ -190,12 +194,12 @@ def test_readme_commands_work_as_written(fresh_clone):
         assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
         assert "Traceback" not in result.stderr, command
         ran.append(command)
-    # Every README line that is neither skipped nor substituted ran: none was silently dropped.
+    # Every documented line that is neither skipped nor substituted ran: none was silently dropped.
     lines = readme_command_lines()
     expected = [line for line in lines if COMMANDS[line] == RUN or COMMANDS[line][0]]
     assert len(ran) == len(expected)
     assert len(ran) >= 10
-    # The commands wrote where the README says, in the copy.
+    # The commands wrote where the documents say, in the copy.
     assert (fresh_clone / "db.sqlite3").exists()
     assert (fresh_clone / "inventaire.xlsx").exists()
     assert (fresh_clone / "gros.csv").exists()

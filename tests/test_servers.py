@@ -1,4 +1,5 @@
-"""Two application servers, one PostgreSQL database, one Redis (README « Plusieurs serveurs »).
+"""Two application servers, one PostgreSQL database, one Redis (docs/operations.md « Several
+servers »).
 
 Two gunicorn processes serve the test database with DEBUG off and the page cache on: what a
 staff member saves through one server's admin is what an anonymous visitor gets from the other

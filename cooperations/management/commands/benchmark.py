@@ -4,8 +4,8 @@ Why: issue 11's targets (pages, facets, search, exports, load against the templa
 SQLite against PostgreSQL, cost growth) and those of issue 5 still meaningful (queries, imports)
 must be checked on data the size of every cooperation in France, on both engines, and re-checked
 after each change; `--servers` compares gunicorn worker set-ups under the same load.
-The logic lives in the `benchmarks` package (runner, worker, report); the README
-(« Benchmarks ») says how long it takes and what it needs (PostgreSQL, wrk). It only ever
+The logic lives in the `benchmarks` package (runner, worker, report); docs/performance.md
+(« The benchmark ») says how long it takes and what it needs (PostgreSQL, wrk). It only ever
 writes the databases bench_<size> and the files under benchmarks/out/, plus the report.
 """
 

@@ -1,6 +1,6 @@
 """Outage drill: stop the database under load, restart it, report what visitors and staff got.
 
-Why: README « Exercice de coupure » — anyone can check, on a private throw-away copy of the
+Why: docs/operations.md « Outage drill » — anyone can check, on a private throw-away copy of the
 catalogue, that a database restart loses no acknowledged write and how long the site takes to
 recover. The work lives in benchmarks/drill.py; this command only reads the options.
 """
