@@ -1,8 +1,6 @@
 """A short-lived cache of the public pages for anonymous visitors.
 
-Why: a filtered list with its facet counts costs 15 queries and 50–60 ms of CPU at 10,000
-cooperations, so 2 cores serve about 35 of them per second; issue 5 asks for 100 under 20
-concurrent clients. Visitors mostly open the same few lists (the whole catalogue, a métropole,
+Why: visitors mostly open the same few lists (the whole catalogue, a métropole,
 a theme), so the rendered page is kept in Django's cache for PUBLIC_CACHE_SECONDS: in each
 process's local memory, or in one Redis shared by every server when REDIS_URL is set.
 
@@ -83,10 +81,10 @@ def _cursor(binary: bool = False):
     """A cursor for the queries every page sends, always the same SQL. On PostgreSQL, each is
     prepared on the connection the first time it runs (the database's `prepare_threshold`
     option, catalogue/settings.py), so that PostgreSQL plans it once instead of at every page:
-    for a list page's version and rows, planning was half the query's time and half of
-    PostgreSQL's CPU. With `binary`, PostgreSQL sends the prepared query's results in its
-    binary format, which psycopg reads without parsing (a `bytea` comes as the bytes it holds;
-    unprepared, as text that psycopg turns into the same bytes). Elsewhere, Django's cursor."""
+    for a query this small, planning costs as much as running it. With `binary`, PostgreSQL
+    sends the prepared query's results in its binary format, which psycopg reads without
+    parsing (a `bytea` comes as the bytes it holds; unprepared, as text that psycopg turns into
+    the same bytes). Elsewhere, Django's cursor."""
     if (
         connection.vendor != "postgresql"
         or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None
@@ -132,8 +130,8 @@ def catalogue_version() -> str:
     """The latest history id of each recorded model, as one string: one query.
 
     Most pages send it first, and it then stands for the health check of the connection that
-    the previous request left open (CONN_HEALTH_CHECKS): instead of a `SELECT 1` before it, a
-    round trip that was a fifth of a list page's database time, the query runs at once; if the
+    the previous request left open (CONN_HEALTH_CHECKS): instead of a `SELECT 1` before it, one
+    more round trip to the database on every page, the query runs at once; if the
     connection turns out broken (the database restarted since), it is closed and the query runs
     once more on a new one, as the health check would have done."""
     checking = (

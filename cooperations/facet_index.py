@@ -1,10 +1,10 @@
 """The in-memory facet index of the public lists: filters are bitmap intersections, facet counts
 are bitmap cardinalities, sorted pages come from precomputed sort keys.
 
-Why: a list page with its nine facets asked the database for nine grouped counts, each over
-every filtered row, and rebuilt the filter chain nine times in the ORM: 150 ms at 10,000
-cooperations, 800 ms at 100,000. Search engines count facets over bitsets instead; the same idea
-here costs a few microseconds per facet value whatever the catalogue's size.
+Why: counted by the database, each of a list page's nine facets is a grouped count over every
+filtered row, and that cost grows with the catalogue. Search engines count facets over bitsets
+instead; the same idea here costs a few microseconds per facet value whatever the catalogue's
+size.
 
 What is indexed: each published cooperation gets a *position*, its rank in the French name order
 (the list's default order), and every filter value maps to the compressed bitmap (pyroaring) of

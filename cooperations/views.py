@@ -230,8 +230,7 @@ class IndexedResults:
 @functools.cache
 def _published_cooperations():
     # Built once per process and handed out as copies (`.all()`), never evaluated itself:
-    # building its WHERE clause again for every list request was a third of reading the query
-    # string.
+    # its WHERE clause need not be built again for every list request.
     return Cooperation.objects.published()
 
 
