@@ -33,9 +33,15 @@ import os
 # and a server that cannot even do that is given up after DATABASE_RESPONSE_TIMEOUT
 # (catalogue/postgresql/base.py). Set here, for the served requests only: commands run long
 # statements on purpose. The inventory import lifts both (cooperations/concurrency.py).
-# Empty counts as unset: .env.example lists both without a value.
-for name, seconds in (("DATABASE_STATEMENT_TIMEOUT", "1.5"), ("DATABASE_RESPONSE_TIMEOUT", "1.8")):
-    os.environ[name] = os.environ.get(name) or seconds
+# Empty counts as unset: .env.example lists both without a value. Given to gunicorn as
+# `raw_env`, which it sets in its own processes: reading this file changes no environment.
+raw_env = [
+    f"{name}={os.environ.get(name) or seconds}"
+    for name, seconds in (
+        ("DATABASE_STATEMENT_TIMEOUT", "1.5"),
+        ("DATABASE_RESPONSE_TIMEOUT", "1.8"),
+    )
+]
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "gthread"

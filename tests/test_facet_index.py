@@ -313,7 +313,7 @@ def test_years_filter_keeps_dated_rows_in_the_range(generated):
     assert {int(index.ids[p]) for p in kept} == expected
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_after_a_write_visitors_are_served_while_the_new_index_is_built(
     client, admin_client, settings, monkeypatch
 ):

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group, User
 from django.db import connections
 
 from cooperations.models import Cooperation, Territory
-from cooperations.services import EDITORS, READERS, ensure_staff_groups
+from cooperations.services import EDITORS, READERS, REVIEWERS, ensure_staff_groups
 
 from ..conftest import make_metropole, make_territory
 
@@ -31,6 +31,9 @@ def staff_site(live_server, tmp_path):
     for username, group in (("editrice", EDITORS), ("lecteur", READERS)):
         user = User.objects.create_user(username, password=PASSWORD, is_staff=True)
         user.groups.add(Group.objects.get(name=group))
+        if group == EDITORS:
+            # The file publishes its records: a reviewer's permission (the editorial workflow).
+            user.groups.add(Group.objects.get(name=REVIEWERS))
     make_metropole("Brest Métropole", code="242900314")
     make_territory(Territory.Kind.CC, "CC du Pays d'Iroise", code="242900074")
     make_territory(Territory.Kind.CC, "CC du Pays des Abers", code="242900553")

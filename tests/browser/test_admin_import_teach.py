@@ -9,7 +9,7 @@ from django.db import connections
 from openpyxl import Workbook
 
 from cooperations.models import Cooperation, Territory, TerritoryAlias
-from cooperations.services import EDITORS, ensure_staff_groups
+from cooperations.services import EDITORS, REVIEWERS, ensure_staff_groups
 
 from ..conftest import make_metropole, make_territory
 from .test_admin_import import PASSWORD, log_in, upload
@@ -32,6 +32,8 @@ def teaching_site(live_server, tmp_path):
     ensure_staff_groups()
     editor = User.objects.create_user("editrice", password=PASSWORD, is_staff=True)
     editor.groups.add(Group.objects.get(name=EDITORS))
+    # The file publishes its records: a reviewer's permission (the editorial workflow).
+    editor.groups.add(Group.objects.get(name=REVIEWERS))
     make_metropole("Brest Métropole", code="242900314")
     make_territory(Territory.Kind.CA, "CA Quimper Bretagne Occidentale", code="200068120")
     make_territory(Territory.Kind.CC, "CC du Pays d'Iroise", code="242900074")
