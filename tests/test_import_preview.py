@@ -221,15 +221,25 @@ def test_same_name_with_other_metropoles_is_another_cooperation(world):
     assert plan.rows[0].action == "new" and plan.rows[0].matched is None
 
 
-def test_a_row_giving_its_own_identifier_for_a_known_cooperation_is_refused(world):
+def test_a_row_giving_its_own_identifier_for_a_known_cooperation_shows_it(world):
     header = ["Identifiant", *HEADER]
     plan = plan_import(sheet(["autre-cle", "Contrat Brest - Iroise!", "Brest Métropole", "", ""],
                              header=header))  # fmt: skip
-    [error] = plan.row_errors
-    assert "même nom et mêmes métropoles que « Contrat Brest – Iroise » (contrat-brest-iroise)" in (
-        error.message
-    )
-    assert not plan.is_valid
+    assert plan.is_valid and plan.rows[0].action == "new"
+    [lookalike] = plan.rows[0].lookalikes
+    assert lookalike.pk == world["cooperation"].pk
+    assert lookalike.reason.startswith("même nom (casse, accents et ponctuation ignorés)")
+
+
+def test_two_rows_of_one_cooperation_with_their_own_identifiers_are_a_warning(world):
+    header = ["Identifiant", *HEADER]
+    plan = plan_import(sheet(
+        ["pacte-a", "Pacte Cœur d’Iroise", "Brest Métropole", "", ""],
+        ["pacte-b", "Pacte Coeur d'Iroise", "Brest Métropole", "", ""],
+        header=header,
+    ))  # fmt: skip
+    assert plan.is_valid
+    assert "que la ligne 2" in plan.rows[1].warnings[0]
 
 
 def test_two_rows_of_one_cooperation_in_the_file_are_refused(world):

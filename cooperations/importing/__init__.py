@@ -73,7 +73,8 @@ def run_import(
         if not commit:
             return plan_import(sheet, can_publish), None
         with import_lock():
-            plan = plan_import(sheet, can_publish)
+            # What only the preview shows is not looked for again: the writing does not read it.
+            plan = plan_import(sheet, can_publish, lookalikes=False)
             if expected_digest and plan.digest != expected_digest:
                 plan.file_errors.append(STALE_PREVIEW)
             outcome = apply_import(plan, user=user) if plan.is_valid else None

@@ -112,8 +112,16 @@ class RowPlan:
     lookalikes: list["Lookalike"] = field(default_factory=list)  # new rows only
     # How each territory of the row was read: (column, text as typed, territory found).
     resolutions: list[tuple[str, str, str]] = field(default_factory=list)
+    _folded_name: str | None = field(default=None, repr=False)
 
     NEW, UPDATE, SKIP, INVALID = "new", "update", "skip", "invalid"
+
+    @property
+    def folded_name(self) -> str:
+        """The name as duplicates are compared (cooperations.text.fold), folded once."""
+        if self._folded_name is None:
+            self._folded_name = fold(self.fields.get("name", ""))
+        return self._folded_name
 
     @property
     def typographic_only(self) -> bool:

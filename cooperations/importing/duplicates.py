@@ -43,9 +43,11 @@ class CatalogueNames:
             self.metropoles[cooperation_id] |= {territory_id}
         self.by_key: dict[tuple[str, frozenset], list[int]] = defaultdict(list)
         self.by_metropoles: dict[frozenset, list[tuple[str, int]]] = defaultdict(list)
+        self.all_names: list[tuple[str, int]] = []
         for pk, slug, name in records:
             self.by_pk[pk] = (slug, name)
             folded = fold(name)
+            self.all_names.append((folded, pk))
             self.by_key[(folded, self.metropoles[pk])].append(pk)
             self.by_metropoles[self.metropoles[pk]].append((folded, pk))
 
@@ -61,22 +63,23 @@ class CatalogueNames:
         slug, name = self.by_pk[pk]
         return Lookalike(pk, slug, name, reason)
 
-    def same(self, name: str, metropoles: frozenset[int]) -> list[Lookalike]:
-        """Records with the same folded name and exactly these métropoles."""
+    def same(self, folded: str, metropoles: frozenset[int]) -> list[Lookalike]:
+        """Records with this folded name and exactly these métropoles."""
         return [
             self._lookalike(pk, "même nom (casse, accents et ponctuation ignorés) et mêmes "
                             "métropoles")
-            for pk in self.by_key.get((fold(name), metropoles), [])
+            for pk in self.by_key.get((folded, metropoles), [])
         ]  # fmt: skip
 
-    def close(self, name: str, metropoles: frozenset[int] | None, limit=3) -> list[Lookalike]:
+    def close(self, folded: str, metropoles: frozenset[int] | None, limit=3) -> list[Lookalike]:
         """Up to `limit` records with a close but different folded name, among those with the
         same métropoles (all records when the row gives none)."""
         from rapidfuzz import fuzz, process
 
-        folded = fold(name)
+        if not self.by_pk:
+            return []
         if metropoles is None:
-            candidates = [(fold(n), pk) for pk, (_slug, n) in self.by_pk.items()]
+            candidates = self.all_names
         else:
             candidates = self.by_metropoles.get(metropoles, [])
         found = process.extract(

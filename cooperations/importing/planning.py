@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 from .. import inventory
 from ..models import Cooperation, CooperationFactor, CooperationPlusValue, Participation, Source
-from ..text import fold
 from . import changes as describing
 from .cells import ROLE_COLUMNS, Role, RowError, RowPlan, RowReader, Vocabularies
 from .duplicates import CatalogueNames, sharing_sources
@@ -93,9 +92,13 @@ class ImportPlan:
 # --- Planning ------------------------------------------------------------------------------------
 
 
-def plan_import(sheet: inventory.Sheet, can_publish: bool = True) -> ImportPlan:
+def plan_import(
+    sheet: inventory.Sheet, can_publish: bool = True, lookalikes: bool = True
+) -> ImportPlan:
     """Check and compare every row of the sheet; writes nothing. Without `can_publish` (the
     reviewer's permission), a row that would publish or unpublish a record is refused.
+    `lookalikes` (close names, shared sources: shown, never written) may be skipped when
+    committing.
 
     Queries: 3 for vocabularies, 2 for the territory index, then 5 per 2,000 distinct slugs
     for the existing cooperations and their themes, participations, factors and sources.
@@ -140,7 +143,8 @@ def plan_import(sheet: inventory.Sheet, can_publish: bool = True) -> ImportPlan:
             row.details = describing.describe(row, vocabularies, territories, wanted_factors)
             row.changes = list(dict.fromkeys(change.group for change in row.details))
             row.action = RowPlan.UPDATE if row.changes else RowPlan.SKIP
-    _find_lookalikes([row for row in plan.rows if row.action == RowPlan.NEW], catalogue)
+    if lookalikes:
+        _find_lookalikes([row for row in plan.rows if row.action == RowPlan.NEW], catalogue)
     plan.new_territories = list(territories.created.values())
     plan.unresolved = list(territories.unresolved.values())
     plan.index = territories
@@ -193,8 +197,8 @@ def _row_metropoles(row: RowPlan) -> frozenset | None:
 
 def _match_same_records(rows, existing, catalogue: CatalogueNames, seen, mapping) -> list[str]:
     """Rows with a new identifier that name a record of the catalogue (same folded name, same
-    métropoles) take that record's identifier when theirs came from the name; the
-    identifiers so taken."""
+    métropoles) take that record's identifier when theirs came from the name, and show the
+    record as a lookalike when the file gave its own; the identifiers so taken."""
     taken = []
     for row in rows:
         if row.errors or not row.slug or row.slug in existing or "name" not in row.fields:
@@ -202,20 +206,23 @@ def _match_same_records(rows, existing, catalogue: CatalogueNames, seen, mapping
         metropoles = _row_metropoles(row)
         if metropoles is None:
             continue
-        same = catalogue.same(row.fields["name"], metropoles)
+        same = catalogue.same(row.folded_name, metropoles)
         if not same:
             continue
         column = mapping.headers["name"]
-        if row.cells.get("slug") or len(same) > 1:
+        if row.cells.get("slug"):
+            # The file keys the row itself: its identifier decides, the likeness is shown.
+            row.lookalikes.extend(same)
+            continue
+        if len(same) > 1:
             listed = " ; ".join(f"« {inventory.shorten(r.name)} » ({r.slug})" for r in same)
             row.errors.append(
                 RowError(
                     row.line,
-                    mapping.headers.get("slug", column) if row.cells.get("slug") else column,
-                    row.cells.get("slug") or row.cells["name"],
+                    column,
+                    row.cells["name"],
                     f"même nom et mêmes métropoles que {listed}, déjà au catalogue : indiquez "
-                    "son identifiant pour la mettre à jour, ou changez le nom s'il s'agit "
-                    "d'une autre coopération.",
+                    "l'identifiant de celle à mettre à jour.",
                 )
             )
             continue
@@ -241,7 +248,8 @@ def _match_same_records(rows, existing, catalogue: CatalogueNames, seen, mapping
 
 def _check_same_cooperation_twice(rows: list[RowPlan], mapping) -> None:
     """Two new rows of the file with the same folded name and métropoles would make two
-    records of one cooperation: the later one is refused."""
+    records of one cooperation: the later one is refused, or only warned about when the file
+    gives it its own identifier."""
     first: dict[tuple, int] = {}
     for row in rows:
         if row.errors or row.existing is not None or "name" not in row.fields:
@@ -249,8 +257,13 @@ def _check_same_cooperation_twice(rows: list[RowPlan], mapping) -> None:
         metropoles = _row_metropoles(row)
         if metropoles is None:
             continue
-        key = (fold(row.fields["name"]), metropoles)
-        if key in first:
+        key = (row.folded_name, metropoles)
+        if key in first and row.cells.get("slug"):
+            row.warnings.append(
+                f"même nom et mêmes métropoles que la ligne {first[key]} (casse, accents et "
+                "ponctuation ignorés), sous un autre identifiant : deux fiches seront créées."
+            )
+        elif key in first:
             row.errors.append(
                 RowError(
                     row.line,
@@ -268,12 +281,12 @@ def _find_lookalikes(new_rows: list[RowPlan], catalogue: CatalogueNames) -> None
     """Records that new rows resemble (close name, shared source): shown, never decided."""
     shared = sharing_sources([url for row in new_rows for url in row.sources or []])
     for row in new_rows:
-        found = {}
+        found = {lookalike.pk: lookalike for lookalike in row.lookalikes}
         for url in row.sources or []:
             for lookalike in shared.get(url, []):
                 found.setdefault(lookalike.pk, lookalike)
         if "name" in row.fields:
-            for lookalike in catalogue.close(row.fields["name"], _row_metropoles(row)):
+            for lookalike in catalogue.close(row.folded_name, _row_metropoles(row)):
                 found.setdefault(lookalike.pk, lookalike)
         row.lookalikes = list(found.values())
 
