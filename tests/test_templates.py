@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core import signals
 from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from django.test import Client, RequestFactory, override_settings
 from django.urls import set_script_prefix
 
@@ -82,10 +84,16 @@ def mounted_get(path: str, query: str = "", script_name: str = PREFIX) -> tuple[
         PATH_INFO=path, QUERY_STRING=query, SCRIPT_NAME=script_name, REQUEST_METHOD="GET"
     )
     status = []
-    body = WSGIHandler()(environ, lambda code, headers: status.append(code))
+    # As Django's test client does: closing "old" connections at the request's edges would
+    # close the test's own transaction.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
     try:
+        body = WSGIHandler()(environ, lambda code, headers: status.append(code))
         return status[0], b"".join(body).decode()
     finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
         set_script_prefix("/")
 
 
