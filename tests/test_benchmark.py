@@ -13,17 +13,22 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from benchmarks import load_urls, report, runner, worker
-from benchmarks import urls as benchmark_urls
 
 from .conftest import make_territory_world
 
 MEASUREMENTS = [
+    "Home page",
     "List, no filter",
     "List, thématique + statut filters, all facet counts",
     "List, text search « alimentation »",
     "Cooperation page",
     "Métropole page",
     "Territory page (partner EPCI)",
+    "Département page",
+    "Région page",
+    "Theme page",
+    "Factors overview",
+    "Plus-values overview",
     "JSON list",
     "Statistics page",
     "Statistics page, métropole + thématique",
@@ -32,6 +37,11 @@ MEASUREMENTS = [
     "Ma commune : suggestions « saint »",
     "Comparison of 4 cooperations",
     "Atom feed, métropole + thématique",
+    "Atom feed, whole catalogue",
+    "Atom feed of a métropole",
+    "API list",
+    "API list, search « alimentation »",
+    "API record",
     "CSV export, every published row",
     "XLSX export, every published row",
     "Import of 20 rows (admin: preview + confirm)",
@@ -86,7 +96,8 @@ def test_report_describes_the_machine_and_lists_the_targets(tiny_run):
         r"- Load average \(1, 5, 15 min\): [\d.]+, [\d.]+, [\d.]+ at the start, ", text
     )
     empty = {"runs": [], "loads": []}
-    for target in report.targets(empty) + report.issue5_targets(empty):
+    targets = report.targets(empty) + report.issue5_targets(empty)
+    for target in targets + report.issue22_targets(empty):
         assert f"| {target['target']} |" in text
 
 
@@ -187,22 +198,6 @@ def test_wrk_script_holds_every_path_once_and_escapes_quotes():
 
 
 # --- The load test's floor and server set-ups ----------------------------------------------
-
-
-@pytest.mark.urls("benchmarks.urls")
-def test_template_floor_renders_the_base_template_without_any_query(
-    client, db, django_assert_num_queries
-):
-    with django_assert_num_queries(0):
-        response = client.get(benchmark_urls.FLOOR_PATH)
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "Catalogue des coopérations interterritoriales" in html
-    assert 'href="/cooperations/"' in html  # the menu of every page
-
-
-def test_production_urls_do_not_serve_the_floor(client, db):
-    assert client.get(benchmark_urls.FLOOR_PATH).status_code == 404
 
 
 def test_server_set_ups_are_read_from_their_short_form():
