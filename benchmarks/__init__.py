@@ -7,8 +7,8 @@
   load test's URLs.
 - `load_urls`: the load test's rotating list views and their wrk script.
 - `report`: benchmarks/REPORT.md and the verdict of each target.
-- `settings` and `urls`: production settings plus what an in-process, plain-HTTP benchmark
-  needs, and the template-only floor page of the load test.
+- `churn`: the staff writes of the write-churn rounds, in a process of their own.
+- `settings`: production settings plus what an in-process, plain-HTTP benchmark needs.
 
 Not a Django app: it owns no model. Results and data sets go under benchmarks/out/ (ignored by
 git); the report, benchmarks/REPORT.md, is committed.

@@ -5,8 +5,9 @@ Each (engine, size) pair gets its own database — PostgreSQL `bench_<size>`, SQ
 DATABASE_URL pointing at it, so the developer's database is never touched. The data set of
 `load_size` cooperations is then served by gunicorn (the production configuration,
 gunicorn.conf.py, or the worker classes given to compare) on a free port of 127.0.0.1 while `wrk`
-rotates through at least 500 distinct filtered views of the list for a bounded time, then asks
-the same server for the template-only floor page and for a static file.
+rotates through at least 500 distinct filtered views of the list for a bounded time, alternating
+with a static file served by the same gunicorn through WhiteNoise (the floor), then the same
+rotation without and with a staff write every 2 s (`benchmarks.churn`).
 """
 
 import datetime
@@ -267,6 +268,9 @@ def run_wrk(
 # median of nine rounds stays put with up to four such rounds on either side.
 LOAD_ROUNDS = 9
 ALTERNATED = ("list", "floor")
+# The write-churn test alternates rounds without and with writes, for the same reason.
+CHURN_ROUNDS = 3
+WRITE_EVERY_S = 2.0
 
 
 def _median_round(rounds: list[dict]) -> dict:
@@ -312,7 +316,8 @@ def load_test(
     )
     targets = [("list", None, script)]
     if not cached:
-        targets += [("floor", run["floor_path"], None), ("static", run["static_path"], None)]
+        # The floor: a static file through WhiteNoise, same server, same middleware entry.
+        targets += [("floor", run["static_path"], None)]
     results = []
     with open(log_path, "w") as gunicorn_log:
         process = subprocess.Popen(
@@ -333,6 +338,7 @@ def load_test(
             # write, not on every request.
             if options.warmup > 0:
                 run_wrk(base + "/", options, script, duration=options.warmup)
+            rss_warm = worker_rss(process.pid)
             rounds = {kind: [] for kind, _path, _lua in targets if kind in ALTERNATED}
             for _round in range(LOAD_ROUNDS if len(rounds) > 1 else 0):
                 for kind, path, lua in targets:
@@ -358,6 +364,10 @@ def load_test(
                     }
                 )
                 results.append(result)
+            if not cached and run.get("churn_slug"):
+                results += churn_test(base, port, env, run, options, script, label)
+                results[0]["rss_mb_warm"] = rss_warm
+                results[0]["rss_mb_churn"] = worker_rss(process.pid)
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -380,6 +390,87 @@ def load_test(
                 "cached": cached,
             }
         )
+    return results
+
+
+def worker_rss(master: int) -> list[float]:
+    """The resident memory (VmRSS, MB) of each gunicorn worker, the master's children."""
+    sizes = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(master) and "VmRSS" in fields:
+            sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
+    return sorted(sizes)
+
+
+def churn_test(
+    base: str, port: int, env: dict, run: dict, options: Options, script: Path, label: str
+) -> list[dict]:
+    """The rotating list in CHURN_ROUNDS alternating pairs of rounds, without writes then with
+    a staff write every WRITE_EVERY_S seconds (benchmarks.churn, its own process); each kind's
+    result is its median round. The churn process also times how long each write takes to show
+    in the list."""
+    flag, stop = options.out / "churn.on", options.out / "churn.stop"
+    output = options.out / f"churn-{label}.json"
+    for path in (flag, stop, output, output.with_suffix(".ready")):
+        path.unlink(missing_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.churn",
+        f"--port={port}",
+        f"--slug={run['churn_slug']}",
+        f"--flag={flag}",
+        f"--stop={stop}",
+        f"--output={output}",
+        f"--every={WRITE_EVERY_S}",
+    ]
+    writer = subprocess.Popen(command, cwd=ROOT, env=env)
+    rounds = {"list_nowrite": [], "list_churn": []}
+    try:
+        deadline = time.monotonic() + 120
+        while not output.with_suffix(".ready").exists():
+            if writer.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the churn writer did not start")
+            time.sleep(0.1)
+        seconds = max(2, options.duration // CHURN_ROUNDS)
+        for _round in range(CHURN_ROUNDS):
+            rounds["list_nowrite"].append(run_wrk(base + "/", options, script, seconds))
+            flag.write_text("on")
+            try:
+                rounds["list_churn"].append(run_wrk(base + "/", options, script, seconds))
+            finally:
+                flag.unlink(missing_ok=True)
+            # The index rebuilds of the last write end before the next no-write round.
+            time.sleep(3)
+    finally:
+        stop.write_text("stop")
+        try:
+            writer.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            writer.kill()
+            writer.wait()
+    writes = json.loads(output.read_text())["writes"] if output.exists() else []
+    results = []
+    for kind, measured in rounds.items():
+        result = _median_round(measured)
+        result.update(
+            {
+                "kind": kind,
+                "path": f"{len(run['load_urls'])} rotating list views",
+                "distinct_urls": len(run["load_urls"]),
+                # The worst round's p99: a write stall may land in any round.
+                "latency_p99_worst_ms": max(r.get("latency_p99_ms", 0) for r in measured),
+            }
+        )
+        if kind == "list_churn":
+            result["writes"] = writes
+        results.append(result)
     return results
 
 
@@ -468,7 +559,7 @@ def run(options: Options) -> dict:
                 for spec in options.servers or ("",):
                     options.log(
                         f"{engine}, {size} coopérations : gunicorn {spec or '(production)'} "
-                        f"+ wrk, 3 × {options.duration} s, sans cache des pages…"
+                        f"+ wrk, sans cache des pages, puis écritures toutes les 2 s…"
                     )
                     results["loads"] += load_test(engine, size, run, options, False, spec)
                 if options.load_cached:

@@ -19,5 +19,3 @@ from catalogue.settings import *  # noqa: E402, F403
 from catalogue.settings import BASE_DIR  # noqa: E402
 
 STATIC_ROOT = BASE_DIR / "benchmarks" / "out" / "static"
-# The catalogue's URLs plus the load test's template-only floor page.
-ROOT_URLCONF = "benchmarks.urls"

@@ -162,18 +162,32 @@ def targets() -> dict:
     )
     commune = communes.filter(epci=partner).first() or communes.first()
     theme = Theme.objects.order_by("position", "pk").first()
+    departement = (
+        metropole.departement
+        or Territory.objects.filter(kind=Territory.Kind.DEPARTEMENT).order_by("code").first()
+    )
+    region = (
+        departement.region
+        or Territory.objects.filter(kind=Territory.Kind.REGION).order_by("code").first()
+    )
     active = Cooperation.Status.ACTIVE
     ids = list(Cooperation.objects.published().order_by("pk").values_list("slug", flat=True))
     slug = ids[len(ids) // 2]
     compared = "&".join(f"c={ids[len(ids) * k // 5]}" for k in range(1, 5))
     filtered = f"metropole={metropole.code}&thematique={theme.slug}"
     urls = {
+        "home": "/",
         "list": "/cooperations/",
         "list_filtered": f"/cooperations/?thematique={theme.slug}&statut={active}",
         "search": f"/cooperations/?q={SEARCH_QUERY}",
         "detail": f"/cooperations/{slug}/",
         "metropole": metropole.get_absolute_url(),
         "territory": partner.get_absolute_url(),
+        "departement": departement.get_absolute_url(),
+        "region": region.get_absolute_url(),
+        "theme": theme.get_absolute_url(),
+        "factors": "/facteurs/",
+        "plus_values": "/plus-values/",
         "json": "/cooperations/?format=json",
         "statistics": "/statistiques/",
         "statistics_filtered": f"/statistiques/?{filtered}",
@@ -182,6 +196,11 @@ def targets() -> dict:
         "suggestions": f"/mon-territoire/suggestions/?q={TERRITORY_PREFIX}",
         "compare": f"/comparer/?{compared}",
         "feed": f"/cooperations/flux/?{filtered}",
+        "feed_all": "/cooperations/flux/",
+        "territory_feed": metropole.get_absolute_url() + "flux/",
+        "api_list": "/api/v1/cooperations",
+        "api_search": f"/api/v1/cooperations?q={SEARCH_QUERY}",
+        "api_record": f"/api/v1/cooperations/{slug}",
         "csv": "/cooperations/?format=csv",
         "xlsx": "/cooperations/?format=xlsx",
     }
@@ -263,7 +282,8 @@ def time_request(client, connection, url: str, repeat: int, memory: bool) -> dic
     response = client.get(url)
     if response.status_code != 200:
         raise SystemExit(f"{url} answered {response.status_code}")
-    consume(response)
+    if ignored_parameters(response):
+        raise SystemExit(f"{url} ignored some of its parameters: it would not measure its view")
     durations, queries, size = [], 0, 0
     for _ in range(repeat):
         with counting_queries(connection) as counter:
@@ -286,6 +306,23 @@ def time_request(client, connection, url: str, repeat: int, memory: bool) -> dic
         result["peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
         tracemalloc.stop()
     return result
+
+
+NOTICE = "Certains paramètres ont été ignorés"
+
+
+def ignored_parameters(response) -> bool:
+    """Whether the page says it ignored a parameter (the HTML notice, or the JSON `notices`);
+    reads the body, so the response is consumed."""
+    if response.streaming:
+        body = b"".join(response.streaming_content)
+        response.close()
+    else:
+        body = response.content
+    if response.get("Content-Type", "").startswith("application/json"):
+        payload = json.loads(body)
+        return bool(isinstance(payload, dict) and payload.get("notices"))
+    return NOTICE in body.decode("utf-8", "replace")
 
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"')
@@ -397,8 +434,6 @@ def main(argv=None) -> int:
 
     from cooperations.models import Cooperation
 
-    from .urls import FLOOR_PATH
-
     result = {"size": args.size, "vendor": connection.vendor, "build": None, "items": {}}
     reused = False
     if args.reuse:
@@ -438,8 +473,9 @@ def main(argv=None) -> int:
     if args.load_urls:
         log(f"choosing {args.load_urls} list views for the load test")
         result["load_urls"] = load_urls(client, args.load_urls)
-        result["floor_path"] = FLOOR_PATH
         result["static_path"] = static("css/catalogue.css")
+        # The cooperation that the write-churn rounds rename (benchmarks.churn).
+        result["churn_slug"] = urls["detail"].strip("/").rsplit("/", 1)[1]
     if args.imports:
         client = staff_client()
         for rows in [int(n) for n in args.import_sizes.split(",") if n]:

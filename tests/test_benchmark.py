@@ -13,17 +13,22 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from benchmarks import load_urls, report, runner, worker
-from benchmarks import urls as benchmark_urls
 
 from .conftest import make_territory_world
 
 MEASUREMENTS = [
+    "Home page",
     "List, no filter",
     "List, thématique + statut filters, all facet counts",
     "List, text search « alimentation »",
     "Cooperation page",
     "Métropole page",
     "Territory page (partner EPCI)",
+    "Département page",
+    "Région page",
+    "Theme page",
+    "Factors overview",
+    "Plus-values overview",
     "JSON list",
     "Statistics page",
     "Statistics page, métropole + thématique",
@@ -32,6 +37,11 @@ MEASUREMENTS = [
     "Ma commune : suggestions « saint »",
     "Comparison of 4 cooperations",
     "Atom feed, métropole + thématique",
+    "Atom feed, whole catalogue",
+    "Atom feed of a métropole",
+    "API list",
+    "API list, search « alimentation »",
+    "API record",
     "CSV export, every published row",
     "XLSX export, every published row",
     "Import of 20 rows (admin: preview + confirm)",
@@ -86,7 +96,8 @@ def test_report_describes_the_machine_and_lists_the_targets(tiny_run):
         r"- Load average \(1, 5, 15 min\): [\d.]+, [\d.]+, [\d.]+ at the start, ", text
     )
     empty = {"runs": [], "loads": []}
-    for target in report.targets(empty) + report.issue5_targets(empty):
+    targets = report.targets(empty) + report.issue5_targets(empty)
+    for target in targets + report.issue22_targets(empty):
         assert f"| {target['target']} |" in text
 
 
@@ -187,22 +198,6 @@ def test_wrk_script_holds_every_path_once_and_escapes_quotes():
 
 
 # --- The load test's floor and server set-ups ----------------------------------------------
-
-
-@pytest.mark.urls("benchmarks.urls")
-def test_template_floor_renders_the_base_template_without_any_query(
-    client, db, django_assert_num_queries
-):
-    with django_assert_num_queries(0):
-        response = client.get(benchmark_urls.FLOOR_PATH)
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "Catalogue des coopérations interterritoriales" in html
-    assert 'href="/cooperations/"' in html  # the menu of every page
-
-
-def test_production_urls_do_not_serve_the_floor(client, db):
-    assert client.get(benchmark_urls.FLOOR_PATH).status_code == 404
 
 
 def test_server_set_ups_are_read_from_their_short_form():
@@ -332,3 +327,75 @@ def test_a_bad_server_set_up_is_refused_before_anything_starts(tmp_path):
     with pytest.raises(CommandError, match="gevent:3"):
         call_command("benchmark", "--servers=sync:5,gevent:3", f"--out={tmp_path}")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- Issue 22: notices, worker memory, targets ----------------------------------------------
+
+
+def test_a_page_that_ignored_a_parameter_is_told_apart_in_html_and_json():
+    from django.http import HttpResponse, JsonResponse
+
+    assert worker.ignored_parameters(HttpResponse(f"<p>{worker.NOTICE}</p>"))
+    assert not worker.ignored_parameters(HttpResponse("<p>Coopérations</p>"))
+    assert worker.ignored_parameters(JsonResponse({"notices": ["« x » ignoré"]}))
+    assert not worker.ignored_parameters(JsonResponse({"notices": [], "results": []}))
+    assert not worker.ignored_parameters(JsonResponse({"slug": "a"}))
+
+
+def test_worker_rss_reads_the_resident_memory_of_each_child():
+    import os
+    import subprocess
+    import sys
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.2)
+        sizes = runner.worker_rss(os.getpid())
+    finally:
+        child.kill()
+        child.wait()
+    assert len(sizes) >= 1 and all(size > 1 for size in sizes)
+    assert runner.worker_rss(child.pid) == []
+
+
+def _load22(kind, rate, p99, **extra):
+    return {**_load(kind, rate), "size": 100_000, "latency_p99_ms": p99, **extra}
+
+
+def _results22(churn_rate, churn_p99, delays, floor_rate=1000):
+    items = {key: _item(3) for key in report.PAGES}
+    items["home"] = _item(25)
+    writes = [{"visible_ms": d, "first_seen_ms": d} for d in delays]
+    loads = [
+        _load22("list", 300, 100, rss_mb_warm=[150.0, 160.0], rss_mb_churn=[170.0, 180.0]),
+        _load22("floor", floor_rate, 10),
+        _load22("list_nowrite", 300, 100),
+        _load22("list_churn", churn_rate, churn_p99, writes=writes),
+    ]
+    runs = [{"engine": "postgres", "size": 100_000, "items": items, "selection_rows": 0}]
+    return {"runs": runs, "loads": loads}
+
+
+def test_issue22_targets_pass_and_miss_on_their_limits():
+    rows = {row["target"]: row for row in report.issue22_targets(_results22(250, 250, [400, 900]))}
+    assert rows["List, no filter ≤ 4 ms median"]["verdict"].startswith("pass")
+    assert rows["Home page ≤ 20 ms median"]["verdict"].startswith("**miss**")
+    assert rows["Atom feed, whole catalogue ≤ 20 ms median"]["verdict"].startswith("pass")
+    load = next(r for t, r in rows.items() if t.startswith("Rotating-URL load"))
+    assert load["verdict"] == "pass" and load["measured"].startswith("30%")
+    churn = next(r for t, r in rows.items() if t.startswith("Write churn (a write"))
+    assert churn["verdict"] == "pass"  # 250 / 300 = 83 %
+    p99 = next(r for t, r in rows.items() if t.startswith("Write churn: p99"))
+    assert p99["verdict"] == "pass"  # 2.5×
+    seen = next(r for t, r in rows.items() if t.startswith("A write shows"))
+    assert seen["verdict"] == "pass" and "worst 900 ms" in seen["measured"]
+    rss = next(r for t, r in rows.items() if t.startswith("RSS"))
+    assert "largest 160 MB" in rss["measured"] and "largest 180 MB" in rss["measured"]
+
+    rows = report.issue22_targets(_results22(200, 400, [400, 1500, None], floor_rate=1500))
+    misses = [row["target"] for row in rows if row["verdict"].startswith("**miss**")]
+    assert any(t.startswith("Rotating-URL load") for t in misses)  # 20 %
+    assert any(t.startswith("Write churn (a write") for t in misses)  # 67 %
+    assert any(t.startswith("Write churn: p99") for t in misses)  # 4×
+    assert any(t.startswith("A write shows") for t in misses)  # 1.5 s, and one never shown
