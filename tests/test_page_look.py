@@ -6,7 +6,7 @@ import re
 import pytest
 
 from .catalogue_data import build_catalogue
-from .conftest import make_metropole
+from .conftest import make_metropole, make_source
 
 
 @pytest.fixture
@@ -85,3 +85,26 @@ def test_every_skip_link_leads_to_an_element_of_the_page(client, catalogue, path
     if path != "/":
         assert '<li class="fr-hidden-lg"><a class="fr-link" href="#bouton-recherche">' in html
     assert '<li class="fr-hidden-lg"><a class="fr-link" href="#bouton-menu">' in html
+
+
+def test_record_page_says_each_fact_once(client, catalogue):
+    cooperation = catalogue.reciprocity
+    cooperation.starts_on = cooperation.signed_on
+    cooperation.save()
+    html = page(client, cooperation.get_absolute_url())
+    main = section(html, "<main", "</main>")
+    assert "fr-badge" not in main
+    assert main.count(f"<dd>{cooperation.get_status_display()}</dd>") == 1
+    assert '<dt class="fr-text--bold">Début</dt>' not in main
+    # The participants in words, the official code as a detail.
+    assert " — Métropole" not in main and "code officiel 242900314" in main
+
+
+def test_record_sources_show_title_and_publisher_else_the_domain(client, catalogue):
+    cooperation = catalogue.reciprocity
+    cooperation.sources.all().delete()
+    make_source(cooperation, "https://example.gouv.fr/a", title="Le contrat", publisher="ANCT")
+    make_source(cooperation, "https://presse.example.org/article-12", position=1)
+    main = section(page(client, cooperation.get_absolute_url()), "<main", "</main>")
+    assert ">Le contrat</a>, ANCT" in main
+    assert ">presse.example.org</a>" in main

@@ -206,8 +206,9 @@ def test_cooperation_page_shows_every_public_field(client, catalogue):
         "Contrat de réciprocité Brest – Iroise",
         "Covoiturage et circuits courts",
         "<p>Second paragraphe.</p>",
-        "Brest Métropole</a> — Métropole, code 242900314",
-        "CC du Pays d&#39;Iroise</a> — Communauté de communes, code 242900074",
+        'Brest Métropole</a><br><span class="cat-meta">Métropole · code officiel 242900314',
+        "CC du Pays d&#39;Iroise</a><br>"
+        '<span class="cat-meta">Communauté de communes · code officiel 242900074',
         catalogue.iroise.get_absolute_url(),
         "Mobilités et transports",
         "La mise en place d&#39;espaces de gouvernance adaptés",
