@@ -29,6 +29,8 @@ from jinja2 import Environment
 from cooperations.models import Participation, Territory, format_date_fr
 from cooperations.paths import fixed_path, source_label
 
+from .typography import FrenchSpacing, french_spacing
+
 
 def url(name: str, *args) -> str:
     """The address of URL pattern `name` with `args`, under the request's script prefix."""
@@ -117,6 +119,7 @@ def paragraphs(text: str) -> list[list[str]]:
 
 
 def environment(**options) -> Environment:
+    options.setdefault("extensions", []).append(FrenchSpacing)
     env = Environment(**options)  # noqa: S701 — Django's backend turns autoescape on.
     env.globals.update(
         url=url,
@@ -131,5 +134,6 @@ def environment(**options) -> Environment:
         source_label=source_label,
         truncatewords=truncatewords,
         paragraphs=paragraphs,
+        typo=french_spacing,
     )
     return env
