@@ -26,6 +26,7 @@ from dsfr.checksums import (
 from dsfr.constants import DsfrStaticAssets
 from jinja2 import Environment
 
+from cooperations.articles import of_name
 from cooperations.models import Participation, Territory, format_date_fr
 from cooperations.paths import fixed_path, source_label
 
@@ -105,6 +106,11 @@ def kind_label(value) -> str:
         return ""
 
 
+def of_territory(territory) -> str:
+    """« de » and the territory's name with its article: « du Finistère », « d'Angers »."""
+    return of_name(territory.kind, territory.code, territory.name)
+
+
 def truncatewords(value, count: int) -> str:
     return Truncator(value or "").words(count)
 
@@ -135,5 +141,6 @@ def environment(**options) -> Environment:
         truncatewords=truncatewords,
         paragraphs=paragraphs,
         typo=french_spacing,
+        de_nom=of_territory,
     )
     return env
