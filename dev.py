@@ -5,7 +5,7 @@ Why a script and not a Makefile: `make`, `uv` or a virtual environment may be mi
 newcomer's machine, while `python3` is always there. The script creates `.venv`, installs the
 locked dependencies (hash-checked) once per lock change, then delegates to `manage.py` or pytest.
 
-    python3 dev.py start    # demo catalogue on http://127.0.0.1:8000 (SQLite by default)
+    python3 dev.py start    # demo catalogue on http://127.0.0.1:8000 (SQLite by default, DEBUG off)
     python3 dev.py test     # test suite (SQLite, or PostgreSQL when DATABASE_URL says so)
     python3 dev.py manage COMMAND …  # a management command, with the development defaults
     python3 dev.py install  # dependencies only (used by CI)
@@ -13,6 +13,7 @@ locked dependencies (hash-checked) once per lock change, then delegates to `mana
 
 import hashlib
 import os
+import secrets
 import subprocess
 import sys
 import venv
@@ -64,11 +65,38 @@ def run_command(extra: list[str]) -> int:
     return subprocess.run(command, env=development_environment()).returncode
 
 
+def demo_environment(address: str) -> dict:
+    """The demo looks like the service: DEBUG off (the catalogue's French error pages, hashed
+    static files served by WhiteNoise), plain HTTP on this machine. `DEBUG=1 python3 dev.py
+    start` gives a developer the debug pages; any variable set in the shell wins."""
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "0")
+    # A key of this machine's own, kept so that sessions survive a restart; never committed.
+    key_file = VENV / "demo-secret-key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    env.setdefault("SECRET_KEY", key_file.read_text().strip())
+    host = address.rsplit(":", 1)[0].strip("[]")
+    # "0.0.0.0" (every interface) is an address to listen on, not a host name to answer to.
+    listens_everywhere = host in ("", "0.0.0.0")  # noqa: S104
+    hosts = ["127.0.0.1", "localhost", "::1", *([] if listens_everywhere else [host])]
+    env.setdefault("ALLOWED_HOSTS", ",".join(dict.fromkeys(hosts)))
+    # runserver speaks plain HTTP: no redirect to HTTPS, cookies that a browser sends back over
+    # HTTP (the admin's login needs its CSRF cookie), no HSTS pinned on localhost.
+    for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
+        env.setdefault(name, "0")
+    env.setdefault("SECURE_HSTS_SECONDS", "0")
+    return env
+
+
 def start(extra: list[str]) -> None:
-    env = development_environment()
+    address = extra[0] if extra else "127.0.0.1:8000"
+    env = demo_environment(address)
     manage("migrate", "--no-input", env=env)
     manage("setup_catalogue", "--demo-account", "admin", env=env)
-    address = extra[0] if extra else "127.0.0.1:8000"
+    # With DEBUG off the pages name static files by their hashes, read from the manifest.
+    manage("collectstatic", "--no-input", "--verbosity", "0", env=env)
     manage("runserver", address, env=env)
 
 

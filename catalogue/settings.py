@@ -14,6 +14,8 @@ import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
+from catalogue.compression import add_static_headers
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on", "oui"}
@@ -225,6 +227,9 @@ MIDDLEWARE = [
     "catalogue.malformed_input.MalformedInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, which serves its own compressed copies of static files; outside every
+    # middleware that may add a secret or a cookie, which it must see (catalogue/compression.py).
+    "catalogue.compression.PublicGZipMiddleware",
     # After WhiteNoise: static files need neither header.
     "csp.middleware.CSPMiddleware",
     "catalogue.middleware.PermissionsPolicyMiddleware",
@@ -343,6 +348,8 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+WHITENOISE_ADD_HEADERS_FUNCTION = add_static_headers
 
 LOGIN_URL = "admin:login"
 # French error pages (and JSON for JSON clients): catalogue/errors.py, handlers in urls.py.

@@ -26,8 +26,11 @@ from dsfr.checksums import (
 from dsfr.constants import DsfrStaticAssets
 from jinja2 import Environment
 
+from cooperations.articles import of_name
 from cooperations.models import Participation, Territory, format_date_fr
 from cooperations.paths import fixed_path, source_label
+
+from .typography import FrenchSpacing, french_spacing
 
 
 def url(name: str, *args) -> str:
@@ -103,6 +106,11 @@ def kind_label(value) -> str:
         return ""
 
 
+def of_territory(territory) -> str:
+    """« de » and the territory's name with its article: « du Finistère », « d'Angers »."""
+    return of_name(territory.kind, territory.code, territory.name)
+
+
 def truncatewords(value, count: int) -> str:
     return Truncator(value or "").words(count)
 
@@ -117,6 +125,7 @@ def paragraphs(text: str) -> list[list[str]]:
 
 
 def environment(**options) -> Environment:
+    options.setdefault("extensions", []).append(FrenchSpacing)
     env = Environment(**options)  # noqa: S701 — Django's backend turns autoescape on.
     env.globals.update(
         url=url,
@@ -131,5 +140,7 @@ def environment(**options) -> Environment:
         source_label=source_label,
         truncatewords=truncatewords,
         paragraphs=paragraphs,
+        typo=french_spacing,
+        de_nom=of_territory,
     )
     return env

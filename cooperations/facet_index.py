@@ -40,7 +40,7 @@ from pyroaring import BitMap, FrozenBitMap
 from . import search
 from .caching import catalogue_version
 from .collation import FrenchOrder
-from .filters import PLUS_VALUES, forget_facet_labels
+from .filters import PLUS_VALUES, UNKNOWN_STATUS, forget_facet_labels
 from .models import Cooperation, CooperationFactor, Participation, TerritoryKind
 
 logger = logging.getLogger(__name__)
@@ -183,8 +183,7 @@ def build(version: str) -> FacetIndex:
         if signed_on is not None:
             ordinals[position] = signed_on.toordinal()
             years[signed_on.year].append(position)
-        if state:
-            status[state].append(position)
+        status[state or UNKNOWN_STATUS].append(position)
         if legal_form is not None:
             form[legal_form].append(position)
         for key, flag in zip(PLUS_VALUE_KEYS, plus_flags, strict=True):

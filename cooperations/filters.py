@@ -52,6 +52,11 @@ SORTS = {
 
 YEAR_MIN, YEAR_MAX = 1950, 2100
 
+# Most records have no known status (a blank field): the status facet offers them as a value of
+# their own, so that its counts add up to the list's.
+UNKNOWN_STATUS = "inconnu"
+STATUS_CHOICES = [*Cooperation.Status.choices, (UNKNOWN_STATUS, "Non renseigné")]
+
 # The empty choice of each facet's select, which keeps every value.
 EMPTY_LABELS = {
     "metropole": "Toutes les métropoles",
@@ -160,7 +165,7 @@ class CooperationFilter(django_filters.FilterSet):
         lookup_expr="exact",
     )
     statut = django_filters.ChoiceFilter(
-        label="Statut", choices=Cooperation.Status.choices, field_name="status", lookup_expr="exact"
+        label="Statut", choices=STATUS_CHOICES, method="filter_status"
     )
     nature_partenaire = django_filters.ChoiceFilter(
         label="Nature des partenaires", choices=PARTNER_KINDS, method="filter_partner_kind"
@@ -289,6 +294,9 @@ class CooperationFilter(django_filters.FilterSet):
 
     def filter_year_max(self, queryset, name, value):
         return queryset.filter(signed_on__lte=datetime.date(value, 12, 31))
+
+    def filter_status(self, queryset, name, value):
+        return queryset.filter(status="" if value == UNKNOWN_STATUS else value)
 
     def filter_plus_value(self, queryset, name, value):
         return queryset.filter(**{PLUS_VALUES[value][0]: True})
@@ -510,7 +518,7 @@ def _choice_values(choices) -> list[tuple]:
 
 
 EMPTY_VALUES: list[tuple] = []
-STATUS_VALUES = _choice_values(Cooperation.Status.choices)
+STATUS_VALUES = _choice_values(STATUS_CHOICES)
 PARTNER_KIND_VALUES = _choice_values(PARTNER_KINDS)
 PLUS_VALUE_VALUES = _choice_values((key, label) for key, (_field, label) in PLUS_VALUES.items())
 

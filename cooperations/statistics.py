@@ -18,7 +18,7 @@ from django.urls import reverse
 from pyroaring import BitMap
 
 from . import exports, spreadsheets
-from .filters import PARTNER_KINDS, facet_labels
+from .filters import PARTNER_KINDS, UNKNOWN_STATUS, facet_labels
 from .models import Cooperation, TerritoryKind
 from .text import fold
 from .views import CatalogueList, shown
@@ -157,7 +157,7 @@ def _statuses(index, selection, labels) -> Table:
         value: selection.intersection_cardinality(index.value("statut", value))
         for value, _name in Cooperation.Status.choices
     }
-    unknown = len(selection - _union(index.values["statut"].values()))
+    unknown = selection.intersection_cardinality(index.value("statut", UNKNOWN_STATUS))
     rows = [(name, counts[value]) for value, name in Cooperation.Status.choices if counts[value]]
     note = (
         f"Statut inconnu : {unknown} coopération{'s' if unknown > 1 else ''}."

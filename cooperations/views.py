@@ -38,7 +38,15 @@ from . import my_territory as my_territory_service
 from .caching import published_rows
 from .collation import FrenchOrder
 from .feeds import feed_query
-from .filters import PLUS_VALUES, SORTS, YEAR_MAX, YEAR_MIN, CooperationFilter, build_facets
+from .filters import (
+    PLUS_VALUES,
+    SORTS,
+    STATUS_CHOICES,
+    YEAR_MAX,
+    YEAR_MIN,
+    CooperationFilter,
+    build_facets,
+)
 from .list_links import QueryLinks
 from .models import (
     KINDS_BY_URL_SEGMENT,
@@ -510,7 +518,7 @@ class CatalogueList(View):
         if name == "q":
             return f"« {value} »"
         if name == "statut":
-            return Cooperation.Status(value).label
+            return dict(STATUS_CHOICES)[value]
         if name == "plus_value":
             return PLUS_VALUES[value][1]
         if name == "nature_partenaire":
@@ -990,7 +998,7 @@ def my_territory(request):
     """« Ma commune, mon territoire »: `?territoire=commune:29019` answers with the cooperations
     of that territory and of those containing it (3 queries); `?nom=…` lists the territories of
     that name, or goes straight to the only one (1 query)."""
-    context = {"nav": "", "page_title": "Ma commune, mon territoire", "notices": []}
+    context = {"nav": "my_territory", "page_title": "Ma commune, mon territoire", "notices": []}
     key = request.GET.get("territoire", "")
     name = request.GET.get("nom", "")
     if key:

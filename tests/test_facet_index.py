@@ -83,7 +83,7 @@ def catalogue_values() -> dict[str, list[str]]:
         "thematique": list(Theme.objects.values_list("slug", flat=True)),
         "facteur": list(SuccessFactor.objects.values_list("slug", flat=True)),
         "forme": list(LegalForm.objects.values_list("slug", flat=True)),
-        "statut": [value for value, _label in Cooperation.Status.choices],
+        "statut": [value for value, _label in Cooperation.Status.choices] + ["inconnu"],
         "nature_partenaire": ["CC", "CA", "COMMUNE", "DEPARTEMENT", "PETR"],
         "departement": sorted(code for code in departements if code),
         "region": sorted(code for code in regions if code),

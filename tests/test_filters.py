@@ -3,6 +3,7 @@
 import pytest
 
 from .catalogue_data import build_catalogue
+from .conftest import make_cooperation
 
 
 @pytest.fixture
@@ -106,3 +107,16 @@ def test_zero_count_values_are_disabled_and_long_lists_hide_them(client, catalog
     assert '<option value="tourisme-loisirs" disabled>' in html
     facet = next(f for f in response.context["facets"] if f.name == "departement")
     assert [o.value for o in facet.visible_options] == ["76"]
+
+
+def test_unknown_status_is_a_value_of_the_status_filter(client, catalogue):
+    make_cooperation("Coopération au statut inconnu", metropoles=[catalogue.brest])
+    known = slugs(client, statut="active") | slugs(client, statut="en-projet")
+    known |= slugs(client, statut="terminee") | slugs(client, statut="abandonnee")
+    unknown = slugs(client, statut="inconnu")
+    assert unknown and not unknown & known
+    assert unknown | known == slugs(client)
+    response = client.get("/cooperations/", {"statut": "inconnu"})
+    assert response.status_code == 200
+    assert facet_counts(response, "statut")["inconnu"] == len(unknown)
+    assert '<option value="inconnu" selected>Non renseigné (' in response.content.decode()

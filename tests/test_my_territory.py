@@ -132,7 +132,7 @@ def test_form_without_javascript_lists_several_matches_to_choose_from(client, ar
     response = client.get("/mon-territoire/", {"nom": "brest"})
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Territoires dont le nom correspond à « brest »" in html
+    assert "Territoires dont le nom correspond à «\u00a0brest\u00a0»" in html
     assert 'href="?territoire=commune%3A29019"' in html
     assert 'href="?territoire=epci%3A242900314"' in html
 

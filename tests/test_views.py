@@ -70,7 +70,7 @@ def test_layout_has_service_name_navigation_skip_links_and_accessibility_mention
     assert "Catalogue des coopérations interterritoriales" in html
     assert 'class="fr-skiplinks"' in html and 'href="#contenu"' in html
     assert 'id="navigation-principale"' in html
-    assert "Accessibilité : non conforme" in html
+    assert "Accessibilité\u00a0: non conforme" in html
 
 
 # --- list: sorting, pagination, messages ----------------------------------------------------
@@ -207,8 +207,9 @@ def test_cooperation_page_shows_every_public_field(client, catalogue):
         "Contrat de réciprocité Brest – Iroise",
         "Covoiturage et circuits courts",
         "<p>Second paragraphe.</p>",
-        "Brest Métropole</a> — Métropole, code 242900314",
-        "CC du Pays d&#39;Iroise</a> — Communauté de communes, code 242900074",
+        'Brest Métropole</a><br><span class="cat-meta">Métropole · code officiel 242900314',
+        "CC du Pays d&#39;Iroise</a><br>"
+        '<span class="cat-meta">Communauté de communes · code officiel 242900074',
         catalogue.iroise.get_absolute_url(),
         "Mobilités et transports",
         "La mise en place d&#39;espaces de gouvernance adaptés",
@@ -570,7 +571,7 @@ def test_cooperation_page_shows_each_factor_and_plus_value_with_text_and_source(
     html = response.content.decode()
     assert EDITORIAL in html
     assert 'href="https://www.pays-iroise.bzh/gouvernance"' in html
-    assert 'Plus-value : <a href="/plus-values/echelles/">Enjeux d&#39;échelles</a>' in html
+    assert 'Plus-value\u00a0: <a href="/plus-values/echelles/">Enjeux d&#39;échelles</a>' in html
     assert "Un bassin de mobilité commun." in html
     record = client.get("/cooperations/brest-iroise/", {"format": "json"}).json()
     assert record["success_factors"][0]["source_url"] == "https://www.pays-iroise.bzh/gouvernance"
@@ -922,7 +923,7 @@ def test_footer_links_to_the_pages_every_state_site_carries(client, db):
 def test_state_pages_answer_in_the_site_layout(client, db, url):
     response = client.get(url)
     assert response.status_code == 200
-    assert 'aria-label="vous êtes ici :"' in response.content.decode()
+    assert 'aria-label="vous êtes ici\u00a0:"' in response.content.decode()
 
 
 def test_accessibility_statement_has_every_item_the_rgaa_asks_for(client, db, settings):

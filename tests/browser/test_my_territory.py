@@ -47,7 +47,7 @@ def test_visitor_picks_her_commune_with_the_keyboard_and_reaches_her_cooperation
     assert option.get_attribute("aria-selected") == "true"
     page.keyboard.press("Enter")
     page.wait_for_url("**/mon-territoire/?territoire=commune%3A29212")
-    assert page.locator("h1").inner_text() == "Ma commune, mon territoire : Plouzané"
+    assert page.locator("h1").inner_text() == "Ma commune, mon territoire\u00a0: Plouzané"
     headings = page.locator("h2.fr-h4").all_inner_texts()
     assert headings == [
         "Votre commune, Plouzané",
