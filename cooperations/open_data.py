@@ -502,3 +502,112 @@ def current_folder(absolute_url) -> Path:
         if old.is_dir() and old.name != version and not old.name.startswith(".building-"):
             shutil.rmtree(old, ignore_errors=True)
     return folder
+
+
+# --- DCAT ----------------------------------------------------------------------------------------
+#
+# What data.gouv.fr's harvester and DCAT-AP ask for: a catalogue (title, description, publisher,
+# datasets), one dataset (identifier, title, description, publisher, contact point, licence,
+# modification date, distributions) and a distribution per file (access and download URL, media
+# type, format, licence, conformsTo: the file's Table Schema). Addresses are absolute, from the
+# request's host, like the records' addresses in the files.
+
+DCAT_FORMATS = {"jsonld": ("json-ld", "application/ld+json"), "ttl": ("turtle", "text/turtle")}
+_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
+_DATA_PACKAGE_SPEC = "https://specs.frictionlessdata.io/data-package/"
+
+
+def dcat_graph(absolute_url, modified: datetime.datetime | None, contact_email: str):
+    """The DCAT description of the catalogue's dataset, as an rdflib Graph."""
+    from rdflib import BNode, Graph, Literal, Namespace, URIRef
+    from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
+
+    vcard = Namespace("http://www.w3.org/2006/vcard/ns#")
+    graph = Graph()
+    graph.bind("dcat", DCAT)
+    graph.bind("dct", DCTERMS)
+    graph.bind("foaf", FOAF)
+    graph.bind("vcard", vcard)
+
+    page = absolute_url(reverse("cooperations:open_data"))
+    catalogue = URIRef(absolute_url(reverse("cooperations:open_data_dcat", args=["jsonld"])))
+    dataset = URIRef(page + "#jeu-de-donnees")
+    publisher = URIRef(page + "#editeur")
+    licence = URIRef(LICENCE_URL)
+    fr = "fr"
+
+    graph.add((publisher, RDF.type, FOAF.Agent))
+    graph.add((publisher, FOAF.name, Literal(PUBLISHER, lang=fr)))
+
+    graph.add((catalogue, RDF.type, DCAT.Catalog))
+    graph.add((catalogue, DCTERMS.title, Literal(TITLE, lang=fr)))
+    graph.add((catalogue, DCTERMS.description, Literal(DESCRIPTION, lang=fr)))
+    graph.add((catalogue, DCTERMS.publisher, publisher))
+    graph.add((catalogue, FOAF.homepage, URIRef(absolute_url(reverse("cooperations:home")))))
+    graph.add((catalogue, DCTERMS.license, licence))
+    graph.add((catalogue, DCAT.dataset, dataset))
+
+    graph.add((dataset, RDF.type, DCAT.Dataset))
+    graph.add((dataset, DCTERMS.identifier, Literal(PACKAGE_NAME)))
+    graph.add((dataset, DCTERMS.title, Literal(TITLE, lang=fr)))
+    graph.add((dataset, DCTERMS.description, Literal(DESCRIPTION, lang=fr)))
+    graph.add((dataset, DCTERMS.publisher, publisher))
+    graph.add((dataset, DCTERMS.license, licence))
+    graph.add((dataset, DCAT.landingPage, URIRef(page)))
+    graph.add(
+        (
+            dataset,
+            DCTERMS.language,
+            URIRef("http://publications.europa.eu/resource/authority/language/FRA"),
+        )
+    )  # noqa: E501
+    graph.add(
+        (dataset, URIRef("http://www.w3.org/2002/07/owl#versionInfo"), Literal(SCHEMA_VERSION))
+    )  # noqa: E501
+    for keyword in ("coopération interterritoriale", "métropole", "intercommunalité"):
+        graph.add((dataset, DCAT.keyword, Literal(keyword, lang=fr)))
+    if modified:
+        graph.add((dataset, DCTERMS.modified, Literal(modified.date(), datatype=XSD.date)))
+    contact = BNode()
+    graph.add((contact, RDF.type, vcard.Organization))
+    graph.add((contact, vcard.fn, Literal(PUBLISHER, lang=fr)))
+    graph.add((contact, vcard.hasEmail, URIRef(f"mailto:{contact_email}")))
+    graph.add((dataset, DCAT.contactPoint, contact))
+
+    package = absolute_url(reverse("cooperations:open_data_file", args=["datapackage.json"]))
+    files = [(ZIP_NAME, f"{TITLE} (archive ZIP, tous les fichiers)", "ZIP", "application/zip",
+              package)]  # fmt: skip
+    files += [
+        (r.path, r.title, "CSV", "text/csv",
+         absolute_url(reverse("cooperations:open_data_schema", args=[r.name])))
+        for r in RESOURCES
+    ]  # fmt: skip
+    files.append(("datapackage.json", "Description du paquet de données (Frictionless)", "JSON",
+                  "application/json", _DATA_PACKAGE_SPEC))  # fmt: skip
+    for name, title, file_format, media_type, schema in files:
+        url = URIRef(absolute_url(reverse("cooperations:open_data_file", args=[name])))
+        distribution = URIRef(f"{url}#distribution")
+        graph.add((dataset, DCAT.distribution, distribution))
+        graph.add((distribution, RDF.type, DCAT.Distribution))
+        graph.add((distribution, DCTERMS.title, Literal(title, lang=fr)))
+        graph.add((distribution, DCAT.accessURL, url))
+        graph.add((distribution, DCAT.downloadURL, url))
+        graph.add((distribution, DCAT.mediaType, URIRef(_MEDIA_TYPES + media_type)))
+        graph.add((distribution, DCTERMS.format, Literal(file_format)))
+        graph.add((distribution, DCTERMS.license, licence))
+        graph.add((distribution, DCTERMS.conformsTo, URIRef(schema)))
+    return graph
+
+
+def table_schema(resource: Resource) -> dict:
+    """The Table Schema of one file, with the metadata schema.data.gouv.fr asks for."""
+    return {
+        "$schema": "https://frictionlessdata.io/schemas/table-schema.json",
+        "name": f"{PACKAGE_NAME}-{resource.name}",
+        "title": f"{TITLE} — {resource.title}",
+        "description": resource.description,
+        "version": SCHEMA_VERSION,
+        "licenses": [{"name": LICENCE_ID, "title": LICENCE_TITLE, "path": LICENCE_URL}],
+        "contributors": [{"title": PUBLISHER, "role": "author"}],
+        **resource.schema(),
+    }
