@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import comparison, statistics, views
+from . import comparison, open_data_views, statistics, views
 from .caching import cache_public_page
 from .feeds import CatalogueFeed
 
@@ -76,5 +76,18 @@ urlpatterns = [
     path("accessibilite/", views.accessibility, name="accessibility"),
     path("mentions-legales/", views.legal_notice, name="legal_notice"),
     path("donnees-personnelles/", views.personal_data, name="personal_data"),
+    path("donnees/", cache_public_page(open_data_views.page), name="open_data"),
+    path(
+        "donnees/catalogue.<str:extension>",
+        cache_public_page(open_data_views.dcat),
+        name="open_data_dcat",
+    ),
+    path(
+        "donnees/schemas/<slug:name>.json",
+        cache_public_page(open_data_views.schema),
+        name="open_data_schema",
+    ),
+    # Not through the page cache: the files are on disk already, one per catalogue version.
+    path("donnees/fichiers/<str:name>", open_data_views.data_file, name="open_data_file"),
     path("plan-du-site/", cache_public_page(views.site_map), name="site_map"),
 ]
