@@ -166,7 +166,8 @@ def test_a_new_definition_of_a_legal_form_reaches_visitors_of_its_cooperations(
 def test_a_territory_of_another_kind_reaches_visitors_of_its_cooperations(
     admin_client, client, cooperation, partner
 ):
-    shown = f"{markupsafe.escape(partner.name)}</a> — {markupsafe.escape(Territory.Kind.CA.label)}"
+    name, kind = markupsafe.escape(partner.name), markupsafe.escape(Territory.Kind.CA.label)
+    shown = f'{name}</a><br><span class="cat-meta">{kind}'
     assert shown not in client.get(cooperation.get_absolute_url()).text
     url = reverse("admin:cooperations_territory_change", args=[partner.pk])
     data = {"kind": Territory.Kind.CA, "code": partner.code, "name": partner.name}
