@@ -292,3 +292,30 @@ def test_visitor_compares_two_results_without_javascript(site, browser):
         "Entente touristique de l'estuaire",
     ]
     context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_skip_link_leads_to_something_visible_at_both_widths(site, browser, width):
+    base, _ = site
+    context = browser.new_context(viewport={"width": width, "height": 844}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        for path in ("/cooperations/", "/"):
+            page.goto(f"{base}{path}")
+            links = page.locator(".fr-skiplinks__list li")
+            shown = []
+            for index in range(links.count()):
+                item = links.nth(index)
+                if item.evaluate("li => getComputedStyle(li).display") == "none":
+                    continue
+                href = item.locator("a").get_attribute("href")
+                shown.append(href)
+                assert page.locator(href).is_visible(), f"{path} at {width} px: {href}"
+            # One link per destination, whatever the width.
+            assert len(shown) == len(set(shown)) >= 3, shown
+            # The keyboard reaches the first one and follows it.
+            page.keyboard.press("Tab")
+            page.keyboard.press("Enter")
+            assert page.evaluate("location.hash") == "#contenu"
+    finally:
+        context.close()
