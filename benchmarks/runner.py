@@ -364,7 +364,7 @@ def load_test(
                     }
                 )
                 results.append(result)
-            if not cached and run.get("churn_slug"):
+            if not cached and run.get("churn_slugs"):
                 results += churn_test(base, port, env, run, options, script, label)
                 results[0]["rss_mb_warm"] = rss_warm
                 results[0]["rss_mb_churn"] = worker_rss(process.pid)
@@ -417,14 +417,15 @@ def churn_test(
     in the list."""
     flag, stop = options.out / "churn.on", options.out / "churn.stop"
     output = options.out / f"churn-{label}.json"
-    for path in (flag, stop, output, output.with_suffix(".ready")):
+    idle = output.with_suffix(".idle")
+    for path in (flag, stop, output, output.with_suffix(".ready"), idle):
         path.unlink(missing_ok=True)
     command = [
         sys.executable,
         "-m",
         "benchmarks.churn",
         f"--port={port}",
-        f"--slug={run['churn_slug']}",
+        f"--slugs={','.join(run['churn_slugs'])}",
         f"--flag={flag}",
         f"--stop={stop}",
         f"--output={output}",
@@ -446,8 +447,12 @@ def churn_test(
                 rounds["list_churn"].append(run_wrk(base + "/", options, script, seconds))
             finally:
                 flag.unlink(missing_ok=True)
-            # The index rebuilds of the last write end before the next no-write round.
-            time.sleep(3)
+            # The next no-write round starts once the last write shows (or its poll gave up)
+            # and the index rebuilds it caused have had time to end.
+            deadline = time.monotonic() + 60
+            while not idle.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(WRITE_EVERY_S)
     finally:
         stop.write_text("stop")
         try:

@@ -474,8 +474,10 @@ def main(argv=None) -> int:
         log(f"choosing {args.load_urls} list views for the load test")
         result["load_urls"] = load_urls(client, args.load_urls)
         result["static_path"] = static("css/catalogue.css")
-        # The cooperation that the write-churn rounds rename (benchmarks.churn).
-        result["churn_slug"] = urls["detail"].strip("/").rsplit("/", 1)[1]
+        # The cooperations that the write-churn rounds rename in turn (benchmarks.churn).
+        result["churn_slugs"] = list(
+            Cooperation.objects.published().order_by("pk").values_list("slug", flat=True)[:5]
+        )
     if args.imports:
         client = staff_client()
         for rows in [int(n) for n in args.import_sizes.split(",") if n]:
