@@ -311,6 +311,11 @@ class CatalogueList(View):
         self.filterset, self.notices = self.parse_filters(self.get_base_queryset())
         valid = self.filterset.valid_data
         self.searching = "q" in valid and bool(search.search_words(valid["q"]))
+        if "q" in valid and not self.searching:
+            self.notices.append(
+                f"La recherche « {shown(valid['q'], 60)} » ne contient aucun mot significatif : "
+                "aucune coopération ne peut lui correspondre."
+            )
         return self._sort(request.GET.get("tri", ""), self.searching)
 
     def select(self):
