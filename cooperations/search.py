@@ -301,3 +301,63 @@ def search(queryset: QuerySet, query: str, families: dict | None = None) -> Quer
             )
         score = score + (Greatest(*sections) if len(sections) > 1 else sections[0])
     return queryset.annotate(search_rank=score)
+
+
+# --- Suggestions for typos -----------------------------------------------------------------------
+#
+# Engine-independent: the words a visitor can read on the published records (names, summaries,
+# themes, factor and plus-value texts), in their usual spelling, kept per process for one
+# catalogue version and read only when a search finds nothing.
+
+_vocabulary: dict[str, object] = {"version": None, "words": {}}
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+def _read_vocabulary() -> dict[str, str]:
+    """Folded word → its most frequent spelling: 3 queries, over every published record."""
+    from collections import Counter
+
+    from .models import Cooperation, CooperationFactor, CooperationPlusValue, Theme
+
+    published = Cooperation.objects.published()
+    texts = [
+        *published.values_list("name", "summary"),
+        *CooperationFactor.objects.filter(cooperation__in=published).values_list("text"),
+        *CooperationPlusValue.objects.filter(cooperation__in=published).values_list("text"),
+        *Theme.objects.values_list("label"),
+    ]
+    spellings = Counter(
+        word.lower() for row in texts for text in row for word in _WORD.findall(text or "")
+    )
+    words: dict[str, str] = {}
+    for spelling, _count in spellings.most_common():
+        words.setdefault(fold(spelling), spelling)
+    return words
+
+
+def vocabulary(version: str) -> dict[str, str]:
+    if _vocabulary["version"] != version:
+        _vocabulary["words"] = _read_vocabulary()
+        _vocabulary["version"] = version
+    return _vocabulary["words"]
+
+
+def suggestion(query: str, words: dict[str, str]) -> str:
+    """The query with each significant word that starts no word of `words` replaced by the
+    closest one (« mobilte » → « mobilité »); "" when no word is unknown or none is close."""
+    from rapidfuzz import fuzz, process
+
+    stems_known = {stem(word) for word in words}
+    changed = False
+    corrected = []
+    for word in query.split():
+        folded = fold(word)
+        significant = folded and folded not in STOP_WORDS and " " not in folded
+        if significant and not any(known.startswith(stem(folded)) for known in stems_known):
+            best = process.extractOne(folded, list(words), scorer=fuzz.ratio, score_cutoff=75)
+            if best is not None:
+                corrected.append(words[best[0]])
+                changed = True
+                continue
+        corrected.append(word)
+    return " ".join(corrected) if changed else ""

@@ -384,7 +384,13 @@ class CatalogueList(View):
             return JsonResponse(api.list_payload(request, page, paginator, self.notices))
         searching = self.searching
         links = QueryLinks(request.GET)
+        suggested = ""
+        if searching and paginator.count == 0:
+            words = search.vocabulary(self.index.version)
+            suggested = search.suggestion(filterset.valid_data["q"], words)
         context = {
+            "suggestion": suggested,
+            "suggestion_url": links(q=suggested, page=None) if suggested else "",
             "facets": build_facets(filterset, counts, skip=self.fixed_facet),
             "valid_filters": filterset.valid_data,
             "year_bounds": (YEAR_MIN, YEAR_MAX),

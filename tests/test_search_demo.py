@@ -96,3 +96,30 @@ def test_every_word_of_the_illustrations_finds_its_record(demo):
                 assert cooperation.slug in found(word), (cooperation.slug, word)
                 checked += 1
     assert checked > 500
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested"),
+    [
+        ("mobilte", "mobilité"),
+        ("agriculure", "agriculture"),
+        ("tourisme cantnes", "tourisme cantines"),
+    ],
+)
+def test_a_typo_gets_a_suggestion_link_that_finds_records(demo, client, typed, suggested):
+    response = client.get("/cooperations/", {"q": typed})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Aucune coopération ne correspond" in page
+    assert "Vouliez-vous dire « <a href=" in page
+    assert f">{suggested}</a> » ?" in page
+    assert found(suggested)
+
+
+def test_a_query_of_punctuation_finds_nothing_and_says_why(demo, client):
+    response = client.get("/cooperations/", {"q": "'\"<>"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "ne contient aucun mot significatif" in page
+    assert "Aucune coopération ne correspond" in page
+    assert "&lt;&gt;" in page and "'\"<>" not in page
