@@ -128,3 +128,27 @@ def test_unordered_search_turns_index_scans_off_for_its_statement_only(db):
     with pytest.raises(ZeroDivisionError), search_module.through_the_search_index("default"):
         1 / 0  # noqa: B018
     assert setting() == "on"
+
+
+def test_a_new_format_version_rewrites_every_stored_text_after_migrate(catalogue):
+    from cooperations.derived import fill_missing_derived_text
+    from cooperations.models import DerivedFormat
+
+    Cooperation.objects.update(search_text=" old format ")
+    DerivedFormat.objects.update_or_create(name="search_text", defaults={"version": 1})
+    assert found("mobilite") == set()
+    fill_missing_derived_text()
+    assert found("mobilite") == {"brest-iroise", "covoiturage-rouennais"}
+    assert DerivedFormat.objects.get(name="search_text").version == search_module.FORMAT_VERSION
+    # Once up to date, nothing is rewritten.
+    Cooperation.objects.filter(slug="brest-iroise").update(search_text=" hand written ")
+    fill_missing_derived_text()
+    assert Cooperation.objects.get(slug="brest-iroise").search_text == " hand written "
+
+
+def test_word_families_of_a_theme_find_each_other(catalogue):
+    from cooperations.search import word_families
+
+    families = word_families(["alimentation alimentaire\nagricole agriculture"])
+    terms = search_module.query_terms("Alimentaires agricoles", families)
+    assert terms == [["alimentair", "aliment"], ["agricol", "agricultur"]]
