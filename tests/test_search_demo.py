@@ -123,3 +123,14 @@ def test_a_query_of_punctuation_finds_nothing_and_says_why(demo, client):
     assert "ne contient aucun mot significatif" in page
     assert "Aucune coopération ne correspond" in page
     assert "&lt;&gt;" in page and "'\"<>" not in page
+
+
+@pytest.mark.parametrize("query", ["alimentaire", "sanitaire", "volet alimentaire", "'\"<>"])
+def test_the_api_and_the_feed_search_like_the_list(demo, client, query):
+    committed = json.loads(RESULTS_PATH.read_text(encoding="utf-8")).get(query, [])
+    response = client.get("/api/v1/cooperations", {"q": query})
+    assert response.status_code == 200
+    assert response.json()["count"] == len(committed)
+    feed = client.get("/cooperations/flux/", {"q": query})
+    assert feed.status_code == 200
+    assert feed.content.decode().count("<entry>") == min(len(committed), 50)
