@@ -11,12 +11,12 @@ SQL fix, say — `manage.py refresh_search` brings them back in line.
 import itertools
 from collections.abc import Iterator
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Q, QuerySet
 
-from . import exports
-from .models import Cooperation
+from . import exports, search
+from .models import Cooperation, DerivedFormat
 from .search import document_for
 
 DERIVED_FIELDS = ["search_text", "export_head", "export_text"]
@@ -25,8 +25,13 @@ DERIVED_FIELDS = ["search_text", "export_head", "export_text"]
 def _stale(queryset: QuerySet, batch_size: int) -> Iterator[tuple[list, int]]:
     """By batches of `batch_size` rows of `queryset`: the cooperations whose search text or
     export text is out of date, given their fresh ones, and how many rows the batch read.
-    9 queries per batch (rows, their five relations, the export's row and relation reads)."""
-    rows = queryset.with_relations().order_by("pk").iterator(chunk_size=batch_size)
+    10 queries per batch (rows, their six relations, the export's row and relation reads)."""
+    rows = (
+        queryset.with_relations()
+        .prefetch_related("participations__territory__aliases")
+        .order_by("pk")
+        .iterator(chunk_size=batch_size)
+    )
     while batch := list(itertools.islice(rows, batch_size)):
         export_texts = exports.export_texts([cooperation.pk for cooperation in batch])
         stale = []
@@ -41,7 +46,7 @@ def _stale(queryset: QuerySet, batch_size: int) -> Iterator[tuple[list, int]]:
 
 def refresh_derived_text(cooperations: QuerySet | None = None, batch_size: int = 500) -> int:
     """Rebuild the search text and export text of the given cooperations (all when None);
-    returns how many were read. 9 queries per batch of `batch_size` rows, and the updates."""
+    returns how many were read. 10 queries per batch of `batch_size` rows, and the updates."""
     queryset = Cooperation.objects.all() if cooperations is None else cooperations
     total = 0
     for stale, read in _stale(queryset, batch_size):
@@ -57,13 +62,23 @@ def stale_count() -> int:
 
 
 def fill_missing_derived_text(using: str = "default") -> int:
-    """Build the export text of the published cooperations that have none (after the
-    migrations that added it, or rows written by hand); run after every migrate. Returns how
-    many."""
+    """Rewrite every search text when its format changed since the stored rows were written
+    (search.FORMAT_VERSION), and build the export text of the published cooperations that have
+    none (after the migrations that added it, or rows written by hand); run after every
+    migrate. Returns how many were read."""
     # After `migrate` back to before the columns existed there is nothing to fill.
     applied = MigrationRecorder(connections[using]).applied_migrations()
-    if ("cooperations", "0016_cooperation_export_head") not in applied:
+    if ("cooperations", "0018_search_stems") not in applied:
         return 0
+    formats = DerivedFormat.objects.using(using)
+    stored = formats.filter(name="search_text").values_list("version", flat=True).first()
+    if stored != search.FORMAT_VERSION:
+        with transaction.atomic(using=using):
+            total = refresh_derived_text(Cooperation.objects.using(using).all())
+            formats.update_or_create(
+                name="search_text", defaults={"version": search.FORMAT_VERSION}
+            )
+        return total
     missing = (
         Cooperation.objects.using(using).published().filter(Q(export_head="") | Q(export_text=""))
     )

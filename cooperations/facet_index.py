@@ -396,8 +396,6 @@ def filter_bitmaps(index: FacetIndex, valid_data: dict) -> tuple[dict, dict | No
 
 
 def _search_ranks(index: FacetIndex, query: str) -> dict[int, float]:
-    if not search.search_words(query):
-        return dict.fromkeys(range(index.size), 0.0)
     matches = search.search(Cooperation.objects.published(), query).order_by()
     with search.through_the_search_index(matches.db):
         found = list(matches.values_list("pk", "search_rank"))

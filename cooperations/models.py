@@ -40,6 +40,13 @@ class Vocabulary(models.Model):
 
 
 class Theme(Vocabulary):
+    word_families = models.TextField(
+        "familles de mots",
+        blank=True,
+        help_text="Une famille par ligne : les mots d'une ligne se trouvent l'un l'autre dans la "
+        "recherche (« alimentaire alimentation »).",
+    )
+
     class Meta(Vocabulary.Meta):
         verbose_name = "thématique"
         verbose_name_plural = "thématiques"
@@ -814,6 +821,21 @@ class TerritoryAlias(models.Model):
             raise ValidationError(
                 {"alias": "Cet alias existe déjà (casse, accents et ponctuation ignorés)."}
             )
+
+
+class DerivedFormat(models.Model):
+    """The format version of a derived column that the stored rows were written with, so that a
+    deploy changing the format rewrites them after `migrate` (derived.fill_missing_derived_text)."""
+
+    name = models.CharField("colonne", max_length=60, primary_key=True)
+    version = models.PositiveIntegerField("version")
+
+    class Meta:
+        verbose_name = "format d'une colonne dérivée"
+        verbose_name_plural = "formats des colonnes dérivées"
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
 
 
 class ReferenceEdit(models.Model):

@@ -1,39 +1,58 @@
 """French-aware search over cooperations: the one seam where the two database engines differ.
 
-Both engines search the same denormalised column, `Cooperation.search_text`: the accent-folded
-text of the record (name, summary, description, notes), of its legal form and themes, and of the
-names and official codes of the territories taking part. `derived.refresh_derived_text()`
-rebuilds it; whatever writes participations, themes or names (admin, import) must call it
-afterwards.
+Both engines search the same denormalised column, `Cooperation.search_text`: the French stems
+(Snowball, applied here in Python to the accent-folded words) of everything a record page shows,
+in three sections — the name, then the summary, legal form and themes, then the other texts
+(description, notes, factor and plus-value illustrations, sources, territories' names, usual
+names and codes). The query's words get the same stems, so that the two engines agree: each
+query stem, or one of its word family's (`Theme.word_families`), must start a stem of the text.
+`derived.refresh_derived_text()` rebuilds the column; whatever writes participations, themes or
+names (admin, import) must call it afterwards; a change of its format bumps FORMAT_VERSION.
 
-- PostgreSQL: full-text search with the `french_unaccent` configuration (migration 0003): French
-  stemming, stop words, accents removed, each word matched as a prefix, on `search_vector`, the
-  stored tsvector that a trigger (migration 0005) derives from the name (weighted above the
-  rest) and the search text; a GIN index serves the match and ranking reads the stored vector.
-- SQLite (and any other engine): every significant word of the query, folded and crudely
-  de-pluralised, must start a word of the search text; results with those words in the name
-  rank first.
+- PostgreSQL: `search_vector`, a tsvector of the three sections weighted A, B and C with the
+  `simple` configuration (no stemming of its own: the text is already stems), kept by a trigger
+  (migrations 0005, 0018); a GIN index serves the match (`stem:*`) and ranking reads it.
+- SQLite: an FTS5 index over the column (below) serves the match (`"stem"*`); results rank by
+  the section where each word first occurs.
 """
 
 import contextlib
+import functools
+import re
 
+import snowballstemmer
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections, transaction
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import StrIndex
+from django.db.models.functions import Greatest, StrIndex
 
 from .text import fold
 
-CONFIG = "french_unaccent"
+# Bumped whenever document_for's output changes: the stored texts are then rewritten after the
+# next `migrate` (derived.fill_missing_derived_text).
+FORMAT_VERSION = 2
+CONFIG = "simple"
+# Section ends; folding never produces them and both engines' tokenizers skip them.
 NAME_END = "|"
+MAIN_END = "#"
 
-# Words that carry no meaning in a query; PostgreSQL's French configuration drops the same ones.
+# Words that carry no meaning in a query; dropped from the texts too.
 _STOP_WORDS_TEXT = (
     "a au aux avec ce ces d dans de des du en et l la le les leur leurs ou par pour sa se "
     "ses son sur un une y"
 )
 STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+
+_stemmer = snowballstemmer.stemmer("french")
+# Snowball's French rules read the accents that folding removed: put back the few whose loss
+# changes a stem (« mobilite » would keep its « it », « filiere » its « er »), so that a word
+# typed with or without accents gets the same stem.
+_REACCENT = [
+    (re.compile(r"ite(s?)$"), r"ité\1"),
+    (re.compile(r"ee(s?)$"), r"ée\1"),
+    (re.compile(r"iere(s?)$"), r"ière\1"),
+]
 
 
 def search_words(query: str) -> list[str]:
@@ -41,36 +60,78 @@ def search_words(query: str) -> list[str]:
     return [word for word in fold(query).split() if word not in STOP_WORDS]
 
 
-def _stem(word: str) -> str:
-    """Crude French de-pluralisation and de-feminisation for the SQLite fallback only."""
-    if len(word) > 4 and word.endswith("aux"):
-        return word[:-2]
-    for suffix in ("es", "s", "x", "e"):
-        if len(word) - len(suffix) >= 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
+@functools.lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The French stem of one folded word, in [0-9a-z]: « mobilites » → « mobil »."""
+    for pattern, replacement in _REACCENT:
+        if pattern.search(word):
+            word = pattern.sub(replacement, word)
+            break
+    return fold(_stemmer.stemWord(word)) or word
+
+
+def stems(text: str) -> str:
+    """The stems of the significant words of `text`, space-separated."""
+    return " ".join(stem(word) for word in search_words(text))
+
+
+def word_families(texts) -> dict[str, frozenset[str]]:
+    """Stem → the stems of its families, from texts of one family per line."""
+    families: dict[str, frozenset[str]] = {}
+    for text in texts:
+        for line in text.splitlines():
+            family = frozenset(stem(word) for word in search_words(line))
+            for member in family:
+                families[member] = families.get(member, frozenset()) | family
+    return families
+
+
+def _families() -> dict[str, frozenset[str]]:
+    """The themes' word families: one query (16 short rows)."""
+    from .models import Theme
+
+    return word_families(
+        Theme.objects.exclude(word_families="").values_list("word_families", flat=True)
+    )
+
+
+def query_terms(query: str, families: dict | None = None) -> list[list[str]]:
+    """For each significant word of the query, the stems any of which it matches (its own
+    first), without duplicates: « alimentaire » → [alimentair, aliment, agroalimentair]."""
+    families = _families() if families is None else families
+    terms = []
+    for word in search_words(query):
+        own = stem(word)
+        alternatives = [own, *sorted(families.get(own, frozenset()) - {own})]
+        if alternatives not in terms:
+            terms.append(alternatives)
+    return terms
 
 
 def document_for(cooperation) -> str:
-    """The folded search text of one cooperation, from already-loaded relations (no query when
-    `themes`, `participations__territory` and `legal_form` are prefetched/selected).
+    """The search text of one cooperation, from already-loaded relations (no query when
+    `themes`, `sources`, `participations__territory__aliases`, `factor_links__factor`,
+    `plus_value_links` and `legal_form` are prefetched/selected).
     """
-    parts = [
-        cooperation.summary,
-        cooperation.description,
-        cooperation.governance,
-        cooperation.funding,
-        cooperation.staffing,
-    ]
+    main = [cooperation.summary]
     if cooperation.legal_form is not None:
-        parts.append(cooperation.legal_form.label)
-    parts.extend(theme.label for theme in cooperation.themes.all())
+        main.append(cooperation.legal_form.label)
+    main.extend(theme.label for theme in cooperation.themes.all())
+    other = [cooperation.description, cooperation.governance, cooperation.funding]
+    other.append(cooperation.staffing)
+    for link in cooperation.factor_links.all():
+        other.extend([link.factor.label, link.text])
+    for link in cooperation.plus_value_links.all():
+        other.extend([link.get_plus_value_display(), link.text])
+    for source in cooperation.sources.all():
+        other.extend([source.title, source.publisher])
     for participation in cooperation.participations.all():
-        parts.extend([participation.territory.name, participation.territory.code])
-    # Leading and trailing spaces let the SQLite fallback match at the start of any word; the
-    # name comes first, up to NAME_END, which folding can never produce, so that the fallback
-    # can rank matches in the name first.
-    return f" {fold(cooperation.name)} {NAME_END} {fold(' '.join(p for p in parts if p))} "
+        territory = participation.territory
+        other.extend([territory.name, territory.code])
+        other.extend(alias.alias for alias in territory.aliases.all())
+    # Leading and trailing spaces let the search without FTS5 match at the start of any word.
+    sections = [stems(cooperation.name), stems(" ".join(main)), stems(" ".join(other))]
+    return f" {sections[0]} {NAME_END} {sections[1]} {MAIN_END} {sections[2]} "
 
 
 @contextlib.contextmanager
@@ -181,44 +242,122 @@ def _has_sqlite_index(using: str) -> bool:
     return _sqlite_index_ready[using]
 
 
-def search(queryset: QuerySet, query: str) -> QuerySet:
-    """Cooperations of `queryset` matching every significant word of `query`, annotated with
-    `search_rank` (higher is better). No query of its own: it only adds WHERE and SELECT terms.
-    A query made only of stop words returns the queryset unchanged (with a zero rank).
+def search(queryset: QuerySet, query: str, families: dict | None = None) -> QuerySet:
+    """Cooperations of `queryset` matching every significant word of `query` (or one of its
+    family's), annotated with `search_rank` (higher is better). One query for the word
+    families (none when given); otherwise it only adds WHERE and SELECT terms. A query with no
+    significant word matches nothing.
     """
-    words = search_words(query)
-    if not words:
-        return queryset.annotate(search_rank=Value(0))
+    terms = query_terms(query, families)
+    if not terms:
+        return queryset.none().annotate(search_rank=Value(0))
     if uses_postgres(queryset):
-        # Folded words hold only [0-9a-z], so they are safe in to_tsquery syntax; the prefix
-        # match (:*) behaves like the SQLite fallback: "mobil" or a code's first digits match.
-        text = " & ".join(f"{word}:*" for word in words)
+        # Stems hold only [0-9a-z], so they are safe in to_tsquery syntax; `:*` matches them as
+        # prefixes, like FTS5's `*` below.
+        text = " & ".join(
+            "(" + " | ".join(f"{alternative}:*" for alternative in alternatives) + ")"
+            for alternatives in terms
+        )
         ts_query = SearchQuery(text, config=CONFIG, search_type="raw")
-        # The stored vector (name weighted A, search_text B; trigger of migration 0005) and its
-        # GIN index: no to_tsvector() per row, neither to match nor to rank.
         return queryset.filter(search_vector=ts_query).annotate(
             search_rank=SearchRank(F("search_vector"), ts_query)
         )
-    stems = [_stem(word) for word in words]
     if _has_sqlite_index(queryset.db):
         # Stems hold only [0-9a-z]: safe between the quotes of an FTS5 phrase.
-        match = " AND ".join(f'"{stem}"*' for stem in stems)
+        match = " AND ".join(
+            "(" + " OR ".join(f'"{alternative}"*' for alternative in alternatives) + ")"
+            for alternatives in terms
+        )
         found = RawSQL(  # noqa: S611 — a constant statement; the words are its parameter
             "SELECT rowid FROM cooperations_search_fts WHERE cooperations_search_fts MATCH %s",
             [match],
         )
         queryset = queryset.filter(pk__in=found)
     else:
-        for stem in stems:
-            queryset = queryset.filter(search_text__contains=f" {stem}")
-    queryset = queryset.annotate(_name_end=StrIndex("search_text", Value(NAME_END)))
+        for alternatives in terms:
+            condition = Q()
+            for alternative in alternatives:
+                condition |= Q(search_text__contains=f" {alternative}")
+            queryset = queryset.filter(condition)
+    queryset = queryset.annotate(
+        _name_end=StrIndex("search_text", Value(NAME_END)),
+        _main_end=StrIndex("search_text", Value(MAIN_END)),
+    )
     score = Value(0)
-    for i, stem in enumerate(stems):
-        position = f"_word_{i}"
-        queryset = queryset.annotate(**{position: StrIndex("search_text", Value(f" {stem}"))})
-        score = score + Case(
-            When(Q(**{f"{position}__lt": F("_name_end")}), then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
+    for i, alternatives in enumerate(terms):
+        sections = []
+        for j, alternative in enumerate(alternatives):
+            position = f"_word_{i}_{j}"
+            queryset = queryset.annotate(
+                **{position: StrIndex("search_text", Value(f" {alternative}"))}
+            )
+            sections.append(
+                Case(
+                    When(Q(**{f"{position}__gt": 0, f"{position}__lt": F("_name_end")}), then=2),
+                    When(Q(**{f"{position}__gt": 0, f"{position}__lt": F("_main_end")}), then=1),
+                    default=Value(0),
+                    output_field=IntegerField(),
+                )
+            )
+        score = score + (Greatest(*sections) if len(sections) > 1 else sections[0])
     return queryset.annotate(search_rank=score)
+
+
+# --- Suggestions for typos -----------------------------------------------------------------------
+#
+# Engine-independent: the words a visitor can read on the published records (names, summaries,
+# themes, factor and plus-value texts), in their usual spelling, kept per process for one
+# catalogue version and read only when a search finds nothing.
+
+_vocabulary: dict[str, object] = {"version": None, "words": {}}
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+def _read_vocabulary() -> dict[str, str]:
+    """Folded word → its most frequent spelling: 3 queries, over every published record."""
+    from collections import Counter
+
+    from .models import Cooperation, CooperationFactor, CooperationPlusValue, Theme
+
+    published = Cooperation.objects.published()
+    texts = [
+        *published.values_list("name", "summary"),
+        *CooperationFactor.objects.filter(cooperation__in=published).values_list("text"),
+        *CooperationPlusValue.objects.filter(cooperation__in=published).values_list("text"),
+        *Theme.objects.values_list("label"),
+    ]
+    spellings = Counter(
+        word.lower() for row in texts for text in row for word in _WORD.findall(text or "")
+    )
+    words: dict[str, str] = {}
+    for spelling, _count in spellings.most_common():
+        words.setdefault(fold(spelling), spelling)
+    return words
+
+
+def vocabulary(version: str) -> dict[str, str]:
+    if _vocabulary["version"] != version:
+        _vocabulary["words"] = _read_vocabulary()
+        _vocabulary["version"] = version
+    return _vocabulary["words"]
+
+
+def suggestion(query: str, words: dict[str, str]) -> str:
+    """The query with each significant word that starts no word of `words` replaced by the
+    closest one (« mobilte » → « mobilité »); "" when no word is unknown or none is close."""
+    from rapidfuzz import fuzz, process
+
+    stems_known = {stem(word) for word in words}
+    changed = False
+    corrected = []
+    for word in query.split():
+        folded = fold(word)
+        significant = folded and folded not in STOP_WORDS and " " not in folded
+        if significant and not any(known.startswith(stem(folded)) for known in stems_known):
+            best = process.extractOne(folded, list(words), scorer=fuzz.ratio, score_cutoff=75)
+            if best is not None:
+                corrected.append(words[best[0]])
+                changed = True
+                continue
+        corrected.append(word)
+    return " ".join(corrected) if changed else ""

@@ -310,6 +310,11 @@ class CatalogueList(View):
         self.filterset, self.notices = self.parse_filters(self.get_base_queryset())
         valid = self.filterset.valid_data
         self.searching = "q" in valid and bool(search.search_words(valid["q"]))
+        if "q" in valid and not self.searching:
+            self.notices.append(
+                f"La recherche « {shown(valid['q'], 60)} » ne contient aucun mot significatif : "
+                "aucune coopération ne peut lui correspondre."
+            )
         return self._sort(request.GET.get("tri", ""), self.searching)
 
     def select(self):
@@ -378,7 +383,13 @@ class CatalogueList(View):
             return JsonResponse(api.list_payload(request, page, paginator, self.notices))
         searching = self.searching
         links = QueryLinks(request.GET)
+        suggested = ""
+        if searching and paginator.count == 0:
+            words = search.vocabulary(self.index.version)
+            suggested = search.suggestion(filterset.valid_data["q"], words)
         context = {
+            "suggestion": suggested,
+            "suggestion_url": links(q=suggested, page=None) if suggested else "",
             "facets": build_facets(filterset, counts, skip=self.fixed_facet),
             "valid_filters": filterset.valid_data,
             "year_bounds": (YEAR_MIN, YEAR_MAX),

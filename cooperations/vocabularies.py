@@ -232,3 +232,36 @@ LEGAL_FORMS = [
         "groupes de travail.",
     ),
 ]
+
+# Word families of each theme, one family per line: the words of a line find each other in the
+# public search (an adjective and its noun, which French stemming keeps apart: « alimentaire »
+# and « alimentation »). The catalogue's own editorial choice, from the words the records and
+# the themes' labels use; staff edit them in the admin.
+THEME_WORD_FAMILIES = {
+    "developpement-economique-emploi": "économie économique économiques\nemploi emplois employeur",
+    "attractivite-rayonnement": "attractivité attractif attractive\nrayonnement rayonner",
+    "enseignement-superieur-recherche-innovation": (
+        "université universitaire universités\nrecherche chercheur\ninnovation innovant"
+    ),
+    "mobilites-transports": (
+        "mobilité mobilités déplacement déplacements\ntransport transports\n"
+        "ferroviaire train trains rail"
+    ),
+    "alimentation-agriculture": (
+        "alimentation alimentaire agroalimentaire aliment\nagriculture agricole agriculteur\n"
+        "cantine cantines restauration"
+    ),
+    "tourisme-loisirs": "tourisme touristique touriste",
+    "culture-patrimoine-sport": "culture culturel culturelle\nsport sportif sportive",
+    "transition-ecologique-energie": (
+        "énergie énergétique énergies\nclimat climatique\nécologie écologique"
+    ),
+    "foret-filiere-bois": "forêt forêts forestier forestière",
+    "eau-dechets-biodiversite": "eau hydraulique\ndéchet déchets",
+    "sante-services-au-public": "santé sanitaire médical médicale soins",
+    "numerique-tres-haut-debit": "numérique digital",
+    "amenagement-urbanisme-habitat": "urbanisme urbain urbaine\nhabitat logement logements",
+    "logistique": "logistique fret",
+    "observation-prospective": "observation observatoire\nprospective prospectif",
+    "littoral-maritime": "littoral littorale côte\nmer maritime marin",
+}

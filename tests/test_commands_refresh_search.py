@@ -26,4 +26,4 @@ def test_refresh_search_rebuilds_stale_text(stale):
     out = StringIO()
     call_command("refresh_search", stdout=out)
     assert "1 fiche(s) sur 1" in out.getvalue()
-    assert "charte de l estuaire" in Cooperation.objects.get(pk=stale.pk).search_text
+    assert " chart estuair |" in Cooperation.objects.get(pk=stale.pk).search_text
