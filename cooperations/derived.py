@@ -68,7 +68,7 @@ def fill_missing_derived_text(using: str = "default") -> int:
     migrate. Returns how many were read."""
     # After `migrate` back to before the columns existed there is nothing to fill.
     applied = MigrationRecorder(connections[using]).applied_migrations()
-    if ("cooperations", "0018_search_stems") not in applied:
+    if ("cooperations", "0022_search_stems") not in applied:
         return 0
     formats = DerivedFormat.objects.using(using)
     stored = formats.filter(name="search_text").values_list("version", flat=True).first()

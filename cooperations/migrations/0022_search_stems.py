@@ -59,7 +59,7 @@ def fill_word_families(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cooperations", "0017_drop_stored_pages"),
+        ("cooperations", "0021_source_link_check"),
     ]
 
     operations = [
