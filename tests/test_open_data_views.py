@@ -62,6 +62,9 @@ def test_table_schema_is_served_with_data_gouv_metadata(client, db):
     assert client.get("/donnees/schemas/inconnu.json").status_code == 404
 
 
+# Committed data, as in production: on PostgreSQL, the files' streamed answers inside the test's
+# own transaction left it unusable for the next request (not understood yet; see the stop note).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize(("extension", "syntax"), [("jsonld", "json-ld"), ("ttl", "turtle")])
 def test_dcat_has_the_dcat_ap_mandatory_properties_and_resolving_links(
     client, cooperation, extension, syntax
