@@ -117,7 +117,7 @@ def truncatewords(value, count: int) -> str:
 
 def paragraphs(text: str) -> list[list[str]]:
     """A text's paragraphs (split on blank lines), each as its lines: what Django's
-    `linebreaks` makes `<p>` and `<br>` of, left for the template to write."""
+    `linebreaks` turns into paragraphs and line breaks, left for the template to write."""
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         return []
