@@ -33,6 +33,9 @@ from django.utils import timezone
 from django.views import View
 from pyroaring import BitMap
 
+from catalogue.accessibility import SAMPLE as ACCESSIBILITY_SAMPLE
+from catalogue.accessibility import self_assessment
+
 from . import api, exports, facet_index, network, result_rows, search
 from . import my_territory as my_territory_service
 from .caching import published_rows
@@ -950,10 +953,10 @@ def cooperation_detail(request, slug):
 
 
 # When the accessibility statement was last written: change it with the statement.
-ACCESSIBILITY_STATEMENT_DATE = datetime.date(2026, 11, 29)
+ACCESSIBILITY_STATEMENT_DATE = datetime.date(2026, 12, 7)
 
 
-def state_page(template: str, page_title: str):
+def state_page(template: str, page_title: str, extra=dict):
     """A page that every State site carries (accessibility, legal notice, personal data): no
     query, the contact address and the host from the settings."""
 
@@ -967,13 +970,20 @@ def state_page(template: str, page_title: str):
                 "hosting_provider": settings.HOSTING_PROVIDER,
                 "statement_date": ACCESSIBILITY_STATEMENT_DATE,
                 "nav": "",
+                **extra(),
             },
         )
 
     return view
 
 
-accessibility = state_page("accessibility.html", "Déclaration d'accessibilité")
+def accessibility_facts() -> dict:
+    return {"sample": ACCESSIBILITY_SAMPLE, "assessment": self_assessment()}
+
+
+accessibility = state_page(
+    "accessibility.html", "Déclaration d'accessibilité", extra=accessibility_facts
+)
 legal_notice = state_page("legal_notice.html", "Mentions légales")
 personal_data = state_page("personal_data.html", "Données personnelles")
 

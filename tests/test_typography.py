@@ -36,3 +36,27 @@ def test_public_pages_carry_the_no_break_spaces(client, db):
     html = response.content.decode()
     assert f"Trier par{NBSP}:" in html
     assert "Trier par :" not in html
+
+
+def test_text_typed_by_staff_gets_the_no_break_spaces_where_it_is_shown(client, db):
+    from cooperations.derived import refresh_derived_text
+
+    from .conftest import make_cooperation, make_metropole
+
+    metropole = make_metropole("Brest Métropole", code="242900314")
+    make_cooperation(
+        "Pacte « Terre et mer »",
+        slug="pacte",
+        metropoles=[metropole],
+        summary="Deux volets : l'eau ; les ports !",
+        description="Objectif : « zéro rejet »",
+    )
+    refresh_derived_text()
+    spaced = f"Deux volets{NBSP}: l'eau{NBSP}; les ports{NBSP}!"
+    record = client.get("/cooperations/pacte/").content.decode()
+    assert spaced.replace("'", "&#39;") in record
+    assert f"Objectif{NBSP}: «{NBSP}zéro rejet{NBSP}»" in record
+    listing = client.get("/cooperations/").content.decode()
+    assert spaced.replace("'", "&#39;") in listing
+    # The text is escaped after the spaces are put in: nothing typed becomes markup.
+    assert "Deux volets :" not in listing

@@ -1,6 +1,8 @@
 """Public pages: content, sorting, pagination, bad parameters, unpublished records, query bounds."""
 
 import datetime
+import re
+from html import unescape
 
 import pytest
 from django.db import connection
@@ -937,11 +939,12 @@ def test_accessibility_statement_has_every_item_the_rgaa_asks_for(client, db, se
         "Aucun audit de conformité n'a encore été mené",
         "axe-core",
         "Contenus non accessibles",
-        "Cette déclaration a été établie le 29 novembre 2026",
+        "Cette déclaration a été établie le 7 décembre 2026",
+        "Dérogations pour charge disproportionnée",
         "Technologies utilisées",
         "Environnement de test",
         "Chromium",
-        "Pages vérifiées",
+        "Pages de l'échantillon",
         "Retour d'information et contact",
         'href="mailto:accessibilite@anct.example"',
         "Voies de recours",
@@ -951,6 +954,31 @@ def test_accessibility_statement_has_every_item_the_rgaa_asks_for(client, db, se
         "Libre réponse 71120<br>75342 Paris CEDEX 07",
     ):
         assert item in html, item
+
+
+def test_statement_gives_the_self_assessment_its_rate_and_every_failed_criterion(client, db):
+    from catalogue.accessibility import SAMPLE, self_assessment
+
+    assessment = self_assessment()
+    # The RGAA 4.1 has 106 criteria in 13 themes; one left out would raise the rate silently.
+    assert len(assessment.criteria) == 106
+    assert [theme.number for theme in assessment.themes] == list(range(1, 14))
+    assert len({c.number for c in assessment.criteria}) == 106
+    met, failed = assessment.count("C"), assessment.count("NC")
+    assert met + failed + assessment.count("NA") == 106
+    # Read as text: entities decoded, the typography's no-break spaces as plain spaces.
+    html = client.get("/accessibilite/").content.decode()
+    text = re.sub(r"[\s\u00a0\u202f]+", " ", unescape(html))
+    rate = f"{100 * met / (met + failed):.1f}".replace(".", ",")
+    assert f"<strong>{rate} % des critères applicables respectés</strong>" in text
+    assert f"({met} sur {met + failed})" in text
+    assert failed > 0
+    for criterion in assessment.failures:
+        assert f"<li>{criterion.number} — {criterion.subject}" in text
+    # Every criterion is in the folded detail, with its result in words.
+    assert text.count('<th scope="row">') == 106
+    for key, label in SAMPLE:
+        assert f"<li>{re.sub(' +', ' ', label)}</li>" in text, key
 
 
 def test_contact_address_defaults_to_a_placeholder_that_reaches_nobody(client, db):

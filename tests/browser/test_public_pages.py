@@ -47,80 +47,111 @@ def test_visitor_filters_by_metropole_and_theme_opens_a_record_and_downloads_it(
     assert page.get_by_role("link", name="CC du Pays d'Iroise").is_visible()
 
 
-# Every public page, with the catalogue's filters and one of each kind of page; "TERRITORY" is
-# a métropole's page, with its network (diagram, map and their tables). A 404 is a public page
-# too.
-PUBLIC_PAGES = [
-    "/",
-    "/cooperations/",
-    "/cooperations/?metropole=242900314&thematique=mobilites-transports",
-    "/cooperations/?q=brest",
-    "/cooperations/brest-iroise/",
-    "/comparer/?c=brest-iroise&c=pole-loire-bretagne&c=entente-estuaire",
-    "/comparer/?c=brest-iroise&c=brouillon",
-    "TERRITORY",
-    "/territoires/departement/29/",
-    "/thematiques/mobilites-transports/",
-    "/facteurs/",
-    "/facteurs/gouvernance/",
-    "/plus-values/",
-    "/plus-values/echelles/",
-    "/accessibilite/",
-    "/mentions-legales/",
-    "/donnees-personnelles/",
-    "/plan-du-site/",
-    "/statistiques/",
-    "/statistiques/?metropole=242900314",
-    "/cooperations/retiree-du-catalogue/",
-    "/api/",
-]
-# At a phone's width, the pages whose layout changes most (accordions, the record's order).
-PHONE_PAGES = [
-    "/",
-    "/cooperations/?metropole=242900314&thematique=mobilites-transports",
-    "/cooperations/brest-iroise/",
-    "/comparer/?c=brest-iroise&c=pole-loire-bretagne&c=entente-estuaire",
-    "TERRITORY",
-    "/facteurs/gouvernance/",
-    "/accessibilite/",
-    "/statistiques/",
-    "/api/",
-]
+# One page of each kind of the accessibility statement's sample (catalogue/accessibility.py),
+# keyed as there; a callable takes the catalogue and the commune. The statement says these are
+# tested: test_the_sample_of_the_statement_is_what_axe_visits keeps both lists the same.
+SAMPLE_PAGES = {
+    "home": "/",
+    "list": "/cooperations/",
+    "filtered_list": "/cooperations/?metropole=242900314&thematique=mobilites-transports",
+    "search": "/cooperations/?q=brest",
+    "record": "/cooperations/brest-iroise/",
+    "comparison": "/comparer/?c=brest-iroise&c=pole-loire-bretagne&c=entente-estuaire",
+    "theme": "/thematiques/mobilites-transports/",
+    "factors": "/facteurs/",
+    "factor": "/facteurs/gouvernance/",
+    "plus_values": "/plus-values/",
+    "plus_value": "/plus-values/echelles/",
+    "metropole": lambda catalogue, commune: catalogue.brest.get_absolute_url(),
+    "epci": lambda catalogue, commune: catalogue.iroise.get_absolute_url(),
+    "commune": lambda catalogue, commune: commune.get_absolute_url(),
+    "departement": "/territoires/departement/29/",
+    "region": lambda catalogue, commune: catalogue.bretagne.get_absolute_url(),
+    "my_territory": "/mon-territoire/",
+    "my_territory_result": "/mon-territoire/?territoire=commune%3A29212",
+    "statistics": "/statistiques/",
+    "api": "/api/",
+    "open_data": "/donnees/",
+    "accessibility": "/accessibilite/",
+    "legal_notice": "/mentions-legales/",
+    "personal_data": "/donnees-personnelles/",
+    "site_map": "/plan-du-site/",
+    "not_found": "/cooperations/retiree-du-catalogue/",
+}
+# Variants whose markup differs from their kind's page: a comparison refused, a filtered
+# statistics page.
+OTHER_PAGES = ["/comparer/?c=brest-iroise&c=brouillon", "/statistiques/?metropole=242900314"]
 
 
-def axe_violations(browser, base, catalogue, paths, width) -> dict:
-    """Every axe-core violation, whatever its impact, of each page at this width. One browser
-    context visits every page: launching a browser per page would cost more than the scans."""
+def test_the_sample_of_the_statement_is_what_axe_visits():
+    from catalogue.accessibility import SAMPLE
+
+    assert list(SAMPLE_PAGES) == [key for key, _ in SAMPLE]
+
+
+@pytest.fixture
+def sample_site(illustrated_site):
+    """The illustrated site plus a commune taking part in a cooperation, for the commune and
+    « Ma commune » pages. Written before Playwright starts."""
+    from cooperations.models import Territory
+
+    from ..conftest import make_cooperation, make_territory
+
+    base, catalogue = illustrated_site
+    commune = make_territory(
+        Territory.Kind.COMMUNE,
+        "Plouzané",
+        code="29212",
+        epci=catalogue.brest,
+        departement=catalogue.finistere,
+        region=catalogue.bretagne,
+    )
+    make_cooperation("Technopôle de Plouzané", metropoles=[catalogue.brest], partners=[commune])
+    paths = [path(catalogue, commune) if callable(path) else path for path in SAMPLE_PAGES.values()]
+    return base, paths + OTHER_PAGES
+
+
+def axe_and_console(browser, base, paths, width) -> dict:
+    """Every axe-core violation, whatever its impact, and every warning of the DSFR's script
+    or error in the console, of each page at this width. One browser context visits every page:
+    launching a browser per page would cost more than the scans."""
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="fr-FR")
     page = context.new_page()
+    console = []
+
+    def listen(message):
+        text = message.text
+        # The browser reports a 404 or 400 document as a failed load: that is the page tested.
+        if message.type == "error" and not text.startswith("Failed to load resource"):
+            console.append(("error", text))
+        elif message.type == "warning" and "dsfr" in text:
+            console.append(("warning", text.replace("%c", "").split("  font-family")[0]))
+
+    page.on("console", listen)
     axe = Axe()
     found = {}
     for path in paths:
-        if path == "TERRITORY":
-            path = catalogue.brest.get_absolute_url()
+        console.clear()
         response = page.goto(base + path)
         # 404: a withdrawn record; 400: a comparison that names an unpublished record.
         assert response.status in (200, 400, 404), path
+        page.wait_for_load_state("load")
         report = axe.run(page).response
         assert report["passes"], path  # axe did check the page
-        violations = [
+        problems = [
             (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
             for v in report["violations"]
-        ]
-        if violations:
-            found[path] = violations
+        ] + console
+        if problems:
+            found[path] = problems
     context.close()
     return found
 
 
-def test_axe_finds_no_violation_on_any_public_page_at_desktop_width(illustrated_site, browser):
-    base, catalogue = illustrated_site
-    assert axe_violations(browser, base, catalogue, PUBLIC_PAGES, 1280) == {}
-
-
-def test_axe_finds_no_violation_at_phone_width(illustrated_site, browser):
-    base, catalogue = illustrated_site
-    assert axe_violations(browser, base, catalogue, PHONE_PAGES, 390) == {}
+@pytest.mark.parametrize("width", [1280, 390])
+def test_axe_and_the_dsfr_find_nothing_on_any_page_kind(sample_site, browser, width):
+    base, paths = sample_site
+    assert axe_and_console(browser, base, paths, width) == {}
 
 
 def test_title_and_heading_follow_the_filters_and_the_count_gets_the_focus(site, page):
