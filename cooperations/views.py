@@ -87,11 +87,7 @@ def shown(raw: str, limit: int) -> str:
 def home(request):
     """Counts of the whole catalogue, read from the facet index, with the vocabularies and
     métropoles (four small queries) kept with it: the version's query only once warm."""
-    index = facet_index.for_request(request)
-    context = index.pages.get(HOME)
-    if context is None:
-        context = index.pages[HOME] = home_context(index)
-    return render(request, "cooperations/home.html", context)
+    return render(request, "cooperations/home.html", kept_with_index(request, HOME, home_context))
 
 
 # The home page's key among the record pages kept with the facet index (slugs are strings).
@@ -163,35 +159,57 @@ def published_illustrations(queryset, per_group: int, group_field: str):
     )
 
 
+def kept_with_index(request, key: tuple, build):
+    """The context of a page that shows the whole catalogue's figures, built once per catalogue
+    version and kept with the facet index (as the record pages are): warm, the page sends only
+    the version's query, however many cooperations there are."""
+    index = facet_index.for_request(request)
+    context = index.pages.get(key)
+    if context is None:
+        context = index.pages[key] = build(index)
+    return context
+
+
 def factors_overview(request):
     """The six factors, what each means, how many cooperations illustrate it and its first
-    illustrations: 2 queries."""
-    factors = factors_with_totals(facet_index.for_request(request))
-    by_factor = defaultdict(list)
-    for link in published_illustrations(
-        CooperationFactor.objects.all(), OVERVIEW_ILLUSTRATIONS + 1, "factor_id"
-    ):
-        by_factor[link.factor_id].append(link)
-    for factor in factors:
-        factor.illustrations = by_factor[factor.pk][:OVERVIEW_ILLUSTRATIONS]
-    return render(request, "cooperations/factors.html", {"factors": factors, "nav": "factors"})
+    illustrations: 2 queries when first built for a catalogue version."""
+
+    def build(index):
+        factors = factors_with_totals(index)
+        by_factor = defaultdict(list)
+        for link in published_illustrations(
+            CooperationFactor.objects.all(), OVERVIEW_ILLUSTRATIONS + 1, "factor_id"
+        ):
+            by_factor[link.factor_id].append(link)
+        for factor in factors:
+            factor.illustrations = by_factor[factor.pk][:OVERVIEW_ILLUSTRATIONS]
+        return {"factors": factors, "nav": "factors"}
+
+    context = kept_with_index(request, FACTORS_OVERVIEW, build)
+    return render(request, "cooperations/factors.html", context)
 
 
 def plus_values_overview(request):
-    """The three plus-values, like the factors: 2 queries."""
-    plus_values = plus_values_with_totals(facet_index.for_request(request))
-    by_code = defaultdict(list)
-    for link in published_illustrations(
-        CooperationPlusValue.objects.all(), OVERVIEW_ILLUSTRATIONS, "plus_value"
-    ):
-        by_code[link.plus_value].append(link)
-    for plus_value in plus_values:
-        plus_value["illustrations"] = by_code[plus_value["code"]]
-    return render(
-        request,
-        "cooperations/plus_values.html",
-        {"plus_values": plus_values, "nav": "plus_values"},
-    )
+    """The three plus-values, like the factors."""
+
+    def build(index):
+        plus_values = plus_values_with_totals(index)
+        by_code = defaultdict(list)
+        for link in published_illustrations(
+            CooperationPlusValue.objects.all(), OVERVIEW_ILLUSTRATIONS, "plus_value"
+        ):
+            by_code[link.plus_value].append(link)
+        for plus_value in plus_values:
+            plus_value["illustrations"] = by_code[plus_value["code"]]
+        return {"plus_values": plus_values, "nav": "plus_values"}
+
+    context = kept_with_index(request, PLUS_VALUES_OVERVIEW, build)
+    return render(request, "cooperations/plus_values.html", context)
+
+
+# Keys of the overview pages among the pages kept with the facet index (slugs are strings).
+FACTORS_OVERVIEW = ("factors",)
+PLUS_VALUES_OVERVIEW = ("plus_values",)
 
 
 class IndexedResults:

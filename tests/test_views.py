@@ -533,6 +533,20 @@ def test_factors_page_shows_the_six_factors_in_order_with_counts_and_illustratio
     assert "Brouillon" not in html
 
 
+@pytest.mark.parametrize("url", ["/facteurs/", "/plus-values/"])
+def test_overviews_are_kept_with_the_index_and_follow_an_edit(client, illustrated, url):
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    # Built once per catalogue version: warm, the version's query only.
+    assert len(queries.captured_queries) == 1
+    model = CooperationFactor if url == "/facteurs/" else CooperationPlusValue
+    link = model.objects.filter(cooperation=illustrated.reciprocity).exclude(text="").first()
+    link.text = "Un texte revu ce matin."
+    link.save()
+    assert "Un texte revu ce matin." in client.get(url).content.decode()
+
+
 def test_factor_page_lists_its_illustrations_then_its_cooperations(client, illustrated):
     response = client.get("/facteurs/gouvernance/")
     assert response.status_code == 200
