@@ -24,6 +24,7 @@ Text search stays in the database (PostgreSQL full text, or the SQLite fallback)
 ids and ranks are read once and intersected with the bitmaps.
 """
 
+import datetime
 import logging
 import sys
 import threading
@@ -58,6 +59,10 @@ def _freeze(groups: dict) -> dict:
     return {key: FrozenBitMap(positions) for key, positions in groups.items()}
 
 
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
 def _rank(order: np.ndarray) -> np.ndarray:
     """The inverse permutation: rank[position] = where the position comes in `order`."""
     rank = np.empty(len(order), dtype=np.int64)
@@ -83,6 +88,8 @@ class FacetIndex:
     # Sort keys by position for the date orders (smaller first).
     recent_key: np.ndarray | None = None
     oldest_key: np.ndarray | None = None
+    # The feeds' order: the last changed first (then the greater id, as the feeds always did).
+    changed_key: np.ndarray | None = None
     build_seconds: float = 0.0
     # Métropole id → its network (`network.Network`): the network counts every published
     # cooperation whatever the filters, so it changes only with the catalogue.
@@ -170,7 +177,9 @@ def build(version: str) -> FacetIndex:
     rows = list(
         Cooperation.objects.published()
         .order_by(FrenchOrder("name"), "pk")
-        .values_list("pk", "signed_on", "status", "legal_form_id", *PLUS_VALUE_KEYS.values())
+        .values_list(
+            "pk", "signed_on", "status", "legal_form_id", "updated_at", *PLUS_VALUE_KEYS.values()
+        )
     )
     ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     position_of = {pk: position for position, pk in enumerate(ids.tolist())}
@@ -178,8 +187,12 @@ def build(version: str) -> FacetIndex:
     status, form = defaultdict(list), defaultdict(list)
     plus = defaultdict(list)
     ordinals = np.full(len(rows), _NO_DATE, dtype=np.int64)
+    # In whole microseconds: a float timestamp would round away the last digits that can tell
+    # two changes apart.
+    changed = np.zeros(len(rows), dtype=np.int64)
     years = defaultdict(list)
-    for position, (_pk, signed_on, state, legal_form, *plus_flags) in enumerate(rows):
+    for position, (_pk, signed_on, state, legal_form, updated_at, *plus_flags) in enumerate(rows):
+        changed[position] = (updated_at - _EPOCH) // _MICROSECOND
         if signed_on is not None:
             ordinals[position] = signed_on.toordinal()
             years[signed_on.year].append(position)
@@ -239,6 +252,7 @@ def build(version: str) -> FacetIndex:
     undated = ordinals == _NO_DATE
     recent = np.lexsort((positions, -np.where(undated, 0, ordinals), undated))
     oldest = np.lexsort((positions, ordinals))
+    last_changed = np.lexsort((-ids, -changed))
     index = FacetIndex(
         version=version,
         built_at=time.monotonic(),
@@ -263,6 +277,7 @@ def build(version: str) -> FacetIndex:
         by_year=_freeze(years),
         recent_key=_rank(recent),
         oldest_key=_rank(oldest),
+        changed_key=_rank(last_changed),
     )
     index.build_seconds = time.perf_counter() - started
     return index
@@ -456,7 +471,8 @@ def _sorted_slice(index, segment, sort, ranks, start, stop) -> list[int]:
         scores = np.fromiter((ranks[p] for p in positions.tolist()), np.float64, len(positions))
         order = np.lexsort((positions, -scores))
         return positions[order[start:stop]].tolist()
-    keys = (index.recent_key if sort == "recent" else index.oldest_key)[positions]
+    keys = {"recent": index.recent_key, "ancien": index.oldest_key, "modifiee": index.changed_key}
+    keys = keys[sort][positions]
     if stop < len(keys):
         # Only the first `stop` need sorting.
         nearest = np.argpartition(keys, stop - 1)[:stop]

@@ -21,6 +21,7 @@ from django.template import engines
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
+from . import facet_index
 from .models import ROLE_HEADINGS, Participation
 
 FEED_SIZE = 50
@@ -59,9 +60,13 @@ class CatalogueFeed(Feed):
         view = self.list_view()
         view.setup(request, **kwargs)
         view.load_scope(**kwargs)
-        filterset, queryset, _notices = view.filtered(view.get_base_queryset())
-        view.feed_filterset = filterset
-        view.feed_items = list(queryset.order_by("-updated_at", "-pk").for_list()[:FEED_SIZE])
+        view.prepare()
+        view.feed_filterset = view.filterset
+        # The selection is the list's own, from the facet index; only the newest rows are read.
+        index, _base, _kept, _ranks, selection = view.select()
+        ids = facet_index.ordered_page(index, [selection], "modifiee", None, 0, FEED_SIZE)
+        records = view.get_base_queryset().for_list().filter(pk__in=ids).in_bulk()
+        view.feed_items = [records[pk] for pk in ids if pk in records]
         host = request.get_host().rsplit(":", 1)[0]
         for item in view.feed_items:
             item.feed_id = entry_id(host, item)
