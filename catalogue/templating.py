@@ -30,6 +30,7 @@ from cooperations.articles import of_name
 from cooperations.models import Participation, Territory, format_date_fr
 from cooperations.paths import fixed_path, source_label
 
+from .fragments import FragmentCache
 from .typography import FrenchSpacing, french_spacing
 
 
@@ -125,7 +126,7 @@ def paragraphs(text: str) -> list[list[str]]:
 
 
 def environment(**options) -> Environment:
-    options.setdefault("extensions", []).append(FrenchSpacing)
+    options.setdefault("extensions", []).extend([FrenchSpacing, FragmentCache])
     env = Environment(**options)  # noqa: S701 — Django's backend turns autoescape on.
     env.globals.update(
         url=url,

@@ -374,6 +374,10 @@ class Facet:
         """The select's empty choice says what it keeps: « Toutes les métropoles »."""
         return EMPTY_LABELS[self.name]
 
+    def fragment_key(self) -> tuple:
+        """Everything the facet's markup shows, for the fragment cache of its template."""
+        return (self.name, self.label, self.empty_label, tuple(self.shown()))
+
     def shown(self, visible: bool = True):
         """(URL value, label, count, selected) of each value; with `visible`, without the
         empty ones that a long list hides."""
