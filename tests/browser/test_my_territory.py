@@ -14,11 +14,16 @@ pytestmark = [
 def territory_site(site):
     """The site plus the commune of Plouzané in Brest Métropole, taking part in a cooperation.
     Written before Playwright starts (request this fixture before `page`)."""
+    add_plouzane(site[1])
+    return site
+
+
+def add_plouzane(catalogue):
+    """The commune of Plouzané in Brest Métropole, partner of one cooperation; returned."""
     from cooperations.models import Territory
 
     from ..conftest import make_cooperation, make_territory
 
-    _, catalogue = site
     plouzane = make_territory(
         Territory.Kind.COMMUNE,
         "Plouzané",
@@ -28,7 +33,7 @@ def territory_site(site):
         region=catalogue.bretagne,
     )
     make_cooperation("Technopôle de Plouzané", metropoles=[catalogue.brest], partners=[plouzane])
-    return site
+    return plouzane
 
 
 def test_visitor_picks_her_commune_with_the_keyboard_and_reaches_her_cooperations(

@@ -93,20 +93,10 @@ def test_the_sample_of_the_statement_is_what_axe_visits():
 def sample_site(illustrated_site):
     """The illustrated site plus a commune taking part in a cooperation, for the commune and
     « Ma commune » pages. Written before Playwright starts."""
-    from cooperations.models import Territory
-
-    from ..conftest import make_cooperation, make_territory
+    from .test_my_territory import add_plouzane
 
     base, catalogue = illustrated_site
-    commune = make_territory(
-        Territory.Kind.COMMUNE,
-        "Plouzané",
-        code="29212",
-        epci=catalogue.brest,
-        departement=catalogue.finistere,
-        region=catalogue.bretagne,
-    )
-    make_cooperation("Technopôle de Plouzané", metropoles=[catalogue.brest], partners=[commune])
+    commune = add_plouzane(catalogue)
     paths = [path(catalogue, commune) if callable(path) else path for path in SAMPLE_PAGES.values()]
     return base, paths + OTHER_PAGES
 
