@@ -12,7 +12,17 @@ from collections import Counter, defaultdict
 
 from . import inventory
 from .importing import TerritoryIndex
-from .models import Cooperation, LegalForm, SuccessFactor, Territory, Theme
+from .models import (
+    Cooperation,
+    CooperationFactor,
+    CooperationPlusValue,
+    LegalForm,
+    Participation,
+    Source,
+    SuccessFactor,
+    Territory,
+    Theme,
+)
 from .spreadsheets import Sheet, write_csv, write_ods, write_xlsx
 from .text import fold
 from .vocabularies import PLUS_VALUE_FIELDS
@@ -213,3 +223,109 @@ class ExcelSerial(int):
 
     def as_text(self) -> str:
         return (datetime.date(1899, 12, 30) + datetime.timedelta(days=self)).strftime("%d/%m/%Y")
+
+
+# Rows per bulk INSERT: a few queries per thousand rows, and within SQLite's variable limit.
+_BATCH = 2000
+
+
+def write_catalogue(size: int, seed: int = 2018, prefix: str = "synthetique") -> int:
+    """Write `size` published synthetic cooperations straight into the database, in bulk (a
+    few queries per 2,000 rows, no import plan, no history, no derived text): for tests and
+    benchmarks that need a large catalogue quickly rather than the import's path. Each one has
+    one or two métropoles and one to four neighbouring EPCI (as `generate_rows`), one to three
+    themes, factor and plus-value illustrations with their sources, and a source. Returns the
+    number written; slugs are `<prefix>-<seed>-<number>`."""
+    rng = random.Random(seed)
+    metropoles, neighbours, _departements = _neighbours()
+    if not metropoles:
+        raise ValueError("Aucune métropole chargée : lancez d'abord load_territories.")
+    themes = list(Theme.objects.order_by("position", "pk"))
+    forms = [None, *LegalForm.objects.order_by("position", "pk")]
+    factors = list(SuccessFactor.objects.order_by("position"))
+    statuses = ["", *Cooperation.Status.values]
+    provenances = Cooperation.Provenance.values
+    plus_values = CooperationPlusValue.PlusValue.values
+    through = Cooperation.themes.through
+    written = 0
+    for start in range(1, size + 1, _BATCH):
+        numbers = range(start, min(size, start + _BATCH - 1) + 1)
+        cooperations, links = [], []
+        for number in numbers:
+            chosen = rng.sample(plus_values, k=rng.randint(0, 2))
+            cooperations.append(
+                Cooperation(
+                    slug=f"{prefix}-{seed}-{number:06d}",
+                    name=f"Coopération n° {number} (fictif)",
+                    summary="Coopération fictive générée pour les essais ; elle n'existe pas.",
+                    legal_form=rng.choice(forms),
+                    status=rng.choice(statuses),
+                    signed_on=datetime.date(rng.randint(2008, 2025), rng.randint(1, 12), 1),
+                    signed_on_precision=rng.choice(Cooperation.DatePrecision.values),
+                    adds_scale="echelles" in chosen,
+                    adds_value_chain="filieres" in chosen,
+                    adds_pooling="mutualisation" in chosen,
+                    provenance=rng.choice(provenances),
+                    state=Cooperation.State.PUBLISHED,
+                    is_published=True,
+                )
+            )
+            links.append(chosen)
+        Cooperation.objects.bulk_create(cooperations, batch_size=_BATCH)
+        if not all(cooperation.pk for cooperation in cooperations):
+            # Backends that do not return ids from a bulk insert: read them back.
+            ids = dict(
+                Cooperation.objects.filter(slug__in=[c.slug for c in cooperations]).values_list(
+                    "slug", "pk"
+                )
+            )
+            for cooperation in cooperations:
+                cooperation.pk = ids[cooperation.slug]
+        participations, theme_rows, factor_rows, plus_value_rows, sources = [], [], [], [], []
+        for cooperation, chosen in zip(cooperations, links, strict=True):
+            metropole_set = [rng.choice(metropoles)]
+            if rng.random() < 0.12 and (other := rng.choice(metropoles)) not in metropole_set:
+                metropole_set.append(other)
+            pool = [t for t in neighbours[metropole_set[0].pk] if t not in metropole_set]
+            partners = rng.sample(pool, k=min(len(pool), rng.randint(1, 4)))
+            participations += [
+                Participation(cooperation=cooperation, territory=t, role="metropole")
+                for t in metropole_set
+            ] + [
+                Participation(cooperation=cooperation, territory=t, role="partenaire")
+                for t in partners
+            ]
+            theme_rows += [
+                through(cooperation=cooperation, theme=theme)
+                for theme in rng.sample(themes, k=rng.randint(1, 3))
+            ]
+            source = f"https://exemple.invalid/fictif/{seed}/{cooperation.slug}"
+            factor_rows += [
+                CooperationFactor(
+                    cooperation=cooperation,
+                    factor=factor,
+                    text=f"Comment la coopération illustre « {factor.label} » (fictif).",
+                    source_url=source,
+                )
+                for factor in rng.sample(factors, k=rng.randint(0, 3))
+            ]
+            plus_value_rows += [
+                CooperationPlusValue(
+                    cooperation=cooperation,
+                    plus_value=code,
+                    text="Illustration fictive de la plus-value.",
+                    source_url=source,
+                )
+                for code in chosen
+            ]
+            sources.append(Source(cooperation=cooperation, url=source, title="Source fictive"))
+        for model, objects in (
+            (Participation, participations),
+            (through, theme_rows),
+            (CooperationFactor, factor_rows),
+            (CooperationPlusValue, plus_value_rows),
+            (Source, sources),
+        ):
+            model.objects.bulk_create(objects, batch_size=_BATCH)
+        written += len(cooperations)
+    return written

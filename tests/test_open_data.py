@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import shutil
 import zipfile
 
 import pytest
@@ -16,7 +17,7 @@ from cooperations.models import (
     Participation,
 )
 
-from .conftest import make_cooperation, make_metropole, make_territory
+from .conftest import make_cooperation, make_metropole, make_territory, make_territory_world
 
 
 @pytest.fixture(autouse=True)
@@ -150,3 +151,42 @@ def test_current_folder_is_rebuilt_when_the_catalogue_changes(cooperation):
     with zipfile.ZipFile(second / open_data.ZIP_NAME) as archive:
         names = set(archive.namelist())
     assert names == {"datapackage.json", *(r.path for r in open_data.RESOURCES)}
+
+
+@pytest.fixture
+def package_of_10000(db, tmp_path):
+    """The folder of the package of 10,000 synthetic cooperations, written in bulk."""
+    from cooperations.synthetic import write_catalogue
+
+    make_territory_world(metropoles=8, neighbours=8)
+    assert write_catalogue(10_000, seed=24) == 10_000
+    return _build(tmp_path)
+
+
+def _broken_copy(folder, tmp_path, name, change):
+    copy = tmp_path / f"broken-{name}"
+    shutil.copytree(folder, copy)
+    _rewrite(copy, name, change)
+    return copy
+
+
+def test_package_of_10000_synthetic_cooperations_is_valid_and_breaks_when_broken(
+    package_of_10000, tmp_path
+):
+    folder = package_of_10000
+    report = _validate(folder)
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
+    assert len(_rows(folder, "cooperations")) == 10_000
+    assert len(_rows(folder, "participations")) >= 20_000
+    assert len(_rows(folder, "illustrations")) >= 10_000
+
+    def unknown_theme(rows):
+        rows[-1]["thematique"] = "theme-inconnu"
+
+    def dangling(rows):
+        rows[-1]["territoire"] = "999999999"
+
+    for name, change in (("cooperations_thematiques", unknown_theme), ("participations", dangling)):
+        broken = _validate(_broken_copy(folder, tmp_path, name, change))
+        assert not broken.valid, name
+        assert ["foreign-key"] in broken.flatten(["type"]), name

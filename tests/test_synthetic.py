@@ -98,3 +98,15 @@ def test_messy_inventory_on_the_official_territories_imports_cleanly(
     assert outcome.created == 173
     plan, outcome = run_import(sheet, commit=True)
     assert plan.count("skip") == 173
+
+
+def test_bulk_catalogue_is_published_with_metropole_partners_and_illustrations(world):
+    from cooperations.synthetic import write_catalogue
+
+    assert write_catalogue(2500, seed=3) == 2500
+    written = Cooperation.objects.filter(slug__startswith="synthetique-3-")
+    assert written.count() == written.filter(is_published=True, state="publiee").count() == 2500
+    assert not written.exclude(participations__role=Participation.Role.METROPOLE).exists()
+    assert not written.exclude(participations__role=Participation.Role.PARTNER).exists()
+    assert written.filter(factor_links__isnull=False).exists()
+    assert all(c.name.endswith("(fictif)") for c in written)
