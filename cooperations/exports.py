@@ -1,9 +1,11 @@
 """Spreadsheet exports of a list view: every page, same filters, same order.
 
-One row per cooperation with readable labels, unknown values left empty. XLSX and ODS carry a
-second sheet « À propos » (filters in plain French, permalink, extraction date, row count,
-licence); CSV is streamed in UTF-8 with a BOM and `;` separators so that French Excel opens it as
-it is. The writing itself, formula escaping included, is spreadsheets.py's, shared with the admin.
+One row per cooperation with readable labels, unknown values left empty. XLSX and ODS carry
+three more sheets: « Territoires » (one row per participation, with official code, kind and
+role), « Facteurs et plus-values » (one row per illustration, with its text and source) and
+« À propos » (filters in plain French, permalink, extraction date, row counts, licence). CSV
+is streamed in UTF-8 with a BOM and `;` separators so that French Excel opens it as it is.
+The writing itself, formula escaping included, is spreadsheets.py's, shared with the admin.
 """
 
 import csv
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -28,8 +31,10 @@ from .lookups import any_of_parameter, any_of_sql
 from .models import (
     Cooperation,
     CooperationFactor,
+    CooperationPlusValue,
     Participation,
     Source,
+    Territory,
     format_partial_date,
 )
 from .spreadsheets import FORMATS, Sheet
@@ -368,14 +373,111 @@ class _Counted:
             yield row
 
 
-def _sheets(data: Iterator[list[str]], filters: str, permalink: str) -> Iterator[Sheet]:
-    # A generator on purpose: the writer asks for the « À propos » sheet only once it has
-    # written every row of the first one, when the count is known.
-    counted = _Counted(data)
-    yield Sheet("Coopérations", HEADERS, counted)
-    yield Sheet(
-        "À propos", ["Rubrique", "Valeur"], about_rows(filters, permalink, counted.count), False
+# --- The sheets beside the cooperations' --------------------------------------------------------
+#
+# A cell per cooperation cannot say which territory has which code and role, nor which text
+# and source illustrate which factor: the XLSX and ODS carry them as sheets of their own, one
+# row per participation and one per illustration, in the order of the selection. The CSV stays
+# one row per cooperation (one file, one table); the list's download block says where the rest
+# is. The same rows as the open-data package's participations and illustrations files, with
+# labels instead of codes.
+
+TERRITORY_HEADERS = [
+    "Identifiant de la coopération", "Coopération", "Territoire", "Code officiel",
+    "Nature", "Rôle",
+]  # fmt: skip
+ILLUSTRATION_HEADERS = [
+    "Identifiant de la coopération", "Coopération", "Type", "Facteur ou plus-value",
+    "Comment la coopération l'illustre", "Source",
+]  # fmt: skip
+_KINDS = dict(Territory.Kind.choices)
+_ROLE_LABELS = dict(Participation.Role.choices)
+_PLUS_VALUE_LABELS = dict(CooperationPlusValue.PlusValue.choices)
+
+
+def _in_selection_order(chunk: list[int], found) -> Iterator[list]:
+    """Rows whose first value is a cooperation id, in the order of `chunk` (a cooperation's
+    rows in the order found), without that id."""
+    grouped = defaultdict(list)
+    for pk, *row in found:
+        grouped[pk].append(row)
+    for pk in chunk:
+        yield from grouped.get(pk, ())
+
+
+def territory_rows(ids: list[int]) -> Iterator[list]:
+    """One row per participation of the published cooperations among `ids`, in that order,
+    métropoles first, then partners and associates, each by name: 1 query per CHUNK of ids."""
+    roles = Case(
+        *(When(role=role, then=Value(rank)) for rank, role in enumerate(_ROLES.values)),
+        output_field=IntegerField(),
     )
+    for chunk in _chunks(ids):
+        found = (
+            Participation.objects.filter(
+                cooperation_id__any_of=set(chunk), cooperation__is_published=True
+            )
+            .order_by(roles, "territory__name", "pk")
+            .values_list(
+                "cooperation_id", "cooperation__slug", "cooperation__name", "territory__name",
+                "territory__code", "territory__kind", "role",
+            )
+        )  # fmt: skip
+        for slug, name, territory, code, kind, role in _in_selection_order(chunk, found):
+            yield [slug, name, territory, code, _KINDS.get(kind, kind), _ROLE_LABELS[role]]
+
+
+def illustration_rows(ids: list[int]) -> Iterator[list]:
+    """One row per factor or plus-value illustration of the published cooperations among
+    `ids`, in that order, factors first (in the order of the six), each with its text and
+    source: 2 queries per CHUNK of ids."""
+    for chunk in _chunks(ids):
+        wanted = set(chunk)
+        factors = (
+            CooperationFactor.objects.filter(
+                cooperation_id__any_of=wanted, cooperation__is_published=True
+            )
+            .order_by("factor__position", "pk")
+            .values_list(
+                "cooperation_id", "cooperation__slug", "cooperation__name", "factor__label",
+                "text", "source_url",
+            )
+        )  # fmt: skip
+        plus_values = (
+            CooperationPlusValue.objects.filter(
+                cooperation_id__any_of=wanted, cooperation__is_published=True
+            )
+            .order_by("plus_value", "pk")
+            .values_list(
+                "cooperation_id", "cooperation__slug", "cooperation__name", "plus_value",
+                "text", "source_url",
+            )
+        )  # fmt: skip
+        grouped = defaultdict(list)
+        for pk, slug, name, label, text, source in factors:
+            grouped[pk].append([slug, name, "Facteur de réussite", label, text, source])
+        for pk, slug, name, code, text, source in plus_values:
+            label = _PLUS_VALUE_LABELS.get(code, code)
+            grouped[pk].append([slug, name, "Plus-value", label, text, source])
+        for pk in chunk:
+            yield from grouped.get(pk, ())
+
+
+def _sheets(ids: list[int], absolute_url, filters: str, permalink: str) -> Iterator[Sheet]:
+    # A generator on purpose: the writer asks for the « À propos » sheet only once it has
+    # written every row of the others, when the counts are known.
+    cooperations = _Counted(rows(ids, absolute_url))
+    territories = _Counted(territory_rows(ids))
+    illustrations = _Counted(illustration_rows(ids))
+    yield Sheet("Coopérations", HEADERS, cooperations)
+    yield Sheet("Territoires", TERRITORY_HEADERS, territories)
+    yield Sheet("Facteurs et plus-values", ILLUSTRATION_HEADERS, illustrations)
+    about = about_rows(filters, permalink, cooperations.count)
+    about[-1:-1] = [
+        ["Lignes de la feuille « Territoires »", territories.count],
+        ["Lignes de la feuille « Facteurs et plus-values »", illustrations.count],
+    ]
+    yield Sheet("À propos", ["Rubrique", "Valeur"], about, False)
 
 
 def filename(scope: str, extension: str) -> str:
@@ -406,7 +508,7 @@ def export_response(fmt, ids, absolute_url, scope, filters, permalink):
     `scope` names the file."""
     if fmt == "csv":
         return csv_response(csv_chunks(ids, absolute_url), scope)
-    data = rows(ids, absolute_url)
     write = spreadsheets.write_xlsx if fmt == "xlsx" else spreadsheets.write_ods
-    response = HttpResponse(write(_sheets(data, filters, permalink)), content_type=FORMATS[fmt])
+    sheets = _sheets(ids, absolute_url, filters, permalink)
+    response = HttpResponse(write(sheets), content_type=FORMATS[fmt])
     return _attachment(response, scope, fmt)

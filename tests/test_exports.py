@@ -3,7 +3,10 @@
 import csv
 import datetime
 import io
+import os
 import re
+import shutil
+import subprocess
 
 import openpyxl
 import pytest
@@ -12,8 +15,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cooperations.exports import HEADERS, filename
-from cooperations.models import Territory
+from cooperations.exports import HEADERS, ILLUSTRATION_HEADERS, TERRITORY_HEADERS, filename
+from cooperations.models import (
+    Cooperation,
+    CooperationFactor,
+    CooperationPlusValue,
+    Participation,
+    SuccessFactor,
+    Territory,
+)
 
 from .catalogue_data import build_catalogue
 from .conftest import make_cooperation
@@ -445,3 +455,149 @@ def test_any_of_matches_in_on_both_engines(catalogue):
     assert set(via_foreign_key.values_list("pk", flat=True)) == set(
         Participation.objects.filter(cooperation_id__in=some).values_list("pk", flat=True)
     )
+
+
+# --- The « Territoires » and « Facteurs et plus-values » sheets -------------------------------
+
+
+@pytest.fixture
+def illustrated(catalogue):
+    """A plus-value illustrated with a formula-like text and a source on the Brest record."""
+    CooperationPlusValue.objects.create(
+        cooperation=catalogue.reciprocity,
+        plus_value=CooperationPlusValue.PlusValue.ECHELLES,
+        text="=Un bassin de vie",
+        source_url="https://example.org/bassin",
+    )
+    CooperationFactor.objects.filter(cooperation=catalogue.reciprocity).update(
+        source_url="https://example.org/gouvernance"
+    )
+    return catalogue
+
+
+def expected_sheets(client, params) -> tuple[dict, int, int]:
+    """The JSON of the selection, and the participations and illustrations of its records."""
+    data = client.get("/cooperations/", {**params, "format": "json"}).json()
+    assert data["count"] == len(data["results"]) > 0
+    selected = Cooperation.objects.filter(slug__in=[row["slug"] for row in data["results"]])
+    participations = Participation.objects.filter(cooperation__in=selected).count()
+    assert participations == sum(len(row["territories"]) for row in data["results"])
+    illustrations = (
+        CooperationFactor.objects.filter(cooperation__in=selected).count()
+        + CooperationPlusValue.objects.filter(cooperation__in=selected).count()
+    )
+    return data, participations, illustrations
+
+
+def test_xlsx_has_a_row_per_participation_and_per_illustration(client, illustrated):
+    data, participations, illustrations = expected_sheets(client, FILTERED)
+    sheets = xlsx_sheets(client.get("/cooperations/", {**FILTERED, "format": "xlsx"}))
+    assert list(sheets) == ["Coopérations", "Territoires", "Facteurs et plus-values", "À propos"]
+    territories = sheets["Territoires"]
+    assert territories[0] == TERRITORY_HEADERS
+    assert len(territories) - 1 == participations
+    # In the order of the selection, métropoles first.
+    assert [row[0] for row in territories[1:3]] == ["brest-iroise", "brest-iroise"]
+    assert territories[1][2:] == ["Brest Métropole", "242900314", "Métropole", "Métropole"]
+    assert territories[2][2:] == [
+        "CC du Pays d'Iroise", "242900074", "Communauté de communes", "Partenaire",
+    ]  # fmt: skip
+    order = [row["slug"] for row in data["results"]]
+    assert sorted(order.index(row[0]) for row in territories[1:]) == [
+        order.index(row[0]) for row in territories[1:]
+    ]
+    factors = sheets["Facteurs et plus-values"]
+    assert factors[0] == ILLUSTRATION_HEADERS
+    assert len(factors) - 1 == illustrations
+    brest = [row for row in factors[1:] if row[0] == "brest-iroise"]
+    gouvernance = SuccessFactor.objects.get(slug="gouvernance").label
+    assert brest[0][2:4] == ["Facteur de réussite", gouvernance]
+    assert brest[0][5] == "https://example.org/gouvernance"
+    # Formula-like text neutralised, as in the cooperations' sheet.
+    assert brest[-1][2:] == [
+        "Plus-value", "Enjeux d'échelles", "'=Un bassin de vie", "https://example.org/bassin",
+    ]  # fmt: skip
+    about = {row[0]: row[1] for row in sheets["À propos"][1:]}
+    assert about["Nombre de lignes"] == data["count"]
+    assert about["Lignes de la feuille « Territoires »"] == participations
+    assert about["Lignes de la feuille « Facteurs et plus-values »"] == illustrations
+
+
+def test_ods_has_the_same_territory_and_illustration_sheets(client, illustrated):
+    xlsx = xlsx_sheets(client.get("/cooperations/", {**FILTERED, "format": "xlsx"}))
+    ods = ods_sheets(client.get("/cooperations/", {**FILTERED, "format": "ods"}))
+    assert list(ods) == list(xlsx)
+    for title in ("Territoires", "Facteurs et plus-values"):
+        assert len(ods[title]) == len(xlsx[title]) > 1
+        assert [[cell or "" for cell in row] for row in ods[title]] == [
+            [cell or "" for cell in row] for row in xlsx[title]
+        ]
+
+
+def test_list_download_block_says_where_territories_and_illustrations_are(client, catalogue):
+    response = client.get("/cooperations/", FILTERED)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Le CSV compte une ligne par coopération" in html
+    # French typography: non-breaking spaces inside the quotes.
+    assert "«\xa0Territoires\xa0» et «\xa0Facteurs et plus-values\xa0»" in html
+    assert 'href="/donnees/"' in html
+
+
+# --- Opened back by LibreOffice -----------------------------------------------------------------
+
+# LibreOffice's CSV filter: comma, double quote, UTF-8, from line 1, every sheet (the last -1),
+# one file per sheet named <file>-<sheet>.csv.
+_CSV_FILTER = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+
+
+@pytest.fixture
+def soffice():
+    path = shutil.which("soffice")
+    if path is None:
+        message = "LibreOffice (soffice) est absent : apt-get install libreoffice-calc-nogui."
+        if os.environ.get("REQUIRE_LIBREOFFICE_TESTS") == "1":
+            pytest.fail(message + " REQUIRE_LIBREOFFICE_TESTS=1 exige ces tests.", pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+def libreoffice_sheets(soffice, content: bytes, extension: str, folder) -> dict[str, list]:
+    """Each sheet of the file as LibreOffice reads it, converted to CSV: {title: rows}."""
+    source = folder / f"export.{extension}"
+    source.write_bytes(content)
+    # A profile of its own: LibreOffice refuses to start twice on the same one.
+    profile = (folder / "profile").as_uri()
+    subprocess.run(
+        [soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", _CSV_FILTER,
+         "--outdir", str(folder / "csv"), str(source)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    sheets = {}
+    for path in (folder / "csv").glob("export-*.csv"):
+        with path.open(encoding="utf-8", newline="") as handle:
+            sheets[path.stem.removeprefix("export-")] = list(csv.reader(handle))
+    return sheets
+
+
+@pytest.mark.parametrize("extension", ["xlsx", "ods"])
+def test_libreoffice_reads_the_three_data_sheets_of_a_filtered_selection(
+    client, illustrated, soffice, tmp_path, extension
+):
+    data, participations, illustrations = expected_sheets(client, FILTERED)
+    response = client.get("/cooperations/", {**FILTERED, "format": extension})
+    assert response.status_code == 200
+    sheets = libreoffice_sheets(soffice, response.content, extension, tmp_path)
+    assert set(sheets) == {"Coopérations", "Territoires", "Facteurs et plus-values", "À propos"}
+    cooperations = sheets["Coopérations"]
+    assert cooperations[0] == HEADERS
+    assert [row[0] for row in cooperations[1:]] == [row["slug"] for row in data["results"]]
+    assert len(cooperations) - 1 == data["count"]
+    assert sheets["Territoires"][0] == TERRITORY_HEADERS
+    assert len(sheets["Territoires"]) - 1 == participations
+    assert sheets["Facteurs et plus-values"][0] == ILLUSTRATION_HEADERS
+    assert len(sheets["Facteurs et plus-values"]) - 1 == illustrations
+    # Still text for LibreOffice, not a formula it ran.
+    assert [
+        row[4] for row in sheets["Facteurs et plus-values"][1:] if row[4].endswith("bassin de vie")
+    ] == ["'=Un bassin de vie"]
