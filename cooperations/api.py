@@ -3,6 +3,21 @@ the pages »): plain dicts, no query of their own when the cooperation comes fro
 detail querysets of views.py; `list_data` feeds the versioned API (`cooperations/api_v1.py`).
 """
 
+import itertools
+import json
+from collections.abc import Iterator
+
+from django.http import StreamingHttpResponse
+
+# Records read per query by the complete JSON: its prefetches stay two queries per chunk, and
+# memory holds one chunk, whatever the selection's size.
+COMPLETE_CHUNK = 500
+LICENCE = {
+    "name": "etalab-2.0",
+    "title": "Licence Ouverte / Open Licence version 2.0",
+    "url": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+}
+
 
 def _territory(request, participation) -> dict:
     territory = participation.territory
@@ -132,7 +147,7 @@ def facet_payload(facets) -> list[dict]:
     ]
 
 
-def list_data(request) -> dict:
+def list_data(request, page_size: int, notices: list[str]) -> dict:
     """The list of `/api/v1/cooperations`: `list_payload` plus the facet counts, computed from
     the query string exactly as the public list does (its FilterSet, facet index, sorting,
     bad-value notices and pagination).
@@ -145,7 +160,41 @@ def list_data(request) -> dict:
 
     view = CooperationListView()
     view.setup(request)
-    paginator, page, counts = view.indexed_page(view.prepare())
-    data = list_payload(request, page, paginator, view.notices)
+    paginator, page, counts = view.indexed_page(view.prepare(), page_size=page_size)
+    data = list_payload(request, page, paginator, [*notices, *view.notices])
     data["facets"] = facet_payload(build_facets(view.filterset, counts))
     return data
+
+
+def complete_list_chunks(request, ids: list[int], queryset, notices) -> Iterator[bytes]:
+    """The whole selection `ids` (in that order) as one JSON document, in UTF-8 chunks: `count`,
+    `licence`, `notices` and `results`, every list item (`summary`) of the published records of
+    `queryset` among `ids`. 3 queries per COMPLETE_CHUNK ids (the rows and their two
+    prefetches); the document is never held whole."""
+    head = {"count": len(ids), "licence": LICENCE, "notices": notices}
+    yield (json.dumps(head, ensure_ascii=False)[:-1] + ', "results": [').encode()
+    first = True
+    for start in range(0, len(ids), COMPLETE_CHUNK):
+        chunk = ids[start : start + COMPLETE_CHUNK]
+        found = {c.pk: c for c in queryset.for_list().filter(pk__any_of=set(chunk))}
+        items = [
+            json.dumps(summary(request, found[pk]), ensure_ascii=False)
+            for pk in chunk
+            if pk in found
+        ]
+        if items:
+            yield (("" if first else ",") + ",".join(items)).encode()
+            first = False
+    yield b"]}"
+
+
+def complete_list_response(request, ids, queryset, notices) -> StreamingHttpResponse:
+    """`complete_list_chunks` as a streamed response; its first chunk of records is read before
+    the response exists, so that a failing query gives an error page, not a cut document."""
+    chunks = complete_list_chunks(request, ids, queryset, notices)
+    first = [next(chunks), next(chunks)]
+    response = StreamingHttpResponse(
+        itertools.chain(first, chunks), content_type="application/json"
+    )
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -18,6 +18,7 @@ import functools
 import re
 from typing import Literal
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.http import Http404, HttpResponse, JsonResponse
@@ -46,6 +47,11 @@ from .text import fold
 from .vocabularies import PLUS_VALUES as PLUS_VALUE_VOCABULARY
 
 VERSION = "1"
+# Results per page of the cooperations' list: 20 as on the site unless `page_size` asks for
+# 1 to 100; more would make one answer as heavy as an export, which `?format=json-complet` on
+# the list is for.
+PAGE_SIZE = 20
+PAGE_SIZE_MAX = 100
 TERRITORY_PAGE_SIZE = 50
 TERRITORY_NAME_MAX_LENGTH = 100
 
@@ -77,6 +83,21 @@ api_v1 = NinjaAPI(
     # is `reference` below, a page of the site generated from this same document.
     docs_url=None,
     openapi_url="/openapi.json",
+    # What data.gouv.fr and a reuser look for first: who answers, and under which licence.
+    openapi_extra={
+        "info": {
+            "contact": {
+                "name": "Agence nationale de la cohésion des territoires (ANCT)",
+                "email": settings.CONTACT_EMAIL,
+            },
+            # OpenAPI 3.1: `identifier` (SPDX) and `url` exclude each other; the URL is the
+            # one a reader can open, the SPDX id (etalab-2.0) is in the name.
+            "license": {
+                "name": f"{api.LICENCE['title']} ({api.LICENCE['name']})",
+                "url": api.LICENCE["url"],
+            },
+        }
+    },
 )
 
 
@@ -291,7 +312,16 @@ class CooperationQuery(Schema):
     )
     plus_value: PlusValueCode | None = Field(None, description="Plus-value apportée.")
     tri: SortCode | None = Field(None, description="`pertinence` par défaut avec `q`, sinon `nom`.")
-    page: int | None = Field(None, ge=1, description="20 résultats par page.")
+    page: int | None = Field(None, ge=1, description="Numéro de page, à partir de 1.")
+    # Out of bounds is a 400, like a page below 1: what the document declares, the API keeps
+    # (tests/test_api_schema.py checks that it refuses what the schema rules out).
+    page_size: int | None = Field(
+        None,
+        ge=1,
+        le=PAGE_SIZE_MAX,
+        description=f"Résultats par page, de 1 à {PAGE_SIZE_MAX} ({PAGE_SIZE} par défaut).",
+        json_schema_extra={"default": PAGE_SIZE},
+    )
 
 
 class TerritoryQuery(Schema):
@@ -375,7 +405,29 @@ ERRORS_AND_404 = {400: ErrorOut, 404: ErrorOut}
 )
 @decorate_view(cache_public_page)
 def list_cooperations(request, filters: Query[CooperationQuery]):
-    return api.list_data(request)
+    notices = unknown_parameters(request, CooperationQuery)
+    size = PAGE_SIZE if filters.page_size is None else filters.page_size
+    return api.list_data(request, size, notices)
+
+
+# Names other APIs use for what this one calls otherwise: named in the notice.
+_SYNONYMS = {"limit": "page_size", "per_page": "page_size", "size": "page_size",
+             "offset": "page", "search": "q"}  # fmt: skip
+
+
+def unknown_parameters(request, query: type[Schema]) -> list[str]:
+    """A French notice per query-string parameter that `query` does not declare: ignored, and
+    said so, so that `limit=100` does not silently give 20 rows."""
+    notices = []
+    for name in request.GET:
+        if name in query.model_fields:
+            continue
+        hint = _SYNONYMS.get(name)
+        notices.append(
+            f"Le paramètre « {name[:40]} » n'existe pas dans cette API : il a été ignoré"
+            + (f" (voir « {hint} »)." if hint else ".")
+        )
+    return notices
 
 
 @api_v1.get(
@@ -451,7 +503,7 @@ def list_territories(request, filters: Query[TerritoryQuery]):
         )
         ordering = ["rank", F("population").desc(nulls_last=True), *ordering]
     paginator = Paginator(territories.order_by(*ordering), TERRITORY_PAGE_SIZE)
-    notices = []
+    notices = unknown_parameters(request, TerritoryQuery)
     number = filters.page or 1
     if number > paginator.num_pages:
         notices.append(

@@ -75,6 +75,9 @@ PAGE_ILLUSTRATIONS = 50
 PAGE_SIZE = 20
 # The download links of a list, by `format` value.
 EXPORT_LINKS = [("csv", "CSV"), ("xlsx", "Excel (XLSX)"), ("ods", "ODS")]
+# The whole selection as one JSON document, like the files above; `format=json` stays one page
+# of the list (20 rows), as the API's pages are.
+COMPLETE_JSON = "json-complet"
 ROLE_ORDER = [r.value for r in Participation.Role]
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -264,7 +267,8 @@ def _published_cooperations():
 
 
 class CatalogueList(View):
-    """A filtered, faceted, sorted, paginated list; also answers ?format=json|csv|xlsx|ods."""
+    """A filtered, faceted, sorted, paginated list; also answers
+    ?format=json|json-complet|csv|xlsx|ods."""
 
     template_name = "cooperations/list.html"
     # What the page narrows the catalogue to, named in export file names.
@@ -347,14 +351,14 @@ class CatalogueList(View):
         kept, ranks = facet_index.filter_bitmaps(index, self.filterset.valid_data)
         return index, base, kept, ranks, facet_index.intersect(base, kept.values())
 
-    def indexed_page(self, sort: str, rows: str = "records"):
+    def indexed_page(self, sort: str, rows: str = "records", page_size: int = PAGE_SIZE):
         """The paginator, the page asked for and the facet counts, from the facet index:
         bitmaps instead of grouped counts, and only the rows shown read from the database (as
         `rows` says, see `IndexedResults`; "stored" rows only when not read before for the
         same catalogue version)."""
         index, base, kept, ranks, selection = self.select()
         results = self.results(sort, index, ranks, selection, rows)
-        paginator = Paginator(results, PAGE_SIZE)
+        paginator = Paginator(results, page_size)
         page = paginator.page(self._page_number(self.request.GET.get("page"), paginator))
 
         def counts(name):
@@ -378,11 +382,19 @@ class CatalogueList(View):
         sort = self.prepare()
         filterset = self.filterset
         fmt = request.GET.get("format", "html")
-        if fmt not in {"html", "json", *exports.FORMATS}:
+        if fmt not in {"html", "json", COMPLETE_JSON, *exports.FORMATS}:
             self.notices.append(
                 f"Le format « {shown(fmt, 20)} » n'existe pas : la page est affichée à la place."
             )
             fmt = "html"
+        if fmt == COMPLETE_JSON:
+            index, _base, _kept, ranks, selection = self.select()
+            return api.complete_list_response(
+                request,
+                self.results(sort, index, ranks, selection).ids(),
+                self.get_base_queryset(),
+                self.notices,
+            )
         if fmt in exports.FORMATS:
             index, _base, _kept, ranks, selection = self.select()
             return exports.export_response(
@@ -429,7 +441,7 @@ class CatalogueList(View):
             ],
             "query": filterset.valid_data.get("q", ""),
             "export_links": [(label, links(format=fmt, page=None)) for fmt, label in EXPORT_LINKS],
-            "json_link": links(format="json"),
+            "json_link": links(format=COMPLETE_JSON, page=None),
             "has_filters": bool(filterset.valid_data),
             "feed_url": self.feed_path() + feed_query(filterset),
             "statistics_url": self.statistics_url(filterset),

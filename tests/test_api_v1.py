@@ -233,6 +233,7 @@ def test_openapi_document_describes_every_endpoint(client, db):
     assert {p["name"] for p in listing["parameters"]} == {
         "q", "metropole", "thematique", "facteur", "forme", "statut", "nature_partenaire",
         "departement", "region", "annee_min", "annee_max", "plus_value", "tri", "page",
+        "page_size",
     }  # fmt: skip
     assert set(listing["responses"]) == {"200", "400"}
 
@@ -360,3 +361,75 @@ def test_too_many_parameters_is_a_json_400(client, db):
     response = client.get(f"/api/v1/cooperations?{query}")
     assert response.status_code == 400
     assert response.json()["error"]["status"] == 400
+
+
+# --- page_size, unknown parameters, licence and contact --------------------------------------
+
+
+@pytest.fixture
+def catalogue_of_130(catalogue):
+    from .test_views import bulk_catalogue
+
+    bulk_catalogue(126, catalogue)
+    assert Cooperation.objects.published().count() == 130
+    return catalogue
+
+
+@pytest.mark.parametrize("size", [100, 7, 1])
+def test_page_size_gives_1_to_100_rows_a_page(client, catalogue_of_130, size):
+    response = client.get("/api/v1/cooperations", {"page_size": size})
+    assert response.status_code == 200
+    data = response.json()
+    assert data["count"] == 130
+    assert data["page_size"] == size == len(data["results"])
+    assert data["num_pages"] == -(-130 // size)
+    assert data["notices"] == []
+    assert f"page_size={size}" in data["next"]
+
+
+@pytest.mark.parametrize(("size", "said"), [("101", "au plus 100"), ("0", "au moins 1")])
+def test_page_size_out_of_its_bounds_is_a_french_400(client, catalogue, size, said):
+    response = client.get("/api/v1/cooperations", {"page_size": size})
+    assert response.status_code == 400
+    assert (
+        f"paramètre « page_size » : la valeur doit être {said}"
+        in (response.json()["error"]["message"])
+    )
+
+
+def test_next_pages_keep_page_size_and_cover_the_selection_once(client, catalogue_of_130):
+    seen, url = [], "/api/v1/cooperations?page_size=60"
+    while url:
+        data = client.get(url).json()
+        seen += [row["slug"] for row in data["results"]]
+        url = data["next"]
+    assert len(seen) == len(set(seen)) == 130
+
+
+@pytest.mark.parametrize(
+    ("params", "said"),
+    [({"limit": "100"}, "« limit » n'existe pas dans cette API : il a été ignoré (voir « page_"),
+     ({"couleur": "bleu"}, "« couleur » n'existe pas dans cette API : il a été ignoré.")],
+)  # fmt: skip
+def test_unknown_parameters_are_ignored_with_a_notice(client, catalogue, params, said):
+    data = client.get("/api/v1/cooperations", params).json()
+    assert data["page_size"] == 20
+    assert [notice for notice in data["notices"] if said in notice]
+    territories = client.get("/api/v1/territoires", params).json()
+    assert [notice for notice in territories["notices"] if said in notice]
+
+
+def test_openapi_documents_page_size_licence_and_contact(client, db, settings):
+    document = client.get("/api/v1/openapi.json").json()
+    info = document["info"]
+    assert info["license"]["url"] == "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
+    assert "Licence Ouverte" in info["license"]["name"] and "etalab-2.0" in info["license"]["name"]
+    assert info["contact"]["email"] == settings.CONTACT_EMAIL
+    [parameter] = [
+        p for p in document["paths"]["/api/v1/cooperations"]["get"]["parameters"]
+        if p["name"] == "page_size"
+    ]  # fmt: skip
+    schema = parameter["schema"]
+    [bounded] = [option for option in schema["anyOf"] if option.get("type") == "integer"]
+    assert (bounded["minimum"], bounded["maximum"], schema["default"]) == (1, 100, 20)
+    assert "de 1 à 100" in parameter["description"]

@@ -601,3 +601,57 @@ def test_libreoffice_reads_the_three_data_sheets_of_a_filtered_selection(
     assert [
         row[4] for row in sheets["Facteurs et plus-values"][1:] if row[4].endswith("bassin de vie")
     ] == ["'=Un bassin de vie"]
+
+
+# --- The complete JSON ----------------------------------------------------------------------------
+
+
+def complete_json(client, params) -> dict:
+    import json
+
+    response = client.get("/cooperations/", {**params, "format": "json-complet"})
+    assert response.status_code == 200
+    assert response.streaming and response["Content-Type"] == "application/json"
+    return json.loads(b"".join(response.streaming_content))
+
+
+def test_complete_json_is_the_whole_selection_like_the_other_downloads(client, catalogue):
+    from .test_views import bulk_catalogue
+
+    bulk_catalogue(45, catalogue)
+    params = {"metropole": "242900314", "tri": "nom"}
+    data = complete_json(client, params)
+    csv_body = b"".join(client.get("/cooperations/", {**params, "format": "csv"}).streaming_content)
+    csv_rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8-sig")), delimiter=";"))[1:]
+    assert data["count"] == len(data["results"]) == len(csv_rows) == 47
+    assert [row["slug"] for row in data["results"]] == [row[0] for row in csv_rows]
+    assert data["licence"]["name"] == "etalab-2.0"
+    assert data["notices"] == []
+    # The same items as the paginated JSON's first page.
+    page = client.get("/cooperations/", {**params, "format": "json"}).json()
+    assert page["count"] == 47 and len(page["results"]) == 20
+    assert data["results"][:20] == page["results"]
+
+
+def test_complete_json_reads_its_rows_by_chunks(client, catalogue, django_assert_max_num_queries):
+    from .test_views import bulk_catalogue
+
+    bulk_catalogue(1100, catalogue)
+    client.get("/cooperations/")  # builds the facet index, which the download then reads
+    # The catalogue's version, then 3 chunks of 500 ids: their rows and two prefetches each.
+    with django_assert_max_num_queries(1 + 3 * 3):
+        data = complete_json(client, {})
+    assert data["count"] == len(data["results"]) == 1104
+
+
+def test_complete_json_keeps_the_notices_of_ignored_filters(client, catalogue):
+    data = complete_json(client, {"thematique": "inconnue"})
+    assert data["count"] == len(data["results"]) == 4
+    assert any("inconnue" in notice for notice in data["notices"])
+
+
+def test_list_json_link_is_the_complete_selection(client, catalogue):
+    response = client.get("/cooperations/", {**FILTERED, "page": "1"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'href="?metropole=242900314&amp;tri=recent&amp;format=json-complet">JSON</a>' in html
