@@ -67,6 +67,7 @@ class CatalogueFeed(Feed):
         ids = facet_index.ordered_page(index, [selection], "modifiee", None, 0, FEED_SIZE)
         records = view.get_base_queryset().for_list().filter(pk__in=ids).in_bulk()
         view.feed_items = [records[pk] for pk in ids if pk in records]
+        view.feed_total = len(selection)
         host = request.get_host().rsplit(":", 1)[0]
         for item in view.feed_items:
             item.feed_id = entry_id(host, item)
@@ -78,10 +79,7 @@ class CatalogueFeed(Feed):
         return xml_safe(f"{title} — {SITE_NAME}")
 
     def subtitle(self, view):
-        return (
-            f"Les {FEED_SIZE} coopérations publiées de cette sélection les plus récemment "
-            "ajoutées ou modifiées."
-        )
+        return subtitle(len(view.feed_items), view.feed_total)
 
     def link(self, view):
         return view.request.path.removesuffix("flux/") + feed_query(view.feed_filterset)
@@ -122,6 +120,24 @@ class CatalogueFeed(Feed):
 
     def item_categories(self, item):
         return [xml_safe(theme.label) for theme in item.themes.all()]
+
+
+def subtitle(shown: int, total: int) -> str:
+    """What the feed holds, counted: `shown` entries of a selection of `total` cooperations."""
+    if shown == 0:
+        return "Aucune coopération publiée dans cette sélection pour le moment."
+    if shown == 1 and total == 1:
+        return "La seule coopération publiée de cette sélection."
+    if shown == total:
+        return (
+            f"Les {shown} coopérations publiées de cette sélection, les plus récemment "
+            "ajoutées ou modifiées en premier."
+        )
+    # Only when the feed is cut at FEED_SIZE, hence always plural.
+    return (
+        f"Les {shown} coopérations publiées de cette sélection (sur {total}) les plus "
+        "récemment ajoutées ou modifiées."
+    )
 
 
 def feed_query(filterset) -> str:

@@ -235,3 +235,41 @@ def test_each_list_links_to_its_feed_with_its_valid_filters(client, catalogue):
         feed = f'href="{page}flux/">Suivre cette sélection</a>'
         assert feed in response.content.decode()
         assert client.get(f"{page}flux/").status_code == 200
+
+
+def feed_subtitle(client, **params) -> tuple[str, int]:
+    feed = read_feed(client, "/cooperations/flux/", **params)
+    return feed.find(f"{ATOM}subtitle").text, len(entry_links(feed))
+
+
+def test_subtitle_counts_the_entries_of_a_short_selection(client, catalogue):
+    subtitle, entries = feed_subtitle(client, metropole="242900314")
+    assert entries == 2
+    assert subtitle == (
+        "Les 2 coopérations publiées de cette sélection, les plus récemment ajoutées ou "
+        "modifiées en premier."
+    )
+
+
+def test_subtitle_of_one_entry_is_singular(client, catalogue):
+    subtitle, entries = feed_subtitle(
+        client, metropole="242900314", thematique="mobilites-transports"
+    )
+    assert entries == 1
+    assert subtitle == "La seule coopération publiée de cette sélection."
+
+
+def test_subtitle_of_an_empty_selection_says_so(client, catalogue):
+    subtitle, entries = feed_subtitle(client, q="introuvablissime")
+    assert entries == 0
+    assert subtitle == "Aucune coopération publiée dans cette sélection pour le moment."
+
+
+def test_subtitle_of_a_cut_feed_says_how_many_it_leaves_out(client, crowded):
+    subtitle, entries = feed_subtitle(client, metropole="242900314")
+    total = Cooperation.objects.published().filter(participations__territory__code="242900314")
+    assert entries == FEED_SIZE < total.distinct().count()
+    assert subtitle == (
+        f"Les {FEED_SIZE} coopérations publiées de cette sélection (sur "
+        f"{total.distinct().count()}) les plus récemment ajoutées ou modifiées."
+    )
