@@ -399,3 +399,37 @@ def test_issue22_targets_pass_and_miss_on_their_limits():
     assert any(t.startswith("Write churn (a write") for t in misses)  # 67 %
     assert any(t.startswith("Write churn: p99") for t in misses)  # 4×
     assert any(t.startswith("A write shows") for t in misses)  # 1.5 s, and one never shown
+
+
+# --- The open-data package benchmark (benchmarks/open_data.py) ---------------------------------
+
+
+def test_open_data_phase_records_its_own_peak_memory():
+    from benchmarks import open_data
+
+    results = {}
+    kept = open_data._phase(results, "grow", lambda: bytearray(64 * 1024 * 1024))
+    assert len(kept) == 64 * 1024 * 1024
+    phase = results["grow"]
+    # The 64 MB were touched inside the phase: its peak holds them, its start did not.
+    assert phase["peak_rss_mb"] - phase["rss_before_mb"] >= 60
+
+
+def test_open_data_report_states_build_time_target_and_serving_peak():
+    from benchmarks import open_data
+
+    phase = {"seconds": 12.5, "rss_before_mb": 150.0, "peak_rss_mb": 160.0}
+    text = open_data.report({
+        "size": 100_000, "cpus": 2, "load_average": [1.0, 1.0, 1.0],
+        "territories": phase, "cooperations": phase, "build": phase,
+        "serve_zip": {"seconds": 0.5, "rss_before_mb": 160.0, "peak_rss_mb": 161.5},
+        "zip_bytes": 25_000_000, "rows": {"cooperations": 100_000},
+    })  # fmt: skip
+    assert "**12.5 s** (target ≤ 30 s)" in text
+    assert "25.0 MB streamed" in text and "(+1.5 MB)" in text
+    assert "cooperations 100000" in text
+
+
+def test_open_data_benchmark_refuses_a_database_that_is_not_postgresql():
+    with pytest.raises(CommandError, match="postgres://"):
+        call_command("benchmark_open_data", "--postgres-url", "sqlite:///x.sqlite3")
