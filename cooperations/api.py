@@ -3,6 +3,9 @@ the pages »): plain dicts, no query of their own when the cooperation comes fro
 detail querysets of views.py; `list_data` feeds the versioned API (`cooperations/api_v1.py`).
 """
 
+from . import listing
+from .filters import build_facets
+
 
 def _territory(request, participation) -> dict:
     territory = participation.territory
@@ -139,13 +142,8 @@ def list_data(request) -> dict:
 
     The one seam between the versioned API and the list's filtering and facet machinery.
     """
-    # Imported here: views.py imports this module for the `?format=json` answers.
-    from .filters import build_facets
-    from .views import CooperationListView
-
-    view = CooperationListView()
-    view.setup(request)
-    paginator, page, counts = view.indexed_page(view.prepare())
-    data = list_payload(request, page, paginator, view.notices)
-    data["facets"] = facet_payload(build_facets(view.filterset, counts))
+    selection = listing.select(request, listing.Scope())
+    shown = selection.page(request.GET.get("page"))
+    data = list_payload(request, shown.page, shown.paginator, list(shown.notices))
+    data["facets"] = facet_payload(build_facets(selection.filterset, selection.counts))
     return data

@@ -1,8 +1,8 @@
 """The statistics page: the published cooperations of a selection counted by year, legal form,
 theme, métropole, kind of partner, status, success factor and plus-value.
 
-The selection is the list's: the same query string, read by the list's own FilterSet through
-`CatalogueList.parse_filters`, and the same facet index, so the figures always describe what
+The selection is the list's: the same query string, read by `listing.select` as for the list
+itself, and the same facet index, so the figures always describe what
 `/cooperations/` shows. Each table counts the selection's bitmap against each value's (no query
 but the labels), whatever the number of rows, and is drawn server-side as an SVG bar chart (no
 script: the Content-Security-Policy forbids inline scripts and styles) followed by its data
@@ -15,13 +15,14 @@ from urllib.parse import urlencode
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views import View
 from pyroaring import BitMap
 
-from . import exports, spreadsheets
+from . import exports, listing, spreadsheets
 from .filters import PARTNER_KINDS, UNKNOWN_STATUS, facet_labels
+from .list_links import QueryLinks
 from .models import Cooperation, TerritoryKind
-from .text import fold
-from .views import CatalogueList, shown
+from .text import fold, shown
 from .vocabularies import PLUS_VALUES
 
 # Chart geometry, in SVG user units: the SVG scales to its container through its viewBox. A
@@ -210,16 +211,16 @@ def statistics_tables(index, selection) -> list[Table]:
     return [build(index, selection, labels) for build in TABLES.values()]
 
 
-class StatisticsView(CatalogueList):
+class StatisticsView(View):
     """The statistics of the list's selection; ?tableau=<key>&format=csv downloads one table."""
 
     template_name = "cooperations/statistics.html"
 
     def get(self, request, *args, **kwargs):
-        filterset, notices = self.parse_filters(self.get_base_queryset())
-        self.filterset = filterset
         # The list's selection, from the same facet index as the list itself.
-        index, _base, _kept, _ranks, selection = self.select()
+        chosen = listing.select(request, listing.Scope(), sorting=False)
+        filterset, notices = chosen.filterset, list(chosen.notices)
+        index, selection = chosen.index, chosen.bitmap
         key = request.GET.get("tableau", "")
         fmt = request.GET.get("format", "")
         if fmt == "csv" and key in TABLES:
@@ -252,7 +253,7 @@ class StatisticsView(CatalogueList):
         context = {
             "page_title": "Statistiques",
             "filterset": filterset,
-            "active_filters": self.active_filters(filterset),
+            "active_filters": chosen.active_filters(QueryLinks(request.GET)),
             "notices": notices,
             "total": total,
             "tables": tables,
@@ -260,5 +261,5 @@ class StatisticsView(CatalogueList):
             "list_url": reverse("cooperations:list") + (f"?{urlencode(query)}" if query else ""),
             "nav": "statistics",
         }
-        context["page_heading"] = self.heading(context, filterset, 1)
+        context["page_heading"] = chosen.heading(context["page_title"])
         return render(request, self.template_name, context)
