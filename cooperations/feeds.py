@@ -134,7 +134,7 @@ class CatalogueFeed(Feed):
 def feed_query(filterset) -> str:
     """The query string of a list's feed: its valid filters only, by their URL values (sort,
     page and format do not apply to a feed), or "" without filters."""
-    chosen = {name: value for name, value in filterset.selected.items() if value}
+    chosen = filterset.chosen
     return f"?{urlencode(chosen)}" if chosen else ""
 
 

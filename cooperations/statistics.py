@@ -247,7 +247,7 @@ class StatisticsView(View):
         tables = statistics_tables(index, selection)
         for table in tables:
             table.draw()
-        query = {name: value for name, value in filterset.selected.items() if value}
+        query = filterset.chosen
         for table in tables:
             table.csv_url = "?" + urlencode({**query, "tableau": table.key, "format": "csv"})
         context = {

@@ -293,7 +293,7 @@ def statistics_url(scope: listing.Scope, filterset) -> str:
     scope_filter = scope.statistics_filter()
     if scope_filter is None:
         return ""
-    chosen = {name: value for name, value in filterset.selected.items() if value} | scope_filter
+    chosen = filterset.chosen | scope_filter
     path = fixed_path("cooperations:statistics")
     return path + (f"?{urlencode(chosen)}" if chosen else "")
 
