@@ -82,6 +82,13 @@ class Network:
         return max(0, len(self.partners) - TABLE_LIMIT)
 
     @property
+    def same_count(self) -> int | None:
+        """The count every partner shares, when they all share the same (then the bars are
+        equal and their order is the names'), else None."""
+        counts = {partner.count for partner in self.partners}
+        return counts.pop() if len(counts) == 1 else None
+
+    @property
     def hidden_from_bars(self) -> int:
         return max(0, len(self.partners) - BAR_LIMIT)
 

@@ -207,6 +207,22 @@ def test_query_count_does_not_grow_with_partners(client, world):
 # --- geometry -----------------------------------------------------------------------------
 
 
+def test_equal_bars_are_said_to_be_in_name_order(client, db):
+    metropole = make_metropole("Métropole Égale", code="990000008")
+    make_cooperation(
+        metropoles=[metropole],
+        partners=[make_territory(Kind.CC, "Zeta"), make_territory(Kind.CC, "Alpha")],
+    )
+    section = _section(client.get(metropole.get_absolute_url()).content.decode())
+    assert _bar_names(section) == ["Alpha", "Zeta"]
+    assert "Chacun en partage 1\xa0: les barres sont égales et suivent l'ordre des noms." in section
+
+
+def test_unequal_bars_say_nothing_of_equality(client, world):
+    section = _section(client.get(world["metropole"].get_absolute_url()).content.decode())
+    assert "les barres sont égales" not in section
+
+
 def test_bars_are_on_one_scale_whatever_the_counts():
     partners = [
         network.Partner(i, f"P{i}", Kind.CC, "", count, None, None)
