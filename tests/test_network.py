@@ -218,6 +218,17 @@ def test_equal_bars_are_said_to_be_in_name_order(client, db):
     assert "Chacun en partage 1\xa0: les barres sont égales et suivent l'ordre des noms." in section
 
 
+def test_a_single_partner_is_not_said_to_be_ranked(client, db):
+    metropole = make_metropole("Métropole Solo", code="990000007")
+    make_cooperation(metropoles=[metropole], partners=[make_territory(Kind.CC, "Unique")])
+    section = _section(client.get(metropole.get_absolute_url()).content.decode())
+    assert _bar_names(section) == ["Unique"]
+    assert "Le seul partenaire de Métropole Solo et son nombre de coopérations partagées." in (
+        section
+    )
+    assert "du plus grand nombre" not in section and "les barres sont égales" not in section
+
+
 def test_unequal_bars_say_nothing_of_equality(client, world):
     section = _section(client.get(world["metropole"].get_absolute_url()).content.decode())
     assert "les barres sont égales" not in section
