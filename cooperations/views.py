@@ -397,7 +397,7 @@ class TerritoryView(CatalogueList):
             ],
             "covers_located_participants": self.scope.covers_located_participants,
             "nav": "metropoles" if territory.is_metropole else "",
-            # A métropole's partners as a diagram, a map and their tables.
+            # A métropole's partners as ranked bars, a map and their tables.
             "network": self.network() if territory.is_metropole else None,
             "by_role": by_role,
         }
@@ -408,9 +408,8 @@ class TerritoryView(CatalogueList):
         )
 
     def network(self):
-        """The métropole's network: one grouped query and a few hundred SVG shapes' geometry
-        (40 ms at 100,000 cooperations), so kept with the facet index for visitors; staff get
-        it as the database holds it."""
+        """The métropole's network: one grouped query, its ranking and the map's fills, kept
+        with the facet index for visitors; staff get it as the database holds it."""
         territory = self.scope.territory
         if self.request.user.is_authenticated:
             return network.build_network(territory)
