@@ -122,8 +122,9 @@ def _plus_values_text(c: dict) -> str:
 
 
 # The comparison's rows, in order: (key, heading, the cell as text, empty when the record gives
-# nothing). The page draws each cell from its key (cooperations/compare.html, with links), the
-# sheet writes the text; both leave out a row that no record fills.
+# nothing). The page draws each cell from its key, with links, in the `cell` macro of
+# templates/jinja2/cooperations/compare.html; the sheet writes the text; both leave out a row
+# that no record fills.
 ROWS = [
     (
         "legal_form",
