@@ -281,3 +281,16 @@ def test_list_results_carry_comparison_checkboxes(client, catalogue):
     assert 'name="c" value="brest-iroise"' in html
     assert 'Comparer<span class="fr-sr-only"> Contrat de réciprocité Brest – Iroise</span>' in html
     assert "Comparer la sélection" in html
+
+
+def test_a_single_result_offers_no_comparison_even_after_its_row_was_kept(client, catalogue):
+    # The row is first rendered, and kept, in a list of four with its checkbox...
+    html = client.get("/cooperations/").content.decode()
+    assert 'name="c" value="entente-estuaire"' in html
+    # ...then alone in its list: nothing to compare it with, no checkbox, no form.
+    response = client.get("/cooperations/", {"q": "estuaire"})
+    assert response.status_code == 200
+    assert response.context["paginator"].count == 1
+    html = response.content.decode()
+    assert "Entente touristique de l&#39;estuaire" in html
+    assert 'name="c"' not in html and "Comparer la sélection" not in html
