@@ -35,7 +35,7 @@ CHART_WIDTH = 360
 BAR_LENGTH = 290
 BAR_HEIGHT = 12
 ROW_HEIGHT = 34
-LABEL_LENGTH = 52
+LABEL_LENGTH = 56
 # The years chart: one short row per year, the year left of its bar.
 YEAR_ROW_HEIGHT = 18
 YEAR_LABEL_WIDTH = 40
