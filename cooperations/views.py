@@ -26,7 +26,7 @@ from django.views import View
 from catalogue.accessibility import SAMPLE as ACCESSIBILITY_SAMPLE
 from catalogue.accessibility import self_assessment
 
-from . import api, exports, facet_index, listing, network, search
+from . import api, comparison, exports, facet_index, listing, network, search
 from . import my_territory as my_territory_service
 from .caching import published_rows
 from .feeds import feed_query
@@ -268,10 +268,23 @@ class CatalogueList(View):
         }
         context.update(self.get_page_context())
         self.with_rows(context)
+        context.update(self.comparison_context(links, context["cooperations"]))
         context["page_heading"] = chosen.heading(
             context["page_title"], context.get("filtered_title"), page.number
         )
         return render(request, self.template_name, context)
+
+    def comparison_context(self, links: QueryLinks, rows) -> dict:
+        """What the comparison form needs: the records chosen so far (`c`, as the comparison
+        page sends them back), those of other pages kept as hidden values, and this list's
+        address without them for the comparison's way back."""
+        chosen = comparison.requested_slugs(self.request)
+        on_page = {row.slug for row in rows}
+        return {
+            "chosen": frozenset(chosen),
+            "chosen_elsewhere": [slug for slug in chosen if slug not in on_page],
+            "compare_back": self.request.path + links(c=None).rstrip("?"),
+        }
 
     def with_rows(self, context: dict) -> None:
         """Add what the page's template needs of the rows shown (`context["cooperations"]`)."""
