@@ -98,6 +98,8 @@ class _Psycopg:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    # Django's connection pool (OPTIONS "pool", which the catalogue does not set) would make
+    # psycopg's own connections, out of reach of both bounds.
     Database = _Psycopg()
 
     def get_new_connection(self, conn_params):
