@@ -27,7 +27,7 @@ DATABASE_CHECK_SECONDS = 0.8
 class DatabaseProbe(threading.Thread):
     """`SELECT 1` in a thread of its own, on a connection of its own that it closes: opening it
     is part of the check (a server that cannot open one cannot serve), and neither a new
-    connection (psycopg waits at least 2 s) nor a query to a frozen database can hold the
+    connection (up to DATABASE_CONNECT_TIMEOUT, 1 s) nor a query to a frozen database can hold the
     answer, which `result()` gives within DATABASE_CHECK_SECONDS of the start."""
 
     def __init__(self):

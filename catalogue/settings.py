@@ -6,6 +6,7 @@ to an insecure or surprising default.
 
 import datetime
 import ipaddress
+import math
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -131,12 +132,16 @@ def database_config(url: str | None) -> dict:
                 "qui répond annule elle-même une requête trop longue, avant que le serveur "
                 "d'application ne la croie figée."
             )
+        # An unreachable or frozen host answers 503 within this rather than holding the
+        # worker until the TCP timeout: the backend's own deadline for a new connection, all
+        # attempts together; psycopg's `connect_timeout` cannot go below 2 s and only stays
+        # as the bound of each attempt, never the shorter one.
+        connect_timeout = env_seconds("DATABASE_CONNECT_TIMEOUT") or 1.0
         config["ENGINE"] = "catalogue.postgresql"
+        config["CONNECT_TIMEOUT"] = connect_timeout
         config["RESPONSE_TIMEOUT"] = response_timeout
         config.setdefault("OPTIONS", {})["options"] = options
-        # An unreachable or frozen host answers 503 within 2 s (psycopg's minimum) rather
-        # than holding the worker until the TCP timeout.
-        config["OPTIONS"].setdefault("connect_timeout", 2)
+        config["OPTIONS"].setdefault("connect_timeout", max(2, math.ceil(connect_timeout)))
         # The queries every list and record page sends (the catalogue's version with the
         # page's rows, cooperations/caching.py) are prepared once per connection, so that
         # PostgreSQL plans them once instead of at every page (0.6 → 0.3 ms each, measured

@@ -52,6 +52,63 @@ def silent_server():
     listener.close()
 
 
+@pytest.fixture
+def freezable_relay():
+    """A relay to the real server that can freeze: it then forwards nothing more, neither on
+    the connections it already carries nor on new ones, which it accepts and leaves silent —
+    what a client sees of a PostgreSQL stopped by SIGSTOP."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    upstream = (connection.settings_dict["HOST"] or "127.0.0.1", connection.settings_dict["PORT"])
+    frozen, stop, held = threading.Event(), threading.Event(), []
+
+    def pump(source, target):
+        source.settimeout(0.1)
+        while not stop.is_set():
+            if frozen.is_set():
+                time.sleep(0.05)
+                continue
+            try:
+                data = source.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            # Read before the freeze, it stays held as the stopped server would hold it.
+            while frozen.is_set() and not stop.is_set():
+                time.sleep(0.05)
+            try:
+                target.sendall(data)
+            except OSError:
+                return
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                client_side = listener.accept()[0]
+            except TimeoutError:
+                continue
+            held.append(client_side)
+            if frozen.is_set():
+                continue
+            server_side = socket.create_connection(upstream)
+            held.append(server_side)
+            for pair in ((client_side, server_side), (server_side, client_side)):
+                threading.Thread(target=pump, args=pair, daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], frozen
+    connection.close()  # it goes through the relay, which goes now
+    stop.set()
+    thread.join()
+    for sock in held:
+        sock.close()
+    listener.close()
+
+
 def served(client, url):
     """A request as a server makes it: Django's test client leaves out the check, at the start
     of each request, of the connection the previous one left open."""
@@ -116,3 +173,52 @@ def test_the_import_lifts_the_bounds(catalogue, monkeypatch):
         cursor.execute("SELECT pg_sleep(0.5), current_setting('statement_timeout')")
         assert cursor.fetchone()[1] == "0"
     connection.close()
+
+
+def test_a_new_connection_gives_up_at_its_own_deadline_below_psycopgs_floor(
+    client, catalogue, silent_server, monkeypatch, caplog
+):
+    client.raise_request_exception = False
+    monkeypatch.setitem(connection.settings_dict, "HOST", "127.0.0.1")
+    monkeypatch.setitem(connection.settings_dict, "PORT", silent_server)
+    monkeypatch.setitem(connection.settings_dict, "CONNECT_TIMEOUT", 0.5)
+    connection.close()
+    assert served(client, "/cooperations/").status_code == 503
+    # The backend's deadline, not psycopg's "connection timeout expired" after its 2 s.
+    assert "did not accept a connection within 0.5 s" in caplog.text
+    assert "connection timeout expired" not in caplog.text
+    assert connection.connection is None
+
+
+def test_the_first_query_on_a_kept_connection_is_bounded_by_the_response_timeout(
+    client, catalogue, freezable_relay, monkeypatch, caplog
+):
+    client.raise_request_exception = False
+    port, frozen = freezable_relay
+    monkeypatch.setitem(connection.settings_dict, "HOST", "127.0.0.1")
+    monkeypatch.setitem(connection.settings_dict, "PORT", port)
+    monkeypatch.setitem(connection.settings_dict, "RESPONSE_TIMEOUT", 0.5)
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    connection.close()
+    assert served(client, "/cooperations/").status_code == 200
+    kept = connection.connection
+    assert kept is not None and not kept.closed
+
+    frozen.set()
+    # A list page: its first query, the catalogue's version, stands for the health check.
+    assert served(client, "/cooperations/").status_code == 503
+    assert "did not answer within 0.5 s" in caplog.text
+    assert kept.closed
+    # Then a new connection, which the frozen relay accepts and never answers.
+    assert served(client, "/cooperations/").status_code == 503
+    assert "did not accept a connection within 1 s" in caplog.text
+
+    frozen.clear()
+    assert served(client, "/cooperations/").status_code == 200
+    kept = connection.connection
+    frozen.set()
+    # Any other page: Django's own health check (`SELECT 1`) is its first query.
+    assert served(client, "/territoires/999999/").status_code == 503
+    assert kept.closed
+    frozen.clear()
+    assert served(client, "/territoires/999999/").status_code == 404
