@@ -140,6 +140,10 @@ def database_config(url: str | None) -> dict:
         config["ENGINE"] = "catalogue.postgresql"
         config["CONNECT_TIMEOUT"] = connect_timeout
         config["RESPONSE_TIMEOUT"] = response_timeout
+        # Once a connection or a query has given up, the server fails fast for this long
+        # (catalogue/postgresql/base.py, OutageBreaker): its threads answer 503 at once instead
+        # of each waiting its own timeout, and `/sante/` is not queued behind them.
+        config["OUTAGE_WINDOW"] = env_seconds("DATABASE_OUTAGE_WINDOW") or 1.0
         config.setdefault("OPTIONS", {})["options"] = options
         config["OPTIONS"].setdefault("connect_timeout", max(2, math.ceil(connect_timeout)))
         # The queries every list and record page sends (the catalogue's version with the

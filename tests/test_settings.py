@@ -86,6 +86,16 @@ def test_the_connect_timeout_may_be_set_below_psycopgs_floor_or_above_it(monkeyp
         database_config("postgres://postgres@127.0.0.1:5432/catalogue")
 
 
+def test_the_outage_window_defaults_to_one_second(monkeypatch):
+    config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+    assert config["OUTAGE_WINDOW"] == 1.0
+    monkeypatch.setenv("DATABASE_OUTAGE_WINDOW", "2.5")
+    assert database_config("postgres://postgres@127.0.0.1:5432/catalogue")["OUTAGE_WINDOW"] == 2.5
+    monkeypatch.setenv("DATABASE_OUTAGE_WINDOW", "0")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_OUTAGE_WINDOW doit être une durée"):
+        database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+
+
 @pytest.mark.parametrize(
     ("statement", "response", "message"),
     [

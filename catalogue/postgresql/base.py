@@ -25,8 +25,14 @@ Both raise `DatabaseNotAnswering`: a Django OperationalError, hence a 503, but n
 psycopg's errors, so that Django's connection health check lets it through instead of trying
 to reconnect, and psycopg's connect does not go on to its next attempt.
 
-`unbounded_wait()` lifts the response bound for work that is slow on purpose (the inventory
-import).
+After one of them, the process fails fast for DATABASE_OUTAGE_WINDOW (1 s; `OutageBreaker`):
+new connections and queries raise `DatabaseNotAnswering` at once instead of each waiting its
+own timeout, so that threads are freed for `/sante/` and the pages at once instead of queuing
+behind requests that wait on the database. Only where the request bounds are on: the response
+timeout is set (gunicorn.conf.py) and not lifted.
+
+`unbounded_wait()` lifts the response bound, and the fast failure with it, for work that is
+slow on purpose (the inventory import).
 """
 
 import threading
@@ -48,8 +54,82 @@ class DatabaseNotAnswering(OperationalError):
     """The database server did not answer within its connect or response timeout."""
 
 
+class OutageBreaker:
+    """What this process remembers of the last time the database did not answer.
+
+    During a freeze under load, every thread waited its own timeout (1 s to connect, 1.4 s for
+    an answer) before its 503, one after the other, and `/sante/` waited in gunicorn's queue
+    behind them: 1.87 s in the drill. Once one of them has given up, the others fail at once
+    for `window` seconds. Then one attempt, the first to come (half-open), is let through
+    while the others still fail fast: its success ends the outage, so recovery costs at most
+    the window plus that attempt; its giving up opens another window. One per process and not
+    per database alias: the catalogue has a single database.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.opened_at = None  # time.monotonic() of the last giving up, None when closed
+        self.probing = False
+
+    def before_attempt(self, window: float) -> bool:
+        """Raise DatabaseNotAnswering while the breaker is open; True when this attempt is the
+        one let through after the window, which must then report `succeeded` or `failed`."""
+        if self.opened_at is None:  # the usual case: no lock taken
+            return False
+        with self._lock:
+            if self.opened_at is None:
+                return False
+            if self.probing or time.monotonic() - self.opened_at < window:
+                raise DatabaseNotAnswering(
+                    "the database did not answer less than "
+                    f"{window:g} s ago; failing fast until it is tried again"
+                )
+            self.probing = True
+            return True
+
+    def failed(self) -> None:
+        with self._lock:
+            self.opened_at = time.monotonic()
+            self.probing = False
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.opened_at = None
+            self.probing = False
+
+    def released(self) -> None:
+        """The attempt let through ended otherwise (a refused connection, an interruption):
+        it says nothing of a frozen server, and the next attempt is let through."""
+        with self._lock:
+            self.probing = False
+
+
+breaker = OutageBreaker()
+
+
+@contextmanager
+def _guarded(window: float | None):
+    """An attempt to reach the server, under the breaker when `window` is set."""
+    if window is None:
+        yield
+        return
+    probe = breaker.before_attempt(window)
+    try:
+        yield
+    except DatabaseNotAnswering:
+        breaker.failed()
+        raise
+    except BaseException:
+        if probe:
+            breaker.released()
+        raise
+    if probe:
+        breaker.succeeded()
+
+
 class BoundedWaitConnection(psycopg.Connection):
     response_timeout: float | None = None
+    outage_window: float | None = None
 
     @classmethod
     def _connect_gen(cls, conninfo=""):
@@ -77,13 +157,16 @@ class BoundedWaitConnection(psycopg.Connection):
         bound = None if getattr(_lifted, "depth", 0) else self.response_timeout
         if timeout is not None or bound is None:
             return super().wait(gen, interval, timeout)
-        try:
-            return super().wait(gen, interval, bound)
-        except psycopg.errors._WaitTimeout:  # psycopg's own error for a wait that timed out
-            self.pgconn.finish()
-            raise DatabaseNotAnswering(
-                f"the database did not answer within {bound:g} s; connection closed"
-            ) from None
+        # Failing fast leaves the connection as it is: nothing was sent (the generator has not
+        # started), and a kept connection serves again once the server answers.
+        with _guarded(self.outage_window):
+            try:
+                return super().wait(gen, interval, bound)
+            except psycopg.errors._WaitTimeout:  # psycopg's error for a wait that timed out
+                self.pgconn.finish()
+                raise DatabaseNotAnswering(
+                    f"the database did not answer within {bound:g} s; connection closed"
+                ) from None
 
 
 class _Psycopg:
@@ -104,13 +187,20 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_new_connection(self, conn_params):
         timeout = self.settings_dict.get("CONNECT_TIMEOUT")
+        response_timeout = self.settings_dict.get("RESPONSE_TIMEOUT")
+        # The request bounds are on (gunicorn.conf.py) and not lifted: commands, and the
+        # import, wait for the database rather than fail fast.
+        bounded = response_timeout is not None and not getattr(_lifted, "depth", 0)
+        window = self.settings_dict.get("OUTAGE_WINDOW") if bounded else None
         _connecting.timeout = timeout
         _connecting.deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            connection = super().get_new_connection(conn_params)
+            with _guarded(window):
+                connection = super().get_new_connection(conn_params)
         finally:
             _connecting.deadline = None
-        connection.response_timeout = self.settings_dict.get("RESPONSE_TIMEOUT")
+        connection.response_timeout = response_timeout
+        connection.outage_window = self.settings_dict.get("OUTAGE_WINDOW")
         return connection
 
 
