@@ -231,9 +231,6 @@ MIDDLEWARE = [
     # First, as django-cors-headers asks: every answer under /api/, errors and the answers of
     # other middleware included, carries the CORS headers.
     "corsheaders.middleware.CorsMiddleware",
-    # Before anything that reads the request or queries: no NUL byte reaches the database
-    # (catalogue/malformed_input.py).
-    "catalogue.malformed_input.MalformedInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise, which serves its own compressed copies of static files; outside every
@@ -242,13 +239,20 @@ MIDDLEWARE = [
     # After WhiteNoise: static files need neither header.
     "csp.middleware.CSPMiddleware",
     "catalogue.middleware.PermissionsPolicyMiddleware",
+    # Up here rather than last: it only sets a header on the way out, which the gate's answers
+    # below need too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Before every middleware that queries (sessions, authentication): no NUL byte reaches the
+    # database (catalogue/malformed_input.py). After those that set the security headers
+    # (SecurityMiddleware, CSP, Permissions-Policy, X-Frame-Options), which its answers carry
+    # like every other; none of those queries or reads a value it would refuse.
+    "catalogue.malformed_input.MalformedInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",

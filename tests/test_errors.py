@@ -30,7 +30,7 @@ def assert_french_page(response, status: int, title: str) -> str:
 
 def assert_json_error(response, status: int) -> str:
     assert response.status_code == status
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/json; charset=utf-8"
     body = response.json()
     assert body["error"]["status"] == status
     assert set(body) == {"error"}
