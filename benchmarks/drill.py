@@ -238,6 +238,9 @@ def summarise(outcomes: list[Outcome], outage_start: float, outage_end: float) -
     ]
     recovery = min(recovered) - outage_end if recovered else None
     after_restart = [o for o in outcomes if o.started >= outage_end]
+    # How long the errors went on after the restart: a server that fails fast after giving up
+    # on the database (DATABASE_OUTAGE_WINDOW) still answers 503 for up to that window.
+    errors_after = [o.ended for o in after_restart if o.status not in {"200", "302"}]
     # How long the answers during the outage took: the health probe apart from the pages.
     slowest = {"santé": 0.0, "pages": 0.0}
     for outcome in outcomes:
@@ -249,7 +252,8 @@ def summarise(outcomes: list[Outcome], outage_start: float, outage_end: float) -
         "outside": outside,
         "recovery_s": recovery,
         "requests": len(outcomes),
-        "errors_after_restart": sum(o.status not in {"200", "302"} for o in after_restart),
+        "errors_after_restart": len(errors_after),
+        "last_error_after_restart_s": max(errors_after) - outage_end if errors_after else None,
         "slowest_during_s": slowest,
     }
 
@@ -263,10 +267,12 @@ def verdict_lines(summary: dict, acknowledged: int, lost: int) -> list[str]:
     # 302: the admin acknowledging a write that reached the database just before its stop.
     only_503_200 = bool(summary["during"]) and set(summary["during"]) <= {"200", "302", "503"}
     recovery = summary["recovery_s"]
+    last_error = summary["last_error_after_restart_s"]
     return [
         f"Requêtes pendant la coupure : {_counts(summary['during'])}",
         f"Requêtes hors coupure : {_counts(summary['outside'])}",
-        f"Erreurs après le redémarrage de la base : {summary['errors_after_restart']}",
+        f"Erreurs après le redémarrage de la base : {summary['errors_after_restart']}"
+        + (f" (la dernière finie {last_error:.1f} s après)" if last_error is not None else ""),
         "Reprise (du redémarrage de la base à la première réponse réussie) : "
         + (f"{recovery:.1f} s" if recovery is not None else "aucune réponse réussie"),
         f"Écritures acquittées : {acknowledged} ; perdues : {lost}",

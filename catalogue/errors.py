@@ -98,7 +98,12 @@ def error_response(request, status: int, wording: tuple[str, str, str] | None = 
     """The French page (or JSON) of an error status, rendered without any query."""
     title, message, help_text = wording or ERRORS[status]
     if wants_json(request):
-        return JsonResponse({"error": {"status": status, "message": message}}, status=status)
+        # With its charset, as the API's own answers: the message is French.
+        return JsonResponse(
+            {"error": {"status": status, "message": message}},
+            status=status,
+            content_type="application/json; charset=utf-8",
+        )
     context = {"status": status, "title": title, "message": message, "help_text": help_text}
     if status == 503 and request.method == "GET":
         context["retry_url"] = request.get_full_path()

@@ -27,8 +27,10 @@ DATABASE_CHECK_SECONDS = 0.8
 class DatabaseProbe(threading.Thread):
     """`SELECT 1` in a thread of its own, on a connection of its own that it closes: opening it
     is part of the check (a server that cannot open one cannot serve), and neither a new
-    connection (psycopg waits at least 2 s) nor a query to a frozen database can hold the
-    answer, which `result()` gives within DATABASE_CHECK_SECONDS of the start."""
+    connection (up to DATABASE_CONNECT_TIMEOUT, 1 s) nor a query to a frozen database can hold the
+    answer, which `result()` gives within DATABASE_CHECK_SECONDS of the start. Right after this
+    process has given up on the database, opening the connection fails at once (the backend's
+    OutageBreaker, catalogue/postgresql/base.py): « erreur : DatabaseNotAnswering »."""
 
     def __init__(self):
         super().__init__(name="sante-base", daemon=True)

@@ -4,7 +4,8 @@ PostgreSQL refuses NUL in text (`DataError`), so a `%00` anywhere a view reads a
 path segment (`/territoires/epci/%00/`), a query parameter (`/comparer/?c=%00`), an admin
 change-list filter (`?status__exact=%00`) — was a 500 on PostgreSQL and a silent mismatch on
 SQLite. Fixing each view would leave the next one open; this middleware runs before any view
-and any middleware that queries (sessions, authentication):
+and any middleware that queries (sessions, authentication), and after those that set the
+security headers, so that its answers carry them (settings.MIDDLEWARE):
 
 - a path holding NUL names no page: French 404 (JSON under /api/), before URL resolution;
 - in the query string, NUL becomes U+FFFD, the replacement character Django already puts for

@@ -6,6 +6,7 @@ to an insecure or surprising default.
 
 import datetime
 import ipaddress
+import math
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -131,12 +132,20 @@ def database_config(url: str | None) -> dict:
                 "qui répond annule elle-même une requête trop longue, avant que le serveur "
                 "d'application ne la croie figée."
             )
+        # An unreachable or frozen host answers 503 within this rather than holding the
+        # worker until the TCP timeout: the backend's own deadline for a new connection, all
+        # attempts together; psycopg's `connect_timeout` cannot go below 2 s and only stays
+        # as the bound of each attempt, never the shorter one.
+        connect_timeout = env_seconds("DATABASE_CONNECT_TIMEOUT") or 1.0
         config["ENGINE"] = "catalogue.postgresql"
+        config["CONNECT_TIMEOUT"] = connect_timeout
         config["RESPONSE_TIMEOUT"] = response_timeout
+        # Once a connection or a query has given up, the server fails fast for this long
+        # (catalogue/postgresql/base.py, OutageBreaker): its threads answer 503 at once instead
+        # of each waiting its own timeout, and `/sante/` is not queued behind them.
+        config["OUTAGE_WINDOW"] = env_seconds("DATABASE_OUTAGE_WINDOW") or 1.0
         config.setdefault("OPTIONS", {})["options"] = options
-        # An unreachable or frozen host answers 503 within 2 s (psycopg's minimum) rather
-        # than holding the worker until the TCP timeout.
-        config["OPTIONS"].setdefault("connect_timeout", 2)
+        config["OPTIONS"].setdefault("connect_timeout", max(2, math.ceil(connect_timeout)))
         # The queries every list and record page sends (the catalogue's version with the
         # page's rows, cooperations/caching.py) are prepared once per connection, so that
         # PostgreSQL plans them once instead of at every page (0.6 → 0.3 ms each, measured
@@ -222,9 +231,6 @@ MIDDLEWARE = [
     # First, as django-cors-headers asks: every answer under /api/, errors and the answers of
     # other middleware included, carries the CORS headers.
     "corsheaders.middleware.CorsMiddleware",
-    # Before anything that reads the request or queries: no NUL byte reaches the database
-    # (catalogue/malformed_input.py).
-    "catalogue.malformed_input.MalformedInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise, which serves its own compressed copies of static files; outside every
@@ -233,13 +239,20 @@ MIDDLEWARE = [
     # After WhiteNoise: static files need neither header.
     "csp.middleware.CSPMiddleware",
     "catalogue.middleware.PermissionsPolicyMiddleware",
+    # Up here rather than last: it only sets a header on the way out, which the gate's answers
+    # below need too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Before every middleware that queries (sessions, authentication): no NUL byte reaches the
+    # database (catalogue/malformed_input.py). After those that set the security headers
+    # (SecurityMiddleware, CSP, Permissions-Policy, X-Frame-Options), which its answers carry
+    # like every other; none of those queries or reads a value it would refuse.
+    "catalogue.malformed_input.MalformedInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",

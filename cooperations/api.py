@@ -9,6 +9,9 @@ from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
 
+from . import listing
+from .filters import build_facets
+
 # Records read per query by the complete JSON: its prefetches stay two queries per chunk, and
 # memory holds one chunk, whatever the selection's size.
 COMPLETE_CHUNK = 500
@@ -154,15 +157,10 @@ def list_data(request, page_size: int, notices: list[str]) -> dict:
 
     The one seam between the versioned API and the list's filtering and facet machinery.
     """
-    # Imported here: views.py imports this module for the `?format=json` answers.
-    from .filters import build_facets
-    from .views import CooperationListView
-
-    view = CooperationListView()
-    view.setup(request)
-    paginator, page, counts = view.indexed_page(view.prepare(), page_size=page_size)
-    data = list_payload(request, page, paginator, [*notices, *view.notices])
-    data["facets"] = facet_payload(build_facets(view.filterset, counts))
+    selection = listing.select(request, listing.Scope())
+    shown = selection.page(request.GET.get("page"), page_size=page_size)
+    data = list_payload(request, shown.page, shown.paginator, [*notices, *shown.notices])
+    data["facets"] = facet_payload(build_facets(selection.filterset, selection.counts))
     return data
 
 

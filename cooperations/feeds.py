@@ -14,14 +14,16 @@ visitor following a selection asks for.
 
 import datetime
 import re
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.syndication.views import Feed
+from django.http import HttpRequest
 from django.template import engines
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
-from . import facet_index
+from . import listing
 from .models import ROLE_HEADINGS, Participation
 
 FEED_SIZE = 50
@@ -39,59 +41,63 @@ def xml_safe(text: str) -> str:
     return _XML_INVALID.sub(" ", text or "")
 
 
-class CatalogueFeed(Feed):
-    """The feed of one list view class: `CatalogueFeed(ThemeView)` serves `/thematiques/x/flux/`.
+@dataclass(frozen=True)
+class FeedContent:
+    """What one request's feed holds: the list's selection and its newest records."""
 
-    Costs the list's own scope and filter-value queries, then 3 (records, themes,
-    participations with their territories) whatever the number of rows.
+    request: HttpRequest
+    selection: listing.Selection
+    items: list
+
+
+class CatalogueFeed(Feed):
+    """The feed of one list page kind, by its scope: `CatalogueFeed(ThemeScope)` serves
+    `/thematiques/x/flux/`.
+
+    Costs the scope's and filter values' queries, then 3 (records, themes, participations with
+    their territories) whatever the number of rows.
     """
 
     feed_type = Atom1Feed
     language = "fr"
     author_name = SITE_NAME
 
-    def __init__(self, list_view):
+    def __init__(self, scope_class):
         super().__init__()
-        self.list_view = list_view
+        self.scope_class = scope_class
 
     def get_object(self, request, **kwargs):
-        """The list view, set up on this request with its scope loaded (404 if unknown), with
-        the filters and records of the feed."""
-        view = self.list_view()
-        view.setup(request, **kwargs)
-        view.load_scope(**kwargs)
-        view.prepare()
-        view.feed_filterset = view.filterset
-        # The selection is the list's own, from the facet index; only the newest rows are read.
-        index, _base, _kept, _ranks, selection = view.select()
-        ids = facet_index.ordered_page(index, [selection], "modifiee", None, 0, FEED_SIZE)
-        records = view.get_base_queryset().for_list().filter(pk__in=ids).in_bulk()
-        view.feed_items = [records[pk] for pk in ids if pk in records]
-        view.feed_total = len(selection)
+        """The list's selection on this request (404 if its scope is unknown) and the newest
+        records of it, read from the database for these rows only."""
+        scope = self.scope_class.from_url(**kwargs)
+        selection = listing.select(request, scope)
+        ids = selection.last_changed(FEED_SIZE)
+        records = scope.queryset().for_list().filter(pk__in=ids).in_bulk()
+        items = [records[pk] for pk in ids if pk in records]
         host = request.get_host().rsplit(":", 1)[0]
-        for item in view.feed_items:
+        for item in items:
             item.feed_id = entry_id(host, item)
-        return view
+        return FeedContent(request, selection, items)
 
-    def title(self, view):
-        labels = view.filter_labels(view.feed_filterset)
-        title = view.scope_title() + (f" ({' ; '.join(labels)})" if labels else "")
+    def title(self, feed):
+        labels = feed.selection.filter_labels()
+        title = feed.selection.scope.title + (f" ({' ; '.join(labels)})" if labels else "")
         return xml_safe(f"{title} — {SITE_NAME}")
 
-    def subtitle(self, view):
-        return subtitle(len(view.feed_items), view.feed_total)
+    def subtitle(self, feed):
+        return subtitle(len(feed.items), feed.selection.count)
 
-    def link(self, view):
-        return view.request.path.removesuffix("flux/") + feed_query(view.feed_filterset)
+    def link(self, feed):
+        return feed.request.path.removesuffix("flux/") + feed_query(feed.selection.filterset)
 
-    def feed_url(self, view):
-        return view.request.path + feed_query(view.feed_filterset)
+    def feed_url(self, feed):
+        return feed.request.path + feed_query(feed.selection.filterset)
 
-    def author_link(self, view):
-        return view.request.build_absolute_uri(reverse("cooperations:home"))
+    def author_link(self, feed):
+        return feed.request.build_absolute_uri(reverse("cooperations:home"))
 
-    def items(self, view):
-        return view.feed_items
+    def items(self, feed):
+        return feed.items
 
     def item_title(self, item):
         return xml_safe(item.name)
@@ -143,7 +149,7 @@ def subtitle(shown: int, total: int) -> str:
 def feed_query(filterset) -> str:
     """The query string of a list's feed: its valid filters only, by their URL values (sort,
     page and format do not apply to a feed), or "" without filters."""
-    chosen = {name: value for name, value in filterset.selected.items() if value}
+    chosen = filterset.chosen
     return f"?{urlencode(chosen)}" if chosen else ""
 
 

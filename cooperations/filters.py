@@ -332,6 +332,12 @@ class CooperationFilter(django_filters.FilterSet):
             selected[name] = str(getattr(value, to_field) if to_field else value)
         return selected
 
+    @property
+    def chosen(self) -> dict[str, str]:
+        """The URL value of each valid filter only: the query string that gives the same
+        selection elsewhere (a feed, the statistics, the list of a statistic)."""
+        return {name: value for name, value in self.selected.items() if value}
+
     def filter_queryset_except(self, queryset: QuerySet, excluded: str | None) -> QuerySet:
         """Apply every valid filter but `excluded`: what a facet's counts are computed on."""
         for name, value in self.valid_data.items():

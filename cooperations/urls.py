@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import comparison, open_data_views, statistics, views
+from . import comparison, listing, open_data_views, statistics, views
 from .caching import cache_public_page
 from .feeds import CatalogueFeed
 
@@ -12,7 +12,7 @@ urlpatterns = [
     # Before the record pages, which it would otherwise be taken for.
     path(
         "cooperations/flux/",
-        cache_public_page(CatalogueFeed(views.CooperationListView)),
+        cache_public_page(CatalogueFeed(listing.Scope)),
         name="feed",
     ),
     path("comparer/", cache_public_page(comparison.compare), name="compare"),
@@ -25,7 +25,7 @@ urlpatterns = [
     ),
     path(
         "territoires/autre/<int:pk>/flux/",
-        cache_public_page(CatalogueFeed(views.TerritoryView)),
+        cache_public_page(CatalogueFeed(listing.TerritoryScope)),
         name="territory_by_id_feed",
     ),
     path(
@@ -35,20 +35,20 @@ urlpatterns = [
     ),
     path(
         "territoires/<slug:segment>/<str:code>/flux/",
-        cache_public_page(CatalogueFeed(views.TerritoryView)),
+        cache_public_page(CatalogueFeed(listing.TerritoryScope)),
         name="territory_feed",
     ),
     path("thematiques/<slug:slug>/", cache_public_page(views.ThemeView.as_view()), name="theme"),
     path(
         "thematiques/<slug:slug>/flux/",
-        cache_public_page(CatalogueFeed(views.ThemeView)),
+        cache_public_page(CatalogueFeed(listing.ThemeScope)),
         name="theme_feed",
     ),
     path("facteurs/", cache_public_page(views.factors_overview), name="factors"),
     path("facteurs/<slug:slug>/", cache_public_page(views.FactorView.as_view()), name="factor"),
     path(
         "facteurs/<slug:slug>/flux/",
-        cache_public_page(CatalogueFeed(views.FactorView)),
+        cache_public_page(CatalogueFeed(listing.FactorScope)),
         name="factor_feed",
     ),
     path("plus-values/", cache_public_page(views.plus_values_overview), name="plus_values"),
@@ -59,7 +59,7 @@ urlpatterns = [
     ),
     path(
         "plus-values/<slug:code>/flux/",
-        cache_public_page(CatalogueFeed(views.PlusValueView)),
+        cache_public_page(CatalogueFeed(listing.PlusValueScope)),
         name="plus_value_feed",
     ),
     path(

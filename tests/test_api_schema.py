@@ -5,6 +5,7 @@ answers in-process through its WSGI application, on the test database.
 """
 
 import re
+from urllib.parse import quote
 
 import hypothesis
 import pytest
@@ -12,6 +13,8 @@ import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from hypothesis import strategies as st
+from schemathesis.core.parameters import EncodedPath
 
 from cooperations.api_v1 import api_v1
 
@@ -70,4 +73,48 @@ def test_hostile_path_parameters_get_a_json_client_error(client, db, path, segme
     url = re.sub(r"\{\w+\}", segment, path)
     response = client.get(url)
     assert 400 <= response.status_code < 500, url[:200]
+    assert response.json()["error"]["status"] == response.status_code
+
+
+def hostile_segment() -> st.SearchStrategy[str]:
+    """What a hostile client puts in a path segment, built so that every draw is one (no
+    filter): NUL among other text, bytes that are not UTF-8 (0xFF never is), several kB."""
+    with_nul = st.tuples(st.text(max_size=12), st.text(max_size=12)).map("\x00".join)
+    # Schemathesis decodes then re-encodes each path value, which would turn these bytes into
+    # U+FFFD; EncodedPath is its mark for a value already percent-encoded, sent as it is.
+    not_utf8 = st.binary(max_size=8).map(lambda raw: EncodedPath(quote(raw + b"\xff", safe="")))
+    very_long = st.integers(1_000, 8_000).map(lambda size: "x" * size)
+    return st.one_of(with_nul, not_utf8, very_long)
+
+
+def flatmap_path_parameters(context, path_parameters):
+    """One path parameter of each generated case, drawn among them, becomes hostile."""
+    return st.sampled_from(sorted(path_parameters)).flatmap(
+        lambda name: hostile_segment().map(lambda value: {**path_parameters, name: value})
+    )
+
+
+# The same document, generated only by the fuzzing phase, the one that runs the hooks: the
+# examples and coverage phases send the schema's own values, which the test above checks.
+# Two operations; a few examples each keep the run as short as the hand-picked values above.
+hostile_schema = schemathesis.openapi.from_dict(
+    schema.raw_schema,
+    config=schemathesis.Config.from_dict(
+        {
+            "generation": {"max-examples": 12},
+            "phases": {"examples": {"enabled": False}, "coverage": {"enabled": False}},
+        }
+    ),
+)
+hostile_schema.app = schema.app
+
+
+@hostile_schema.hooks.apply(flatmap_path_parameters)
+@hostile_schema.include(path_regex=r"\{").parametrize()
+@hypothesis.settings(deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
+def test_generated_hostile_path_parameters_get_a_json_client_error(case, catalogue_over_wsgi):
+    response = case.call(headers={"Accept-Encoding": "identity"})
+    assert 400 <= response.status_code < 500, case.formatted_path[:200]
+    # The gate's own answer (catalogue/malformed_input.py) or the API's, both JSON.
+    assert response.headers["content-type"][0].startswith("application/json")
     assert response.json()["error"]["status"] == response.status_code

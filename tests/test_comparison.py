@@ -1,5 +1,6 @@
 """The side-by-side comparison of 2 to 4 published cooperations and its XLSX export."""
 
+import datetime
 import io
 from html import unescape
 
@@ -8,10 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
-from cooperations.models import CooperationFactor, CooperationPlusValue
+from cooperations.models import Cooperation, CooperationFactor, CooperationPlusValue
 
 from .catalogue_data import build_catalogue
-from .conftest import make_source
+from .conftest import make_cooperation, make_source
 
 FOUR = ["brest-iroise", "pole-loire-bretagne", "entente-estuaire", "covoiturage-rouennais"]
 
@@ -95,23 +96,124 @@ def test_duplicates_are_ignored(client, catalogue):
     assert len(columns(response.content.decode())) == 2
 
 
+def main(html: str) -> str:
+    return html.split("<main")[1].split("</main>")[0]
+
+
 @pytest.mark.parametrize(
     "slugs, expected",
     [
         ([], "aucune n'a été choisie"),
         (["brest-iroise"], "une seule a été choisie"),
         (["brest-iroise", "brest-iroise"], "une seule a été choisie"),
-        ([*FOUR, "brouillon"], "5 ont été choisies"),
+        ([*FOUR, "cinquieme"], "5 ont été choisies"),
     ],
 )
-def test_fewer_than_two_or_more_than_four_are_refused(client, catalogue, slugs, expected):
-    response = compare(client, *slugs)
-    assert response.status_code == 400
-    html = unescape(response.content.decode())
-    assert "Choisissez de 2 à 4 coopérations à comparer" in html
-    assert expected in html
+def test_a_selection_of_the_wrong_size_states_the_rule_and_keeps_the_choice(
+    client, catalogue, slugs, expected
+):
+    make_cooperation("Cinquième coopération", slug="cinquieme", metropoles=[catalogue.brest])
+    response = compare(client, *slugs, retour="/cooperations/?metropole=242900314")
+    # A visitor's slip, not a bad address: the page answers, with the rule in a DSFR alert.
+    assert response.status_code == 200
+    html = main(response.content.decode())
+    assert 'class="fr-alert fr-alert--warning' in html
+    assert "Choisissez de 2 à 4 coopérations à comparer" in unescape(html)
+    assert expected in unescape(html)
     assert "<table" not in html
-    assert 'href="/cooperations/"' in html
+    # Every record chosen stays checked, to submit again; the list is one link away, with them.
+    for slug in dict.fromkeys(slugs):
+        assert f'name="c" value="{slug}" checked' in html
+    if slugs:
+        assert 'name="retour" value="/cooperations/?metropole=242900314"' in html
+    back = "/cooperations/?metropole=242900314" + "".join(
+        f"&amp;c={slug}" for slug in dict.fromkeys(slugs)
+    )
+    assert f'href="{back}"' in html
+
+
+def test_the_way_back_defaults_to_the_catalogues_list(client, catalogue):
+    response = compare(client, "brest-iroise")
+    assert response.status_code == 200
+    assert 'href="/cooperations/?c=brest-iroise"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "retour",
+    [
+        "https://ailleurs.example/cooperations/",
+        "//ailleurs.example/cooperations/",
+        "/\\ailleurs.example/",
+        "/\t/ailleurs.example/",
+        "javascript:alert(1)",
+        "cooperations/",
+        "/" + "a" * 3000,
+    ],
+)
+def test_a_way_back_out_of_the_site_is_replaced_by_the_list(client, catalogue, retour):
+    response = compare(client, "brest-iroise", retour=retour)
+    assert response.status_code == 200
+    html = main(response.content.decode())
+    assert 'href="/cooperations/?c=brest-iroise"' in html
+    assert 'name="retour" value="/cooperations/"' in html
+    assert "ailleurs" not in html and "javascript" not in html
+
+
+def test_the_list_checks_the_records_chosen_and_keeps_those_of_other_pages(client, catalogue):
+    response = client.get("/cooperations/", {"c": ["brest-iroise", "ailleurs"], "tri": "nom"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="comparer-brest-iroise" name="c" value="brest-iroise" checked' in html
+    assert 'name="c" value="entente-estuaire">' in html
+    # A record chosen but not shown on this page goes on with the form, hidden.
+    assert '<input type="hidden" name="c" value="ailleurs">' in html
+    # The way back is the list without the selection, which the comparison adds itself.
+    assert 'name="retour" value="/cooperations/?tri=nom"' in html
+    # The checked row is a fragment of its own: the same list without a choice checks nothing.
+    again = client.get("/cooperations/", {"tri": "nom"}).content.decode()
+    assert " checked" not in again.split('id="comparaison"')[1].split("</form>")[0]
+    assert 'name="retour" value="/cooperations/?tri=nom"' in again
+
+
+def test_a_comparison_leads_back_to_its_list_with_the_selection(client, catalogue):
+    response = compare(
+        client, "brest-iroise", "entente-estuaire", retour="/thematiques/tourisme-loisirs/"
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'href="/thematiques/tourisme-loisirs/?c=brest-iroise&amp;c=entente-estuaire"' in html
+
+
+def test_rows_that_no_record_fills_are_left_out_of_the_page_and_the_sheet(client, catalogue):
+    response = compare(client, "brest-iroise", "entente-estuaire")
+    assert response.status_code == 200
+    html = response.content.decode()
+    # No record of the two has a start, an end or an associated territory.
+    for heading in ("Début", "Fin", "Territoires associés"):
+        assert f'<th scope="row">{heading}</th>' not in html
+    assert body_row(html, "Signature") == ["2016", "10 juillet 2019"]
+    sheet = load_workbook(
+        io.BytesIO(compare(client, "brest-iroise", "entente-estuaire", format="xlsx").content)
+    ).active
+    headings = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    assert "Signature" in headings and "Fin" not in headings and "Début" not in headings
+    # One record with an end: the row is back, « — » for the other.
+    Cooperation.objects.filter(slug="entente-estuaire").update(ends_on=datetime.date(2024, 6, 30))
+    html = compare(client, "brest-iroise", "entente-estuaire").content.decode()
+    assert body_row(html, "Fin") == ["—", "30 juin 2024"]
+    assert '<th scope="row">Début</th>' not in html
+
+
+def test_guillemets_never_end_a_line_alone(client, catalogue):
+    Cooperation.objects.filter(slug="entente-estuaire").update(name="Entente « Estuaire »")
+    for response in (
+        compare(client, "brest-iroise", "entente-estuaire"),
+        compare(client, "brest-iroise", "nulle-part"),
+        compare(client, "brest-iroise"),
+    ):
+        html = unescape(main(response.content.decode()))
+        assert "«" in html
+        assert "« " not in html and " »" not in html
 
 
 def test_unknown_and_unpublished_records_are_named(client, catalogue):
@@ -119,7 +221,7 @@ def test_unknown_and_unpublished_records_are_named(client, catalogue):
     assert response.status_code == 400
     html = response.content.decode()
     assert "introuvables ou ne sont pas publiées" in html
-    assert "« brouillon », « nulle-part »" in html
+    assert "«\xa0brouillon\xa0», «\xa0nulle-part\xa0»" in html
     assert "Brouillon mobilité" not in html
     # The record that was found is offered again, checked.
     assert 'name="c" value="brest-iroise" checked' in html
@@ -179,3 +281,16 @@ def test_list_results_carry_comparison_checkboxes(client, catalogue):
     assert 'name="c" value="brest-iroise"' in html
     assert 'Comparer<span class="fr-sr-only"> Contrat de réciprocité Brest – Iroise</span>' in html
     assert "Comparer la sélection" in html
+
+
+def test_a_single_result_offers_no_comparison_even_after_its_row_was_kept(client, catalogue):
+    # The row is first rendered, and kept, in a list of four with its checkbox...
+    html = client.get("/cooperations/").content.decode()
+    assert 'name="c" value="entente-estuaire"' in html
+    # ...then alone in its list: nothing to compare it with, no checkbox, no form.
+    response = client.get("/cooperations/", {"q": "estuaire"})
+    assert response.status_code == 200
+    assert response.context["paginator"].count == 1
+    html = response.content.decode()
+    assert "Entente touristique de l&#39;estuaire" in html
+    assert 'name="c"' not in html and "Comparer la sélection" not in html

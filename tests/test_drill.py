@@ -34,7 +34,10 @@ def test_requests_are_counted_by_the_moment_they_start():
     assert summary["during"] == {"503": 2, "réponse tronquée": 1}
     assert summary["outside"] == {"200": 2, "500": 2}
     assert summary["errors_after_restart"] == 1
+    assert summary["last_error_after_restart_s"] == pytest.approx(0.1)
     assert summary["recovery_s"] == pytest.approx(0.8)
+    text = "\n".join(verdict_lines(summary, acknowledged=0, lost=0))
+    assert "Erreurs après le redémarrage de la base : 1 (la dernière finie 0.1 s après)" in text
 
 
 def test_the_slowest_answers_during_the_outage_are_reported_apart_for_health():

@@ -30,7 +30,7 @@ def assert_french_page(response, status: int, title: str) -> str:
 
 def assert_json_error(response, status: int) -> str:
     assert response.status_code == status
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/json; charset=utf-8"
     body = response.json()
     assert body["error"]["status"] == status
     assert set(body) == {"error"}
@@ -339,6 +339,8 @@ def test_postgres_connections_are_health_checked_and_give_up_connecting_quickly(
 
     config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
     assert config["CONN_HEALTH_CHECKS"] is True
+    # The backend's deadline (catalogue/postgresql/base.py); psycopg's stays at its 2 s floor.
+    assert config["CONNECT_TIMEOUT"] == 1.0
     assert config["OPTIONS"]["connect_timeout"] == 2
     explicit = database_config("postgres://postgres@127.0.0.1:5432/catalogue?connect_timeout=5")
     assert explicit["OPTIONS"]["connect_timeout"] == 5

@@ -18,7 +18,7 @@ import threading
 import pytest
 from django.test import RequestFactory
 
-from cooperations import facet_index, views
+from cooperations import facet_index, listing
 from cooperations.derived import refresh_derived_text
 from cooperations.filters import CooperationFilter
 from cooperations.importing import run_import
@@ -108,17 +108,17 @@ def list_pages() -> list[tuple[str, type, dict]]:
         .territory
     )
     pages = [
-        ("/cooperations/", views.CooperationListView, {}),
-        (f"/thematiques/{theme.slug}/", views.ThemeView, {"slug": theme.slug}),
-        (f"/facteurs/{factor.slug}/", views.FactorView, {"slug": factor.slug}),
-        ("/plus-values/filieres/", views.PlusValueView, {"code": "filieres"}),
+        ("/cooperations/", listing.Scope, {}),
+        (f"/thematiques/{theme.slug}/", listing.ThemeScope, {"slug": theme.slug}),
+        (f"/facteurs/{factor.slug}/", listing.FactorScope, {"slug": factor.slug}),
+        ("/plus-values/filieres/", listing.PlusValueScope, {"code": "filieres"}),
     ]
     for territory in (metropole, partner, metropole.departement, metropole.region):
         segment = territory.get_absolute_url().strip("/").split("/")[1]
         pages.append(
             (
                 territory.get_absolute_url(),
-                views.TerritoryView,
+                listing.TerritoryScope,
                 {"segment": segment, "code": territory.code},
             )
         )
@@ -138,19 +138,15 @@ def random_params(rng: random.Random, values: dict) -> dict:
     return params
 
 
-def reference(path: str, view_class, kwargs: dict, params: dict):
-    """The plain-queryset answer: (view, filterset, base, ordered ids)."""
+def reference(path: str, scope_class, kwargs: dict, params: dict):
+    """The plain-queryset answer: (filterset, base, ordered ids)."""
     request = RequestFactory().get(path, params)
-    view = view_class()
-    view.setup(request, **kwargs)
-    view.load_scope(**kwargs)
-    view.notices = []
-    base = view.get_base_queryset()
-    filterset, queryset, _notices = view.filtered(base)
-    view.filterset = filterset
+    scope = scope_class.from_url(**kwargs)
+    base = scope.queryset()
+    filterset = CooperationFilter(request.GET, queryset=base, request=request)
     searching = "q" in filterset.valid_data
-    sort = view._sort(params.get("tri", ""), searching)
-    ordered = queryset.order_by(*view.role_ordering(), *view._ordering(sort))
+    sort = listing.selection.chosen_sort(params.get("tri", ""), searching, [])
+    ordered = filterset.qs.order_by(*scope.ordering(), *listing.ordering(sort))
     return filterset, base, list(ordered.values_list("pk", flat=True))
 
 
@@ -161,10 +157,10 @@ def check_page(client, rng, path, view_class, kwargs, params) -> None:
     filterset, base, ids = reference(path, view_class, kwargs, params)
 
     page = context["page_obj"]
-    start = (page.number - 1) * views.PAGE_SIZE
+    start = (page.number - 1) * listing.PAGE_SIZE
     shown = [c.pk for c in context["cooperations"]]
     assert context["paginator"].count == len(ids), (path, params)
-    assert shown == ids[start : start + views.PAGE_SIZE], (path, params)
+    assert shown == ids[start : start + listing.PAGE_SIZE], (path, params)
 
     for facet in context["facets"]:
         options = facet.options

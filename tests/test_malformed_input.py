@@ -36,6 +36,8 @@ def test_an_api_path_holding_nul_is_a_json_404(client, catalogue, url):
     response = client.get(url)
     assert response.status_code == 404
     assert response.json()["error"]["status"] == 404
+    # As the API's own answers: its French message is UTF-8, and says so.
+    assert response["Content-Type"] == "application/json; charset=utf-8"
 
 
 def test_nul_in_the_query_reaches_the_views_as_the_replacement_character(client, catalogue):

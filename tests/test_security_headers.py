@@ -62,3 +62,24 @@ def test_favicon_redirects_to_the_dsfr_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 302
     assert response.headers["Location"] == "/static/dsfr/dist/favicon/favicon.ico"
+
+
+# The malformed-input gate answers before any view (catalogue/malformed_input.py): its answers
+# carry the same headers as every other, as a 404 from a view does.
+@pytest.mark.parametrize(
+    ("url", "headers", "status"),
+    [
+        ("/cooperations/a%00b/", {}, 404),
+        ("/api/v1/cooperations/%00", {}, 404),
+        ("/cooperations/", {"cookie": "sessionid=abcdefgh\x00ijkl"}, 400),
+        ("/cooperations/nexiste-pas/", {}, 404),
+    ],
+)
+def test_error_answers_carry_the_security_headers(client, url, headers, status):
+    response = client.get(url, headers=headers)
+    assert response.status_code == status
+    assert directives(response.headers["Content-Security-Policy"]) == EXPECTED_POLICY
+    assert permissions(response.headers["Permissions-Policy"])["camera"] == "()"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"

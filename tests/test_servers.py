@@ -154,7 +154,8 @@ def test_each_server_has_its_own_control_socket_or_none(monkeypatch):
     config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
     assert config["control_socket_disable"] is True
     # The request timeouts go to gunicorn's own processes, not to whoever reads the file.
-    assert "DATABASE_STATEMENT_TIMEOUT=1.5" in config["raw_env"]
+    assert "DATABASE_STATEMENT_TIMEOUT=1.2" in config["raw_env"]
+    assert "DATABASE_RESPONSE_TIMEOUT=1.4" in config["raw_env"]
     assert os.environ["DATABASE_STATEMENT_TIMEOUT"] == ""
     monkeypatch.setenv("GUNICORN_CONTROL_SOCKET", "/run/catalogue-a/gunicorn.ctl")
     config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))

@@ -72,6 +72,30 @@ def test_request_timeouts_are_off_unless_asked(monkeypatch):
     assert "-c statement_timeout=1500" in config["OPTIONS"]["options"]
 
 
+def test_the_connect_timeout_may_be_set_below_psycopgs_floor_or_above_it(monkeypatch):
+    monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT", "0.5")
+    config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+    assert config["CONNECT_TIMEOUT"] == 0.5
+    assert config["OPTIONS"]["connect_timeout"] == 2
+    monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT", "4.5")
+    config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+    # Each of psycopg's attempts may last as long as the whole deadline.
+    assert config["OPTIONS"]["connect_timeout"] == 5
+    monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT", "une")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_CONNECT_TIMEOUT doit être une durée"):
+        database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+
+
+def test_the_outage_window_defaults_to_one_second(monkeypatch):
+    config = database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+    assert config["OUTAGE_WINDOW"] == 1.0
+    monkeypatch.setenv("DATABASE_OUTAGE_WINDOW", "2.5")
+    assert database_config("postgres://postgres@127.0.0.1:5432/catalogue")["OUTAGE_WINDOW"] == 2.5
+    monkeypatch.setenv("DATABASE_OUTAGE_WINDOW", "0")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_OUTAGE_WINDOW doit être une durée"):
+        database_config("postgres://postgres@127.0.0.1:5432/catalogue")
+
+
 @pytest.mark.parametrize(
     ("statement", "response", "message"),
     [

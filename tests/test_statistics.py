@@ -6,6 +6,8 @@ import io
 import pytest
 
 from cooperations.models import Cooperation, LegalForm, SuccessFactor, TerritoryKind, Theme
+from cooperations.statistics import BAR_LENGTH, CHART_WIDTH
+from cooperations.text import fold
 
 from .catalogue_data import build_catalogue
 
@@ -18,12 +20,9 @@ def catalogue(db):
 
 
 def tables(response) -> dict[str, dict[str, int]]:
+    """Every table's rows in the order shown, the « Non renseigné » row included."""
     assert response.status_code == 200
-    return {table.key: dict(table.rows) for table in response.context["tables"]}
-
-
-def notes(response) -> dict[str, str]:
-    return {table.key: table.note for table in response.context["tables"]}
+    return {table.key: dict(table.lines) for table in response.context["tables"]}
 
 
 def label(model, slug) -> str:
@@ -34,9 +33,19 @@ def test_every_table_equals_the_hand_counts_of_the_published_records(client, cat
     response = client.get(URL)
     found = tables(response)
     assert response.context["total"] == 4
-    assert found["annees"] == {"2012": 1, "2016": 1, "2019": 1}
-    # The carpool record has no signature date: stated apart, not counted in a year.
-    assert notes(response)["annees"].startswith("1 coopération sans date de signature")
+    # Every year from the first to the last, those without a signature as 0; the carpool
+    # record has no signature date: its own bar, last.
+    assert found["annees"] == {
+        "2012": 1,
+        "2013": 0,
+        "2014": 0,
+        "2015": 0,
+        "2016": 1,
+        "2017": 0,
+        "2018": 0,
+        "2019": 1,
+        "Date non renseignée": 1,
+    }
     assert found["formes"] == {
         label(LegalForm, "contrat-de-reciprocite"): 1,
         label(LegalForm, "pole-metropolitain"): 1,
@@ -57,40 +66,90 @@ def test_every_table_equals_the_hand_counts_of_the_published_records(client, cat
         TerritoryKind.CC.label: 1,
         TerritoryKind.CA.label: 1,
         TerritoryKind.PETR.label: 1,
+        "Aucun partenaire renseigné": 1,
     }
     assert found["statuts"] == {
         Cooperation.Status.ACTIVE.label: 2,
         Cooperation.Status.ENDED.label: 1,
         Cooperation.Status.PROJECT.label: 1,
     }
-    assert "connu" in notes(response)["statuts"]
     assert found["facteurs"] == {
         label(SuccessFactor, "gouvernance"): 2,
         label(SuccessFactor, "vision"): 1,
         label(SuccessFactor, "financements"): 1,
+        "Non renseigné": 1,
     }
-    assert found["plus_values"] == {"Enjeux d'échelles": 1, "Mutualisation": 1}
+    assert found["plus_values"] == {
+        "Enjeux d'échelles": 1,
+        "Mutualisation": 1,
+        "Non renseignée": 2,
+    }
 
 
-def test_unknown_status_and_missing_legal_form_are_stated(client, catalogue):
+def test_categories_are_sorted_by_count_then_name(client, catalogue):
+    found = tables(client.get(URL))
+    for key in ("formes", "thematiques", "metropoles", "natures", "statuts", "facteurs"):
+        rows = [(label, count) for label, count in found[key].items() if "renseign" not in label]
+        assert rows
+        assert rows == sorted(rows, key=lambda row: (-row[1], fold(row[0]))), key
+    assert list(found["formes"]) == sorted(found["formes"], key=fold)
+    assert list(found["thematiques"])[0] == label(Theme, "mobilites-transports")
+
+
+def test_unknown_values_are_their_own_last_bar(client, catalogue):
     Cooperation.objects.filter(pk=catalogue.carpool.pk).update(status="", legal_form=None)
     response = client.get(URL)
     found = tables(response)
-    assert notes(response)["statuts"] == "Statut inconnu : 1 coopération."
+    assert list(found["statuts"].items())[-1] == ("Non renseigné", 1)
     assert Cooperation.Status.PROJECT.label not in found["statuts"]
-    assert list(found["formes"])[-1] == "Forme non renseignée"
-    assert found["formes"]["Forme non renseignée"] == 1
+    assert list(found["formes"].items())[-1] == ("Non renseignée", 1)
+    html = response.content.decode()
+    forms = html.split('id="stat-formes-titre"')[1].split("</svg>")[0]
+    # Drawn in grey after the others, with its label.
+    assert forms.count('fill="#666666"') == 1
+    assert forms.index("Non renseignée") > forms.index(label(LegalForm, "entente"))
+    assert "Statut inconnu" not in html
+
+
+def test_unknown_values_are_counted_in_the_csv(client, catalogue):
+    response = client.get(URL, {"tableau": "annees", "format": "csv"})
+    assert response.status_code == 200
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    assert lines[1] == ["2012", "1"]
+    assert ["2013", "0"] in lines
+    assert lines[-1] == ["Date non renseignée", "1"]
+
+
+def test_every_chart_shares_one_scale(client, catalogue):
+    response = client.get(URL)
+    assert response.status_code == 200
+    charts = response.context["tables"]
+    assert response.context["largest"] == 2
+    widths = {(bar["count"], bar["width"]) for table in charts for bar in table.bars}
+    # One count, one length, whichever chart draws it; the largest count the longest bar.
+    assert widths == {(0, 0), (1, BAR_LENGTH // 2), (2, BAR_LENGTH)}
+
+
+def test_charts_have_their_own_size_and_their_table_folded_under_them(client, catalogue):
+    html = client.get(URL).content.decode()
+    chart = html.split('id="stat-thematiques"')[1].split("</section>")[0]
+    svg = chart.split("<svg")[1].split(">")[0]
+    assert f'width="{CHART_WIDTH}"' in svg
+    assert 'height="' in svg and "100%" not in svg
+    details = chart.split("<details")[1].split("</details>")[0]
+    assert "<summary" in details and "Tableau des chiffres" in details
+    assert "<table>" in details
+    assert chart.index("</svg>") < chart.index("<details")
 
 
 def test_tables_follow_the_list_filters(client, catalogue):
     response = client.get(URL, {"metropole": "242900314"})
     found = tables(response)
     assert response.context["total"] == 2
-    assert found["annees"] == {"2012": 1, "2016": 1}
-    assert "Toutes les coopérations de la sélection ont une date" in notes(response)["annees"]
+    assert found["annees"] == {"2012": 1, "2013": 0, "2014": 0, "2015": 0, "2016": 1}
     assert found["metropoles"] == {"Brest Métropole": 2, "Nantes Métropole": 1}
     assert found["statuts"] == {Cooperation.Status.ACTIVE.label: 2}
-    assert found["plus_values"] == {"Enjeux d'échelles": 1}
+    assert found["plus_values"] == {"Enjeux d'échelles": 1, "Non renseignée": 1}
     assert "Brest Métropole" in response.context["page_heading"]
 
 

@@ -353,3 +353,22 @@ def test_the_applications_modules_import_without_a_cycle():
 def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_only_the_url_configuration_imports_the_views():
+    """The API, the feeds and the statistics take their selection from the `listing` package,
+    not through a list view: no module imports `cooperations.views`, at load or inside a
+    function, but the URL configuration."""
+    importers = []
+    for path in application_modules():
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                names = [alias.name for alias in node.names]
+                # `from .views import …`, `from . import views` and their absolute forms.
+                module = node.module or ""
+                if module.removeprefix("cooperations.") == "views" or (
+                    module in ("", "cooperations") and "views" in names
+                ):
+                    importers.append(module_name(path))
+    assert sorted(set(importers)) == ["cooperations.urls"]

@@ -78,9 +78,13 @@ SAMPLE_PAGES = {
     "site_map": "/plan-du-site/",
     "not_found": "/cooperations/retiree-du-catalogue/",
 }
-# Variants whose markup differs from their kind's page: a comparison refused, a filtered
-# statistics page.
-OTHER_PAGES = ["/comparer/?c=brest-iroise&c=brouillon", "/statistiques/?metropole=242900314"]
+# Variants whose markup differs from their kind's page: a comparison refused, one of the wrong
+# size, a filtered statistics page.
+OTHER_PAGES = [
+    "/comparer/?c=brest-iroise&c=brouillon",
+    "/comparer/?c=brest-iroise&retour=%2Fcooperations%2F",
+    "/statistiques/?metropole=242900314",
+]
 
 
 def test_the_sample_of_the_statement_is_what_axe_visits():
@@ -312,6 +316,27 @@ def test_visitor_compares_two_results_without_javascript(site, browser):
         "Contrat de réciprocité Brest – Iroise",
         "Entente touristique de l'estuaire",
     ]
+    context.close()
+
+
+def test_visitor_who_chose_one_to_compare_goes_back_to_the_list_and_completes_it(site, browser):
+    """One record ticked: the rule is stated, the list is one link away with the record still
+    ticked, and a second one makes the comparison."""
+    base, _ = site
+    context = browser.new_context(java_script_enabled=False, locale="fr-FR")
+    page = context.new_page()
+    page.goto(f"{base}/cooperations/?metropole=242900314")
+    page.locator('label[for="comparer-brest-iroise"]').click()
+    page.get_by_role("button", name="Comparer la sélection").click()
+    page.wait_for_url("**/comparer/**")
+    assert "une seule a été choisie" in page.locator(".fr-alert").inner_text()
+    page.get_by_role("link", name="Revenir à la liste").click()
+    page.wait_for_url("**/cooperations/?metropole=242900314&c=brest-iroise")
+    assert page.get_by_label("Comparer Contrat de réciprocité Brest – Iroise").is_checked()
+    page.locator('label[for="comparer-pole-loire-bretagne"]').click()
+    page.get_by_role("button", name="Comparer la sélection").click()
+    page.wait_for_url("**/comparer/**")
+    assert page.locator("h1").inner_text() == "Comparer 2 coopérations"
     context.close()
 
 
