@@ -26,7 +26,7 @@ from django.views import View
 from catalogue.accessibility import SAMPLE as ACCESSIBILITY_SAMPLE
 from catalogue.accessibility import self_assessment
 
-from . import api, comparison, exports, facet_index, listing, network, search
+from . import api, comparison, exports, facet_index, listing, matches, network, search
 from . import my_territory as my_territory_service
 from .caching import published_rows
 from .feeds import feed_query
@@ -253,6 +253,12 @@ class CatalogueList(View):
             "page_range": paginator.get_elided_page_range(page.number, on_each_side=2),
             "paginator": paginator,
             "cooperations": page.object_list,
+            # Where the search matched on each row shown (four queries, only when searching).
+            "matches": (
+                matches.page_matches(page.object_list, filterset.valid_data["q"])
+                if chosen.searching
+                else {}
+            ),
             "sort": chosen.sort,
             "sorts": [
                 (key, label, links(tri=key, page=None))
