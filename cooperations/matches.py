@@ -1,6 +1,7 @@
 """Where a search matched: the extract a result row shows under its summary.
 
-A row found by a search shows about twenty words of the field where the query's words occur,
+A row found by a search shows its name and summary with the query's words marked and, when
+another field holds more of them than the summary shown, about twenty words of that field,
 those words marked, and the field's name (« dans : Plus-value « Filières » »). The words are
 matched as the search matches them (`search.query_terms`: the stems of the query and of its word
 families, each the start of a stem of the text), so the extract shows why the record was found.
@@ -36,10 +37,11 @@ Segments = tuple[tuple[str, bool], ...]
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """What a row shows of a search: its name with the matched words marked (or None when they
-    are not in the name), and an extract with its field (or none)."""
+    """What a row shows of a search: its name and the summary it shows with the matched words
+    marked (each None when they hold none), and an extract with its field (or none)."""
 
     name: Segments | None
+    summary: Segments | None
     field: str
     extract: Segments
 
@@ -104,19 +106,31 @@ def extract(text: str, terms: list[list[str]]) -> tuple[int, Segments]:
     return len({term for _start, _end, term in marks}), pieces
 
 
-def best_match(name: str, fields: list[tuple[str, str]], terms: list[list[str]]) -> Match | None:
-    """The row's match: its marked name, and the extract of the field (label, text) holding the
-    most distinct query words (the first of them on a tie); None when nothing is marked."""
-    name_marks = marked_words(name, terms)
-    marked_name = segments(name, name_marks, 0, len(name)) if name_marks else None
-    best_count, best_field, best_extract = 0, "", ()
+def _marked(text: str, terms: list[list[str]]) -> tuple[int, Segments | None]:
+    """How many distinct query words `text` holds, and the whole text cut into pieces."""
+    marks = marked_words(text, terms)
+    if not marks:
+        return 0, None
+    return len({term for _start, _end, term in marks}), segments(text, marks, 0, len(text))
+
+
+def best_match(
+    name: str, summary: str, fields: list[tuple[str, str]], terms: list[list[str]]
+) -> Match | None:
+    """The row's match: its name and `summary` (the part of the summary the row shows) marked,
+    and the extract of the field (label, text) holding the most distinct query words (the first
+    of them on a tie) when it holds more than the summary shown, which is not repeated; None
+    when nothing is marked."""
+    _count, marked_name = _marked(name, terms)
+    best_count, marked_summary = _marked(summary, terms)
+    best_field, best_extract = "", ()
     for label, text in fields:
         count, pieces = extract(text or "", terms)
         if count > best_count:
             best_count, best_field, best_extract = count, label, pieces
-    if marked_name is None and not best_extract:
+    if marked_name is None and marked_summary is None and not best_extract:
         return None
-    return Match(name=marked_name, field=best_field, extract=best_extract)
+    return Match(name=marked_name, summary=marked_summary, field=best_field, extract=best_extract)
 
 
 def page_matches(rows, query: str) -> dict[int, Match]:
@@ -151,7 +165,7 @@ def page_matches(rows, query: str) -> dict[int, Match]:
         fields[pk].append((f"Plus-value « {labels[code]} »", text))
     found = {}
     for row in rows:
-        match = best_match(row.name, fields[row.pk], terms)
+        match = best_match(row.name, row.summary, fields[row.pk], terms)
         if match is not None:
             found[row.pk] = match
     return found

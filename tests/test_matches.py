@@ -52,20 +52,37 @@ def test_the_field_holding_most_query_words_is_chosen_first_on_a_tie():
         ("Description", "Les cantines et la restauration collective."),
         ("Gouvernance", "La restauration des cantines."),
     ]
-    match = best_match("Pacte alimentaire", fields, terms("cantines restauration"))
+    match = best_match("Pacte", "", fields, terms("cantines restauration"))
     assert match.field == "Description"
     assert match.name is None
 
 
 def test_a_name_match_is_marked_in_the_name():
-    match = best_match("Pacte des cantines", [], terms("cantine"))
+    match = best_match("Pacte des cantines", "", [], terms("cantine"))
     assert marked(match.name) == ["cantines"]
     assert match.extract == ()
 
 
+def test_the_summary_shown_is_marked_and_not_repeated_as_an_extract():
+    summary = "Les cantines de Brest…"
+    fields = [("Résumé", "Les cantines de Brest et de Morlaix."), ("Description", "Les cantines.")]
+    match = best_match("Pacte", summary, fields, terms("cantine"))
+    assert marked(match.summary) == ["cantines"]
+    assert match.extract == ()
+    # A field holding more of the query's words than the summary shown still gets its extract.
+    match = best_match("Pacte", summary, fields[1:], terms("cantine Morlaix"))
+    assert match.extract == ()
+    fields.append(("Gouvernance", "Les cantines de Morlaix."))
+    match = best_match("Pacte", summary, fields, terms("cantine Morlaix"))
+    assert match.field == "Résumé"
+    assert marked(match.extract) == ["cantines", "Morlaix"]
+
+
 @pytest.fixture
 def school_meals(db, factor):
-    cooperation = make_cooperation("Pacte de Brest", slug="pacte-brest", summary="Un pacte.")
+    cooperation = make_cooperation(
+        "Pacte de Brest", slug="pacte-brest", summary="Un pacte pour les cantines."
+    )
     CooperationFactor.objects.create(
         cooperation=cooperation,
         factor=factor,
@@ -84,15 +101,19 @@ def result_row(content: str, slug: str) -> str:
 
 
 def test_a_result_row_shows_the_extract_with_its_field_and_marked_word(client, school_meals):
-    response = client.get("/cooperations/", {"q": "cantine"})
+    # The factor text holds both words, the summary one.
+    response = client.get("/cooperations/", {"q": "cantine locale"})
     assert response.status_code == 200
     row = result_row(response.content.decode(), "pacte-brest")
     assert "dans\u00a0: Facteur «\u00a0La mise en place d&#39;espaces de gouvernance" in row
-    assert "<mark>cantines</mark>" in row
+    assert "<mark>cantines</mark> approvisionnées" in row
+    # The summary the row shows has its own marks, and is not repeated as the extract.
+    assert "Un pacte pour les <mark>cantines</mark>." in row
+    assert row.count("dans\u00a0:") == 1
 
 
 def test_html_in_a_record_text_stays_escaped_in_the_extract(client, school_meals):
-    content = client.get("/cooperations/", {"q": "cantine"}).content.decode()
+    content = client.get("/cooperations/", {"q": "cantine locale"}).content.decode()
     row = result_row(content, "pacte-brest")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in row
     assert "<script>alert" not in content
@@ -101,14 +122,16 @@ def test_html_in_a_record_text_stays_escaped_in_the_extract(client, school_meals
 def test_each_query_shows_its_own_extract_of_the_same_row(client, school_meals):
     """The extract is part of the row's fragment key: a row kept for one query is not served
     for another."""
-    first = result_row(client.get("/cooperations/?q=cantine").content.decode(), "pacte-brest")
+    first = result_row(
+        client.get("/cooperations/?q=cantine+locale").content.decode(), "pacte-brest"
+    )
     second = result_row(
         client.get("/cooperations/?q=restauration+collective").content.decode(), "pacte-brest"
     )
-    assert "<mark>cantines</mark>" in first
+    assert "<mark>cantines</mark> approvisionnées <mark>localement</mark>" in first
     assert "dans\u00a0: Plus-value «\u00a0Filières\u00a0»" in second
     assert "<mark>restauration</mark>" in second
-    assert "<mark>cantines</mark>" not in second
+    assert "approvisionnées" not in second
 
 
 def test_a_list_without_search_shows_no_extract(client, school_meals):
