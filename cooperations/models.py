@@ -641,6 +641,29 @@ class Participation(models.Model):
             )
 
 
+class CooperationSlugAlias(models.Model):
+    """A former address identifier of a cooperation (its slug before the catalogue made slugs
+    with fold's letters: « …-cur-et-coteaux-… »): the record page answers it with a permanent
+    redirect, so that links and bookmarks made before keep working."""
+
+    slug = models.SlugField("ancien identifiant d'URL", max_length=200)
+    cooperation = models.ForeignKey(
+        Cooperation, on_delete=models.CASCADE, related_name="former_slugs"
+    )
+
+    class Meta:
+        verbose_name = "ancien identifiant d'URL"
+        verbose_name_plural = "anciens identifiants d'URL"
+        constraints = [
+            # One former address leads to one record; its index serves the record page's
+            # lookup of an address that no record has (views.cooperation_detail).
+            models.UniqueConstraint(fields=["slug"], name="cooperationslugalias_unique_slug"),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
 # The heading of each role's territories, in the order pages and feeds list them.
 ROLE_HEADINGS = {
     Participation.Role.METROPOLE: "Métropoles",
