@@ -215,6 +215,8 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "corsheaders",
+    "django_tasks",
+    "django_tasks_db",
     "cooperations",
 ]
 
@@ -433,6 +435,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_UPLOAD_SIZE + 1024 * 1024
 # Seconds an import waits for another one to finish before it is refused (PostgreSQL; on SQLite
 # the connection's timeout applies). Imports are serialised: cooperations/concurrency.py.
 IMPORT_LOCK_WAIT_SECONDS = env_int("IMPORT_LOCK_WAIT_SECONDS", 10)
+# Background imports (cooperations/import_jobs.py): a confirmed import of more rows than this is
+# queued for the task worker (`manage.py db_worker`) and its page shows the progress; smaller
+# ones run in the request, as before.
+IMPORT_BACKGROUND_ROWS = env_int("IMPORT_BACKGROUND_ROWS", 300)
+# A running import that reported no progress for this many minutes is shown as failed: its
+# worker died (its transaction was rolled back by the database, so nothing was written).
+IMPORT_JOB_STALE_MINUTES = env_int("IMPORT_JOB_STALE_MINUTES", 10)
+# django-tasks with its database backend: the queue is a table of the catalogue's own database,
+# so a worker needs nothing but the database (no Redis, no broker), on SQLite as on PostgreSQL.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # A published record not verified for this many months is listed « À vérifier » in the admin.
 VERIFICATION_MAX_AGE_MONTHS = env_int("VERIFICATION_MAX_AGE_MONTHS", 12)
 
