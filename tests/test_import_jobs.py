@@ -177,11 +177,12 @@ def test_the_progress_json_says_step_rows_percent_and_time_left(editor_client, q
     assert state["etape"] == "write" and state["etape_libelle"] == "Écriture des fiches"
     assert (state["etape_numero"], state["etapes"]) == (3, 4)
     assert (state["lignes_faites"], state["lignes_etape"]) == (5000, 10000)
-    # Read and check done (5 + 25), half of the writing (50 / 2).
-    assert state["pourcentage"] == 55
-    assert 20 <= state["secondes_restantes"] <= 30
+    # Read and check done (12 + 10), half of the writing (27 / 2).
+    assert state["pourcentage"] == 35
+    # 30 s for 35 %: about 56 s for the other 65 %.
+    assert 50 <= state["secondes_restantes"] <= 60
     page = editor_client.get(job_url(queued)).content.decode()
-    assert 'value="55"' in page and "5000 lignes sur 10000" in page
+    assert 'value="35"' in page and "5000 lignes sur 10000" in page
     assert "Étape 3 sur 4" in page
 
 
@@ -283,7 +284,7 @@ def test_progress_is_seen_while_the_import_transaction_is_open(editor):
             # Read as the web process would, while the import's transaction is still open.
             status = import_jobs.job_status(ImportJob.objects.get(pk=job.pk))
             assert (status.step, status.done, status.total) == ("check", 400, 1000)
-            assert status.percent == 5 + 10
+            assert status.percent == 12 + 4  # reading done, 40 % of the checking
     finally:
         recorder.close()
     status = import_jobs.job_status(ImportJob.objects.get(pk=job.pk))
