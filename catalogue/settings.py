@@ -89,7 +89,14 @@ def database_config(url: str | None) -> dict:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": BASE_DIR / "db.sqlite3",
             # Serialised writes without "database is locked" errors under the dev server.
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            # WAL: readers never wait for the writer. In the default rollback journal a large
+            # write (an import) locks readers out until it commits, as soon as it no longer
+            # fits in SQLite's page cache: every page, the import's progress page included.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL",
+            },
         }
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:

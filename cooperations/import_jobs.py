@@ -136,7 +136,7 @@ def run_job(job_id: int) -> None:
             message, errors = UNEXPECTED, 0
         _finish(job_id, State.FAILED, error_message=message, errors=errors)
     finally:
-        recorder.close()
+        recorder.discard()
 
 
 def _run(job: ImportJob, recorder: "ProgressRecorder") -> None:
@@ -264,6 +264,12 @@ class ProgressRecorder:
             self.connection.close()
             self.connection = None
 
+    def discard(self) -> None:
+        """Once the job's end is committed: the SQLite file has nothing more to say."""
+        self.close()
+        with contextlib.suppress(OSError):
+            os.remove(self.path)
+
 
 def progress_path(job: ImportJob) -> str:
     """The SQLite progress file of a job, named after the database and the job (two catalogues
@@ -297,6 +303,15 @@ class JobStatus:
     @property
     def step_label(self) -> str:
         return Step(self.step).label if self.step else ""
+
+    @property
+    def duration(self) -> str:
+        """« 1 min 06 s », from the start to the end (or to now)."""
+        job = self.job
+        if job.started_at is None:
+            return ""
+        seconds = round(((job.finished_at or timezone.now()) - job.started_at).total_seconds())
+        return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
     @property
     def step_number(self) -> int:

@@ -2,6 +2,7 @@
 its page and its etat.json (cooperations/import_jobs.py)."""
 
 import datetime
+import os
 import re
 
 import pytest
@@ -285,7 +286,11 @@ def test_progress_is_seen_while_the_import_transaction_is_open(editor):
             status = import_jobs.job_status(ImportJob.objects.get(pk=job.pk))
             assert (status.step, status.done, status.total) == ("check", 400, 1000)
             assert status.percent == 12 + 4  # reading done, 40 % of the checking
-    finally:
+            # The import fails: its transaction is rolled back, not the progress recorded.
+            transaction.set_rollback(True)
         recorder.close()
-    status = import_jobs.job_status(ImportJob.objects.get(pk=job.pk))
-    assert (status.step, status.done) == ("check", 400)
+        status = import_jobs.job_status(ImportJob.objects.get(pk=job.pk))
+        assert (status.step, status.done) == ("check", 400)
+    finally:
+        recorder.discard()
+    assert not os.path.exists(recorder.path)
