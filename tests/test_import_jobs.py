@@ -17,7 +17,7 @@ from django_tasks_db.models import DBTaskResult
 
 from cooperations import import_jobs
 from cooperations.importing import writing
-from cooperations.models import Cooperation, ImportJob, Territory
+from cooperations.models import Cooperation, ImportJob, Territory, Theme
 from cooperations.services import EDITORS
 
 from .test_admin_import import CHANGELIST, confirm, make_staff, upload
@@ -202,8 +202,8 @@ def test_another_staff_member_cannot_see_the_job_but_a_superuser_can(client, que
 def test_a_file_that_no_longer_passes_fails_in_french_with_nothing_written(
     run_worker, editor_client, queued
 ):
-    # Between preview and run, a partner named by the file leaves the register.
-    Territory.objects.filter(code="242900074").delete()
+    # Between preview and run, a theme named by the file's first row leaves the vocabulary.
+    Theme.objects.filter(label="Mobilités et transports").delete()
     before = table_counts()
     run_worker()
     job = ImportJob.objects.get()
@@ -211,7 +211,8 @@ def test_a_file_that_no_longer_passes_fails_in_french_with_nothing_written(
     assert job.error_message.startswith(
         "Rien n'a été importé : le fichier ne passe plus les vérifications. Ligne 2"
     )
-    assert job.errors == 2
+    assert "Thématique inconnue" in job.error_message
+    assert job.errors == 1
     after = table_counts()
     assert after == before
     html = editor_client.get(job_url(job)).content.decode()
@@ -255,6 +256,17 @@ def test_a_job_whose_worker_died_is_shown_failed(run_worker, editor_client, queu
     # A late worker does not run it again.
     run_worker()
     assert Cooperation.objects.count() == 0
+
+
+def test_a_job_no_worker_has_taken_says_to_start_one(editor_client, queued):
+    assert editor_client.get(state_url(queued)).json()["avertissement"] == ""
+    ImportJob.objects.filter(pk=queued.pk).update(
+        created_at=timezone.now() - datetime.timedelta(minutes=2)
+    )
+    state = editor_client.get(state_url(queued)).json()
+    assert state["etat"] == "queued" and state["termine"] is False
+    assert "python manage.py db_worker" in state["avertissement"]
+    assert "python manage.py db_worker" in editor_client.get(job_url(queued)).content.decode()
 
 
 def test_an_author_without_the_import_permission_any_more_gets_nothing_imported(run_worker, queued):

@@ -16,7 +16,8 @@ document.addEventListener("DOMContentLoaded", function () {
     bar.textContent = state.pourcentage + " %";
     var line = state.pourcentage + " % — ";
     line += state.lignes_etape
-      ? number(state.lignes_faites) + " ligne(s) sur " + number(state.lignes_etape)
+      ? number(state.lignes_faites) + (state.lignes_faites > 1 ? " lignes" : " ligne") +
+        " sur " + number(state.lignes_etape)
       : state.libelle;
     if (state.secondes_restantes) line += ", environ " + state.secondes_restantes + " s restantes";
     text.textContent = line + ".";
