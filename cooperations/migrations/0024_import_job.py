@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cooperations', '0022_search_stems'),
+        ('cooperations', '0023_cooperation_slug_alias'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
