@@ -5,7 +5,8 @@ Why a script and not a Makefile: `make`, `uv` or a virtual environment may be mi
 newcomer's machine, while `python3` is always there. The script creates `.venv`, installs the
 locked dependencies (hash-checked) once per lock change, then delegates to `manage.py` or pytest.
 
-    python3 dev.py start    # demo catalogue on http://127.0.0.1:8000 (SQLite by default, DEBUG off)
+    python3 dev.py start    # demo catalogue on http://127.0.0.1:8000 (SQLite, DEBUG off),
+                            # with the task worker of the background imports beside it
     python3 dev.py test     # test suite (SQLite, or PostgreSQL when DATABASE_URL says so)
     python3 dev.py manage COMMAND …  # a management command, with the development defaults
     python3 dev.py install  # dependencies only (used by CI)
@@ -14,6 +15,7 @@ locked dependencies (hash-checked) once per lock change, then delegates to `mana
 import hashlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import venv
@@ -97,7 +99,18 @@ def start(extra: list[str]) -> None:
     manage("setup_catalogue", "--demo-account", "admin", env=env)
     # With DEBUG off the pages name static files by their hashes, read from the manifest.
     manage("collectstatic", "--no-input", "--verbosity", "0", env=env)
-    manage("runserver", address, env=env)
+    # The worker of the background imports (django-tasks' database backend), stopped with the
+    # server whichever way it ends: Ctrl+C, the server's exit, or this script being killed.
+    worker = subprocess.Popen([str(PYTHON), str(ROOT / "manage.py"), "db_worker"], env=env)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        manage("runserver", address, env=env)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 def test(extra: list[str]) -> int:

@@ -90,7 +90,14 @@ def database_config(url: str | None) -> dict:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": BASE_DIR / "db.sqlite3",
             # Serialised writes without "database is locked" errors under the dev server.
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            # WAL: readers never wait for the writer. In the default rollback journal a large
+            # write (an import) locks readers out until it commits, as soon as it no longer
+            # fits in SQLite's page cache: every page, the import's progress page included.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL",
+            },
         }
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
@@ -224,6 +231,8 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "corsheaders",
+    "django_tasks",
+    "django_tasks_db",
     "cooperations",
 ]
 
@@ -446,6 +455,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_UPLOAD_SIZE + 1024 * 1024
 # Seconds an import waits for another one to finish before it is refused (PostgreSQL; on SQLite
 # the connection's timeout applies). Imports are serialised: cooperations/concurrency.py.
 IMPORT_LOCK_WAIT_SECONDS = env_int("IMPORT_LOCK_WAIT_SECONDS", 10)
+# Background imports (cooperations/import_jobs.py): a confirmed import of more rows than this is
+# queued for the task worker (`manage.py db_worker`) and its page shows the progress; smaller
+# ones run in the request, as before.
+IMPORT_BACKGROUND_ROWS = env_int("IMPORT_BACKGROUND_ROWS", 300)
+# A running import that reported no progress for this many minutes is shown as failed: its
+# worker died (its transaction was rolled back by the database, so nothing was written).
+IMPORT_JOB_STALE_MINUTES = env_int("IMPORT_JOB_STALE_MINUTES", 10)
+# django-tasks with its database backend: the queue is a table of the catalogue's own database,
+# so a worker needs nothing but the database (no Redis, no broker), on SQLite as on PostgreSQL.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # A published record not verified for this many months is listed « À vérifier » in the admin.
 VERIFICATION_MAX_AGE_MONTHS = env_int("VERIFICATION_MAX_AGE_MONTHS", 12)
 

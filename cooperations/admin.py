@@ -30,6 +30,7 @@ from .models import (
     Cooperation,
     CooperationFactor,
     CooperationPlusValue,
+    CooperationSlugAlias,
     LegalForm,
     Participation,
     ReferenceEdit,
@@ -115,6 +116,21 @@ class CooperationPlusValueInline(admin.StackedInline):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     extra = 0
     fields = ["plus_value", "text", "source_url"]
+
+
+class SlugAliasInline(admin.TabularInline):
+    """The record's former addresses, which redirect to it: shown, written only by migrations
+    (0023), so that no former address is lost by an edit."""
+
+    model = CooperationSlugAlias
+    verbose_name_plural = "anciennes adresses (redirigées vers la fiche)"
+    extra = 0
+    fields = ["slug"]
+    readonly_fields = ["slug"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class SourceInline(admin.TabularInline):
@@ -287,6 +303,7 @@ class CooperationAdmin(
         CooperationFactorInline,
         CooperationPlusValueInline,
         SourceInline,
+        SlugAliasInline,
     ]
     # Refuses to save over a version saved or imported since the form was opened.
     form = CooperationForm

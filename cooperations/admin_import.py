@@ -15,7 +15,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.http import HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
@@ -25,9 +26,10 @@ from import_export.results import Result
 
 from .admin_checks import ValidSelectionMixin
 from .concurrency import ImportBusy
-from .importing import NOT_CREATABLE_KINDS, STALE_PREVIEW, Taught, teach_names
+from .import_jobs import job_status, queue_import, refusal_message, visible_job
+from .importing import NOT_CREATABLE_KINDS, Taught, teach_names
 from .inventory import ParseError
-from .models import Territory, TerritoryAlias
+from .models import ImportJob, Territory, TerritoryAlias
 from .resources import EXPORT_FORMATS, CooperationResource, SpreadsheetImport, template_workbook
 
 
@@ -62,6 +64,10 @@ class InventoryImportForm(ImportForm):
 class InventoryConfirmForm(ConfirmImportForm):
     # What the preview showed, as ImportPlan.digest: the confirmation applies that or nothing.
     plan_digest = forms.CharField(widget=forms.HiddenInput(), max_length=64)
+    # The preview's number of rows: above IMPORT_BACKGROUND_ROWS the confirmation is queued.
+    # A tampered count only moves the import between the request and the worker; the digest
+    # still decides what is written.
+    row_count = forms.IntegerField(widget=forms.HiddenInput(), min_value=0, required=False)
 
 
 class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
@@ -95,6 +101,16 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
                 self.admin_site.admin_view(self.learn_view),
                 name="{}_{}_import_learn".format(*info),
             ),
+            path(
+                "import/suivi/<int:job_id>/",
+                self.admin_site.admin_view(self.import_job_view),
+                name="{}_{}_import_job".format(*info),
+            ),
+            path(
+                "import/suivi/<int:job_id>/etat.json",
+                self.admin_site.admin_view(self.import_job_state_view),
+                name="{}_{}_import_job_state".format(*info),
+            ),
             *urls,
         ]
 
@@ -120,6 +136,14 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
         return context
 
     def process_import(self, request, **kwargs):
+        if request.method == "POST" and self.has_import_permission(request):
+            confirm_form = self.create_confirm_form(request)
+            if (
+                confirm_form.is_valid()
+                and (confirm_form.cleaned_data.get("row_count") or 0)
+                > settings.IMPORT_BACKGROUND_ROWS
+            ):
+                return self.queue_import(request, confirm_form)
         try:
             return super().process_import(request, **kwargs)
         except FileNotFoundError:
@@ -133,7 +157,60 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
         initial = super().get_confirm_form_initial(request, import_form)
         if import_form is not None:
             initial["plan_digest"] = getattr(request, "inventory_plan_digest", "")
+            initial["row_count"] = getattr(request, "inventory_plan_rows", 0)
         return initial
+
+    def queue_import(self, request, confirm_form):
+        """Hand the confirmed file to the task worker and show its progress page at once."""
+        storage = self.get_tmp_storage_class()(
+            name=confirm_form.cleaned_data["import_file_name"],
+            read_mode="rb",
+            **self.get_tmp_storage_class_kwargs(),
+        )
+        try:
+            data = storage.read()
+            storage.remove()
+        except OSError:
+            messages.error(request, "Fichier expiré : envoyez-le de nouveau.")
+            return HttpResponseRedirect(
+                reverse("admin:{}_{}_import".format(*self.get_model_info()))
+            )
+        job = queue_import(
+            request.user,
+            os.path.basename(confirm_form.cleaned_data.get("original_file_name") or "inventaire"),
+            data,
+            confirm_form.cleaned_data["plan_digest"],
+            confirm_form.cleaned_data["row_count"],
+        )
+        return HttpResponseRedirect(
+            reverse("admin:{}_{}_import_job".format(*self.get_model_info()), args=[job.pk])
+        )
+
+    def _visible_job(self, request, job_id):
+        # Someone else's job is not found rather than forbidden: its existence says nothing.
+        job = visible_job(request.user, job_id)
+        if job is None:
+            raise Http404("Import introuvable.")
+        return job
+
+    def import_job_view(self, request, job_id):
+        """A background import's page: the progress bar while it runs (updated by
+        js/import-job.js from etat.json, or by reloading the page), then its result."""
+        status = job_status(self._visible_job(request, job_id))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import en arrière-plan",
+            "opts": self.model._meta,
+            "status": status,
+            "job": status.job,
+            "steps": list(ImportJob.Step),
+            "step_number": status.step_number,
+        }
+        return TemplateResponse(request, "admin/cooperations/cooperation/import_job.html", context)
+
+    def import_job_state_view(self, request, job_id):
+        # admin_view already marks it never cached: every poll reads the job afresh.
+        return JsonResponse(job_status(self._visible_job(request, job_id)).as_json())
 
     def get_import_data_kwargs(self, **kwargs):
         form = kwargs.get("form")
@@ -223,19 +300,7 @@ class InventoryImportExportMixin(ImportMixin, ExportActionMixin):
         if plan is not None and not plan.is_valid:
             # The database changed between preview and confirmation (a territory or a
             # vocabulary value was deleted): the re-check refused the file, nothing was written.
-            # The file's own errors first: they say what to fix, the stale preview only why.
-            errors = [
-                *(str(error) for error in plan.row_errors),
-                *(message for message in plan.file_errors if message != STALE_PREVIEW),
-            ] or [STALE_PREVIEW]
-            if errors == [STALE_PREVIEW]:
-                messages.error(request, STALE_PREVIEW)
-            else:
-                messages.error(
-                    request,
-                    "Rien n'a été importé : le fichier ne passe plus les vérifications. "
-                    + " ".join(errors[:5]),
-                )
+            messages.error(request, refusal_message(plan))
             return HttpResponseRedirect(
                 reverse("admin:{}_{}_import".format(*self.get_model_info()))
             )

@@ -23,9 +23,9 @@ import io
 from pathlib import Path
 
 from django.conf import settings
-from django.utils.text import slugify
 
 from .inventory import ParseError
+from .text import slug
 from .vocabularies import FACTOR_CODES, PLUS_VALUE_CODES
 
 DEMO_PATH = Path(settings.BASE_DIR) / "fixtures" / "demo-cooperations.csv"
@@ -113,7 +113,7 @@ def convert_documented(documented: str, supplementary: str = "", factors: str = 
     for row in rows:
         cells = illustrations.get(row["nom"], {})
         writer.writerow(
-            [slugify(row["nom"])[:200], *(row[key] for key in SOURCE_COLUMNS),
+            [slug(row["nom"]), *(row[key] for key in SOURCE_COLUMNS),
              "Ajout ultérieur", "oui", *(cells.get(header, "") for header in ILLUSTRATION_HEADERS)]
         )  # fmt: skip
     return buffer.getvalue().encode("utf-8-sig")

@@ -641,6 +641,29 @@ class Participation(models.Model):
             )
 
 
+class CooperationSlugAlias(models.Model):
+    """A former address identifier of a cooperation (its slug before the catalogue made slugs
+    with fold's letters: « …-cur-et-coteaux-… »): the record page answers it with a permanent
+    redirect, so that links and bookmarks made before keep working."""
+
+    slug = models.SlugField("ancien identifiant d'URL", max_length=200)
+    cooperation = models.ForeignKey(
+        Cooperation, on_delete=models.CASCADE, related_name="former_slugs"
+    )
+
+    class Meta:
+        verbose_name = "ancien identifiant d'URL"
+        verbose_name_plural = "anciens identifiants d'URL"
+        constraints = [
+            # One former address leads to one record; its index serves the record page's
+            # lookup of an address that no record has (views.cooperation_detail).
+            models.UniqueConstraint(fields=["slug"], name="cooperationslugalias_unique_slug"),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
 # The heading of each role's territories, in the order pages and feeds list them.
 ROLE_HEADINGS = {
     Participation.Role.METROPOLE: "Métropoles",
@@ -857,3 +880,69 @@ class ReferenceEdit(models.Model):
     @classmethod
     def record(cls, subject: str) -> "ReferenceEdit":
         return cls.objects.create(subject=subject[:300])
+
+
+class ImportJob(models.Model):
+    """A confirmed inventory import run by the task worker (cooperations/import_jobs.py): the
+    file as sent, the preview's digest it must match, its progress and its result. The file is
+    kept in the database, not in a temporary folder, so that any worker of any server reads it;
+    it is emptied once the job ends."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "En attente"
+        RUNNING = "running", "En cours"
+        SUCCEEDED = "succeeded", "Terminé"
+        FAILED = "failed", "Échoué"
+
+    class Step(models.TextChoices):
+        READ = "read", "Lecture du fichier"
+        CHECK = "check", "Vérification des lignes"
+        WRITE = "write", "Écriture des fiches"
+        INDEX = "index", "Historique et textes de recherche"
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="import_jobs",
+        verbose_name="lancé par",
+    )
+    file_name = models.CharField("fichier", max_length=255)
+    data = models.BinaryField("contenu du fichier", blank=True)
+    plan_digest = models.CharField("empreinte de l'aperçu", max_length=64)
+    task_id = models.CharField("tâche", max_length=64, blank=True)
+    state = models.CharField("état", max_length=10, choices=State.choices, default=State.QUEUED)
+    step = models.CharField("étape", max_length=5, choices=Step.choices, blank=True)
+    rows_total = models.PositiveIntegerField("lignes", default=0)
+    step_done = models.PositiveIntegerField("lignes faites dans l'étape", default=0)
+    step_total = models.PositiveIntegerField("lignes de l'étape", default=0)
+    created = models.PositiveIntegerField("créées", default=0)
+    updated = models.PositiveIntegerField("modifiées", default=0)
+    unchanged = models.PositiveIntegerField("inchangées", default=0)
+    errors = models.PositiveIntegerField("erreurs", default=0)
+    territories_created = models.PositiveIntegerField("territoires créés", default=0)
+    summary = models.TextField("bilan", blank=True)
+    error_message = models.TextField("message d'erreur", blank=True)
+    created_at = models.DateTimeField("demandé le", auto_now_add=True)
+    started_at = models.DateTimeField("commencé le", null=True, blank=True)
+    progress_at = models.DateTimeField("dernier progrès le", null=True, blank=True)
+    finished_at = models.DateTimeField("fini le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "import en arrière-plan"
+        verbose_name_plural = "imports en arrière-plan"
+        constraints = [
+            # A finished job says when; a job still to do or doing has no end.
+            models.CheckConstraint(
+                condition=models.Q(state__in=["succeeded", "failed"], finished_at__isnull=False)
+                | models.Q(state__in=["queued", "running"], finished_at__isnull=True),
+                name="importjob_finished_at_iff_done",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import de « {self.file_name} » ({self.get_state_display().lower()})"
+
+    @property
+    def is_done(self) -> bool:
+        return self.state in {self.State.SUCCEEDED, self.State.FAILED}

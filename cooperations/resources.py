@@ -231,6 +231,7 @@ class CooperationResource(resources.Resource):
             # InventoryImportExportMixin.get_confirm_form_initial); the library hands the
             # request, not the result, to the code that builds that form.
             request.inventory_plan_digest = plan.digest
+            request.inventory_plan_rows = len(plan.rows)
         return build_result(plan, outcome)
 
     def export(self, queryset=None, **kwargs):

@@ -17,7 +17,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import RowNumber
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +26,7 @@ from django.views import View
 from catalogue.accessibility import SAMPLE as ACCESSIBILITY_SAMPLE
 from catalogue.accessibility import self_assessment
 
-from . import api, comparison, exports, facet_index, listing, network, search
+from . import api, comparison, exports, facet_index, listing, matches, network, search
 from . import my_territory as my_territory_service
 from .caching import published_rows
 from .feeds import feed_query
@@ -43,6 +43,7 @@ from .models import (
     Cooperation,
     CooperationFactor,
     CooperationPlusValue,
+    CooperationSlugAlias,
     LegalForm,
     Participation,
     SuccessFactor,
@@ -260,6 +261,12 @@ class CatalogueList(View):
             "page_range": paginator.get_elided_page_range(page.number, on_each_side=2),
             "paginator": paginator,
             "cooperations": page.object_list,
+            # Where the search matched on each row shown (four queries, only when searching).
+            "matches": (
+                matches.page_matches(page.object_list, filterset.valid_data["q"])
+                if chosen.searching
+                else {}
+            ),
             "sort": chosen.sort,
             "sorts": [
                 (key, label, links(tri=key, page=None))
@@ -512,6 +519,24 @@ def record_page(cooperation, index) -> RecordPage:
 
 
 def cooperation_detail(request, slug):
+    try:
+        return record_response(request, slug)
+    except Http404:
+        # Read only for an address no record has: the record's former slug (migration 0023).
+        moved = (
+            CooperationSlugAlias.objects.filter(slug=slug, cooperation__is_published=True)
+            .values_list("cooperation__slug", flat=True)
+            .first()
+        )
+        if moved is None:
+            raise
+        query = request.GET.urlencode()
+        target = fixed_path("cooperations:detail", moved)
+        return redirect(target + (f"?{query}" if query else ""), permanent=True)
+
+
+def record_response(request, slug):
+    """The record page of `slug` (or its JSON); Http404 when no published record has it."""
     fmt = request.GET.get("format", "html")
     if fmt == "json":
         cooperation = get_object_or_404(Cooperation.objects.published().for_detail(), slug=slug)

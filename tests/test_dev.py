@@ -35,3 +35,36 @@ def test_demo_serves_the_host_it_listens_on_and_a_developer_gets_debug(dev, monk
     assert everywhere not in dev.demo_environment(f"{everywhere}:8000")["ALLOWED_HOSTS"]
     monkeypatch.setenv("DEBUG", "1")
     assert dev.demo_environment("127.0.0.1:8000")["DEBUG"] == "1"
+
+
+def test_start_runs_the_task_worker_beside_the_server_and_stops_it_with_the_server(
+    dev, monkeypatch
+):
+    commands, workers = [], []
+
+    def manage(*args, env=None):
+        commands.append(args[0])
+        if args[0] == "runserver":
+            assert workers and not workers[0].stopped  # the worker runs while the server does
+            raise KeyboardInterrupt  # Ctrl+C
+
+    class Worker:
+        def __init__(self, command, env):
+            self.command, self.env, self.stopped = command, env, False
+            workers.append(self)
+
+        def terminate(self):
+            self.stopped = True
+
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(dev, "manage", manage)
+    monkeypatch.setattr(dev.subprocess, "Popen", Worker)
+    monkeypatch.setattr(dev.signal, "signal", lambda *args: None)
+    with pytest.raises(KeyboardInterrupt):
+        dev.start([])
+    assert commands == ["migrate", "setup_catalogue", "collectstatic", "runserver"]
+    (worker,) = workers
+    assert worker.command[-1] == "db_worker" and worker.env["DEBUG"] == "0"
+    assert worker.stopped

@@ -201,6 +201,26 @@ def test_slug_is_derived_from_the_name_and_is_the_import_key(brest):
     assert plan.rows[0].action == "skip"
 
 
+def test_a_name_with_oe_gets_its_letters_in_the_slug_and_matches_its_plain_spelling(brest):
+    row = ["Contrat Cœur et Coteaux du Comminges", "Brest Métropole", "", ""]
+    plan, _ = run_import(sheet(row), commit=True)
+    assert Cooperation.objects.get().slug == "contrat-coeur-et-coteaux-du-comminges"
+    # « Coeur » typed without the ligature names the same record: the same slug, the same key.
+    plan, _ = run_import(sheet(["Contrat Coeur et Coteaux du Comminges", *row[1:]]), commit=True)
+    assert plan.is_valid, plan.row_errors
+    assert plan.rows[0].existing is not None
+    assert plan.rows[0].action != "new"
+    assert Cooperation.objects.count() == 1
+
+
+def test_a_slug_cell_with_oe_is_refused_with_its_spelled_form(brest):
+    plan = plan_import(
+        sheet(["cœur", "Cœur", "Brest Métropole"], header=["Identifiant", "Nom", "Métropoles"])
+    )
+    assert not plan.is_valid
+    assert "« coeur »" in plan.row_errors[0].message
+
+
 def test_a_slug_the_site_uses_for_itself_is_never_given_to_a_cooperation(brest):
     # « flux » is the list's Atom feed under /cooperations/: a record there would be unreachable.
     plan, _ = run_import(sheet(["Flux", "Brest Métropole", "", ""]), commit=True)

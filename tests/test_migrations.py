@@ -111,3 +111,37 @@ def test_gect_form_joins_an_existing_catalogue_in_place_keeping_staff_order(migr
     assert positions["groupement-interet-public"] == 10
     assert positions["conference-cooperation-informelle"] == 13
     assert positions["charte"] == 50  # the staff's order is kept
+
+
+BEFORE_SLUG_ALIASES = [("cooperations", "0022_search_stems")]
+AFTER_SLUG_ALIASES = [("cooperations", "0023_cooperation_slug_alias")]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_slugs_that_dropped_oe_are_renamed_keeping_the_old_one_as_an_alias(migrator):
+    apps = migrator(BEFORE_SLUG_ALIASES)
+    Cooperation = apps.get_model("cooperations", "Cooperation")
+    made = Cooperation.objects.create(
+        name="Contrat Toulouse Métropole – Cœur et Coteaux",
+        slug="contrat-toulouse-metropole-cur-et-coteaux",
+    )
+    chosen = Cooperation.objects.create(name="Pacte du Cœur", slug="pacte-coeur-de-ville")
+    Cooperation.objects.create(name="Œuvre commune", slug="oeuvre-commune")
+    clash = Cooperation.objects.create(name="Œuvre commune ", slug="uvre-commune")
+    plain = Cooperation.objects.create(name="Pays d'Iroise", slug="pays-diroise")
+
+    apps = migrator(AFTER_SLUG_ALIASES)
+    Cooperation = apps.get_model("cooperations", "Cooperation")
+    Alias = apps.get_model("cooperations", "CooperationSlugAlias")
+    slugs = dict(Cooperation.objects.values_list("pk", "slug"))
+    assert slugs[made.pk] == "contrat-toulouse-metropole-coeur-et-coteaux"
+    assert slugs[chosen.pk] == "pacte-coeur-de-ville"  # chosen by staff: left as it is
+    assert slugs[clash.pk] == "uvre-commune"  # its new slug is another record's
+    assert slugs[plain.pk] == "pays-diroise"  # apostrophes are dropped as before
+    assert list(Alias.objects.values_list("slug", "cooperation_id")) == [
+        ("contrat-toulouse-metropole-cur-et-coteaux", made.pk)
+    ]
+
+    apps = migrator(BEFORE_SLUG_ALIASES)
+    Cooperation = apps.get_model("cooperations", "Cooperation")
+    assert Cooperation.objects.get(pk=made.pk).slug == "contrat-toulouse-metropole-cur-et-coteaux"

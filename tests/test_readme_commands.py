@@ -57,6 +57,14 @@ COMMANDS = {
         None,
         "serves until stopped; tests/browser/test_production.py serves the catalogue with it",
     ),
+    "python manage.py db_worker": (
+        "python manage.py db_worker --help",
+        "runs until stopped; tests/test_import_jobs.py runs it with --batch",
+    ),
+    "python -m benchmarks.import_job": (
+        "python -m benchmarks.import_job --help",
+        "a few minutes on a PostgreSQL database of its own; its figures are in docs/import.md",
+    ),
     "python3 dev.py manage generate_inventory --rows 173 --seed 2018 --format xlsx "
     "-o inventaire.xlsx": RUN,
     "python3 dev.py manage generate_inventory --rows 10000 --messy --format csv-cp1252 "

@@ -1080,3 +1080,30 @@ def test_home_counts_come_from_the_index_and_follow_edits(client, admin_client, 
     assert '<li>Santé de proximité <span class="cat-meta">(0' in html
     make_cooperation("Une de plus", metropoles=[catalogue.brest])
     assert client.get("/").context["total"] == len(catalogue.published) + 1
+
+
+def test_a_former_slug_redirects_permanently_to_the_record(client, catalogue):
+    from cooperations.models import CooperationSlugAlias
+
+    record = Cooperation.objects.get(slug="brest-iroise")
+    CooperationSlugAlias.objects.create(slug="brest-et-iroise", cooperation=record)
+    response = client.get("/cooperations/brest-et-iroise/", {"format": "json"})
+    assert response.status_code == 301
+    assert response["Location"] == "/cooperations/brest-iroise/?format=json"
+    assert client.get("/cooperations/brest-et-iroise/").status_code == 301
+    assert client.get("/cooperations/brest-iroise-inconnue/").status_code == 404
+
+
+def test_a_former_slug_of_an_unpublished_record_is_not_found(client, catalogue):
+    from cooperations.models import CooperationSlugAlias
+
+    draft = Cooperation.objects.get(slug="brouillon")
+    CooperationSlugAlias.objects.create(slug="ancien-brouillon", cooperation=draft)
+    assert client.get("/cooperations/ancien-brouillon/").status_code == 404
+
+
+def test_the_record_page_reads_no_former_slug_when_its_slug_is_found(client, catalogue):
+    client.get("/cooperations/brest-iroise/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/cooperations/brest-iroise/").status_code == 200
+    assert not any("slugalias" in query["sql"] for query in queries.captured_queries)

@@ -13,7 +13,7 @@ into values), `planning` (what the import would do) and `writing` (doing it).
 from .. import inventory
 from ..concurrency import import_lock, without_request_timeouts
 from .cells import ROLE_COLUMNS, RowError, RowPlan, Vocabularies
-from .planning import ImportPlan, plan_import
+from .planning import ImportPlan, Progress, plan_import
 from .resolution import (
     NOT_CREATABLE_KINDS,
     NewTerritory,
@@ -32,6 +32,7 @@ __all__ = [
     "ImportPlan",
     "ImportRejected",
     "NewTerritory",
+    "Progress",
     "RowError",
     "RowPlan",
     "Taught",
@@ -57,6 +58,7 @@ def run_import(
     user=None,
     expected_digest: str = "",
     can_publish: bool | None = None,
+    progress: Progress | None = None,
 ) -> tuple[ImportPlan, ImportOutcome | None]:
     """Plan, then apply when asked and the plan is clean: the one code path of every import.
 
@@ -66,16 +68,18 @@ def run_import(
     previewed one — another file, or records, territories or vocabularies changed since — is
     refused and nothing is written. ImportBusy when another import holds the lock for too
     long; nothing is written then. `can_publish` defaults to the user's reviewer permission
-    (True without a user: the command line)."""
+    (True without a user: the command line). `progress(step, done, total)` is called as rows are
+    checked (« check ») and written (« write », then « index » for the search texts): the
+    background import shows it; it is called often and must be cheap."""
     if can_publish is None:
         can_publish = user is None or user.has_perm("cooperations.publish_cooperation")
     with without_request_timeouts():
         if not commit:
-            return plan_import(sheet, can_publish), None
+            return plan_import(sheet, can_publish, progress=progress), None
         with import_lock():
             # What only the preview shows is not looked for again: the writing does not read it.
-            plan = plan_import(sheet, can_publish, lookalikes=False)
+            plan = plan_import(sheet, can_publish, lookalikes=False, progress=progress)
             if expected_digest and plan.digest != expected_digest:
                 plan.file_errors.append(STALE_PREVIEW)
-            outcome = apply_import(plan, user=user) if plan.is_valid else None
+            outcome = apply_import(plan, user=user, progress=progress) if plan.is_valid else None
     return plan, outcome

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.utils.text import slugify
 
 from .. import inventory
 from ..inventory import ParseError, clean_text
@@ -22,7 +21,8 @@ from ..models import (
     Territory,
     Theme,
 )
-from ..text import fold
+from ..text import SLUG_LENGTH, fold
+from ..text import slug as make_slug
 from ..vocabularies import PLUS_VALUE_FIELD_BY_CODE, PLUS_VALUE_FIELDS
 from .resolution import TerritoryIndex
 
@@ -240,18 +240,18 @@ class RowReader:
                 raise ParseError("le nom dépasse 300 caractères.")
             row.fields["name"] = text
             if not row.slug:
-                row.slug = slugify(text)[:200].strip("-")
+                row.slug = make_slug(text)
                 if not row.slug:
                     raise ParseError("impossible d'en dériver un identifiant : ajoutez-en un.")
                 if row.slug in RESERVED_SLUGS:
                     row.slug += "-cooperation"
         elif key == "slug":
             if text:
-                if slugify(text) != text or len(text) > 200:
+                if make_slug(text) != text or len(text) > SLUG_LENGTH:
                     raise ParseError(
                         "un identifiant ne contient que des minuscules sans accent, des chiffres "
                         "et des tirets (200 au plus), par exemple "
-                        f"« {inventory.shorten(slugify(text)[:200])} »."
+                        f"« {inventory.shorten(make_slug(text))} »."
                     )
                 if text in RESERVED_SLUGS:
                     raise ParseError(

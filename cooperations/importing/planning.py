@@ -5,6 +5,7 @@
 """
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import inventory
@@ -13,6 +14,9 @@ from . import changes as describing
 from .cells import ROLE_COLUMNS, Role, RowError, RowPlan, RowReader, Vocabularies
 from .duplicates import CatalogueNames, sharing_sources
 from .resolution import NewTerritory, TerritoryIndex, Unresolved
+
+# progress(step, done, total): « check », « write » or « index », rows done of the step.
+Progress = Callable[[str, int, int], None]
 
 SCALAR_FIELDS = [
     "name",
@@ -93,7 +97,10 @@ class ImportPlan:
 
 
 def plan_import(
-    sheet: inventory.Sheet, can_publish: bool = True, lookalikes: bool = True
+    sheet: inventory.Sheet,
+    can_publish: bool = True,
+    lookalikes: bool = True,
+    progress: Progress | None = None,
 ) -> ImportPlan:
     """Check and compare every row of the sheet; writes nothing. Without `can_publish` (the
     reviewer's permission), a row that would publish or unpublish a record is refused.
@@ -120,7 +127,12 @@ def plan_import(
     vocabularies = Vocabularies.load()
     territories = TerritoryIndex.load()
     reader = RowReader(mapping, vocabularies, territories)
-    plan.rows = [reader.read(line, cells) for line, cells in sheet.rows]
+    total = len(sheet.rows)
+    plan.rows = []
+    for line, cells in sheet.rows:
+        plan.rows.append(reader.read(line, cells))
+        if progress is not None:
+            progress("check", len(plan.rows), total)
     _warn_extra_cells(plan.rows, sheet)
 
     seen = _check_unique_slugs(plan.rows, mapping)

@@ -11,7 +11,7 @@ from ..concurrency import get_or_create_codeless_territories
 from ..derived import refresh_derived_text
 from ..models import Cooperation, CooperationFactor, CooperationPlusValue, Participation, Source
 from .cells import RowPlan
-from .planning import ImportPlan, wanted_factors
+from .planning import ImportPlan, Progress, wanted_factors
 from .resolution import NewTerritory
 
 # --- Applying ------------------------------------------------------------------------------------
@@ -31,10 +31,10 @@ class ImportOutcome:
 
 
 @transaction.atomic
-def apply_import(plan: ImportPlan, user=None) -> ImportOutcome:
+def apply_import(plan: ImportPlan, user=None, progress: Progress | None = None) -> ImportOutcome:
     """Write a clean plan in one transaction. Bulk statements for inserts, deletions and history
     (a few per table and per batch of rows), plus one UPDATE per changed cooperation; unchanged
-    rows cost nothing."""
+    rows cost nothing. `progress`: see run_import."""
     if not plan.is_valid:
         raise ImportRejected(plan.summary())
     outcome = ImportOutcome()
@@ -53,6 +53,13 @@ def apply_import(plan: ImportPlan, user=None) -> ImportOutcome:
         (row for row in plan.rows if row.action == RowPlan.UPDATE), key=lambda row: row.existing.pk
     )
     outcome.unchanged = plan.count(RowPlan.SKIP)
+    total = len(plan.rows)
+
+    def report(step: str, done: int, step_total: int = total) -> None:
+        if progress is not None:
+            progress(step, done, step_total)
+
+    report("write", outcome.unchanged)
 
     new_objects = []
     for row in new_rows:
@@ -77,6 +84,7 @@ def apply_import(plan: ImportPlan, user=None) -> ImportOutcome:
             created, batch_size=500, default_user=user
         )
         outcome.created = len(created)
+        report("write", outcome.unchanged + outcome.created)
 
     if update_rows:
         objects = []
@@ -95,13 +103,14 @@ def apply_import(plan: ImportPlan, user=None) -> ImportOutcome:
             now_rows.append((row, row.existing.snapshot, False))
         # One UPDATE per changed row, of its changed columns only: Django's bulk_update builds
         # a CASE per column and row, which costs far more at 10,000 rows.
-        for row in update_rows:
+        for done, row in enumerate(update_rows, start=outcome.unchanged + outcome.created + 1):
             changed = {
                 name: value
                 for name, value in row.fields.items()
                 if row.existing.fields[name] != value
             }
             Cooperation.objects.filter(pk=row.instance.pk).update(updated_at=now, **changed)
+            report("write", done)
         histories += Cooperation.history.bulk_history_create(
             objects, batch_size=500, update=True, default_user=user
         )
@@ -113,7 +122,9 @@ def apply_import(plan: ImportPlan, user=None) -> ImportOutcome:
     # written; 4 queries per 500 cooperations.
     written = [row.instance.pk for row, _, _ in now_rows]
     for start in range(0, len(written), 2000):
+        report("index", start, len(written))
         refresh_derived_text(Cooperation.objects.filter(pk__in=written[start : start + 2000]))
+    report("index", len(written), len(written))
     outcome.cooperations = {row.slug: row.instance.pk for row, _, _ in now_rows}
     return outcome
 
