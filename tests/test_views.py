@@ -881,7 +881,9 @@ def title_and_heading(response) -> tuple[str, str]:
         (
             "/cooperations/",
             {"q": "brest", "statut": "active", "annee_min": "2015"},
-            "Coopérations — recherche « brest », Statut : Active, signées à partir de 2015",
+            # French spacing: no line break inside « » or before a colon.
+            "Coopérations — recherche «\u00a0brest\u00a0», Statut\u00a0: Active, "
+            "signées à partir de 2015",
         ),
         ("/thematiques/mobilites-transports/", {}, "Mobilités et transports"),
         (
@@ -897,7 +899,7 @@ def title_and_heading(response) -> tuple[str, str]:
         (
             "/plus-values/echelles/",
             {"statut": "active"},
-            "Enjeux d&#39;échelles — Statut : Active",
+            "Enjeux d&#39;échelles — Statut\u00a0: Active",
         ),
         (
             "/territoires/departement/29/",

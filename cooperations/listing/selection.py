@@ -12,6 +12,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import F
 from pyroaring import BitMap
 
+from catalogue.typography import french_spacing
+
 from .. import facet_index, result_rows, search
 from ..collation import FrenchOrder
 from ..filters import PLUS_VALUES, SORTS, STATUS_CHOICES, CooperationFilter
@@ -158,7 +160,9 @@ class Selection:
             parts.append(", ".join(states))
         if page_number > 1:
             parts.append(f"page {page_number}")
-        return " — ".join(parts)
+        # Made here, outside the templates that the French spacing rewrites: a line of the h1
+        # must not break inside « brest » or before the colon of « Statut : Active ».
+        return french_spacing(" — ".join(parts))
 
     def filter_labels(self) -> list[str]:
         """« Label : value » of each valid filter."""
