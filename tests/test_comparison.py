@@ -292,5 +292,6 @@ def test_a_single_result_offers_no_comparison_even_after_its_row_was_kept(client
     assert response.status_code == 200
     assert response.context["paginator"].count == 1
     html = response.content.decode()
-    assert "Entente touristique de l&#39;estuaire" in html
+    # Its title, with the searched word marked.
+    assert "Entente touristique de l&#39;<mark" in html and "estuaire</mark>" in html
     assert 'name="c"' not in html and "Comparer la sélection" not in html
