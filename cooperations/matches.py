@@ -6,9 +6,10 @@ those words marked, and the field's name (« dans : Plus-value « Filières » �
 matched as the search matches them (`search.query_terms`: the stems of the query and of its word
 families, each the start of a stem of the text), so the extract shows why the record was found.
 
-Only values leave this module: segments of plain text, each marked or not, that the template
-writes inside `<mark>` or not, escaped like every other value. The texts are read for the rows
-of one page (three queries, whatever the page's size) and only when the page searches.
+Only values leave this module: segments of plain text, each marked or not, that the row's
+template (templates/jinja2/includes/result_row.html) writes, escaped like every other value.
+The texts are read for the rows of one page (`page_matches`: four queries, whatever the page's
+size) and only when the page searches.
 """
 
 import re

@@ -35,7 +35,7 @@ TABLE_LIMIT = 300
 KIND_LABELS = dict(TerritoryKind.choices)
 
 # Shading steps of the map: (lowest count, label, fill). The DSFR's blue-france scale, light to
-# dark; the numbers are also in each département's <title>, on the map and in the table.
+# dark; the numbers are also in each département's tooltip, on the map and in the table.
 MAP_STEPS = [
     (1, "1 partenaire", "#cacafb"),
     (2, "2 à 4", "#8585f6"),
@@ -232,7 +232,7 @@ def _shape(dep: dict, counts: dict[str, int], own_departement: str) -> dict:
 
 def france_map(counts: dict[str, int], own_departement: str = "") -> dict:
     """Each outline of the committed map, metropolitan and overseas, with its partners' count,
-    fill and <title>; the métropole's own département is outlined."""
+    fill and tooltip; the métropole's own département is outlined."""
     source = load_map()
     shapes = [_shape(dep, counts, own_departement) for dep in source["departements"]]
     insets = [_shape(dep, counts, own_departement) for dep in source["outre_mer"]["departements"]]

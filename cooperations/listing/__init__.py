@@ -14,7 +14,6 @@ view.
 
 from .scopes import (
     ROLE_ORDER,
-    CatalogueScope,
     FactorScope,
     PlusValueScope,
     Scope,
@@ -26,7 +25,6 @@ from .selection import PAGE_SIZE, IndexedResults, ListPage, Selection, ordering,
 __all__ = [
     "PAGE_SIZE",
     "ROLE_ORDER",
-    "CatalogueScope",
     "FactorScope",
     "IndexedResults",
     "ListPage",

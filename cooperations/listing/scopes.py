@@ -80,9 +80,6 @@ class Scope:
         return fixed_path("cooperations:feed")
 
 
-CatalogueScope = Scope
-
-
 class ThemeScope(Scope):
     fixed_facet = "thematique"
 
