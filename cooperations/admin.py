@@ -447,20 +447,24 @@ class VocabularyAdmin(ValidSelectionMixin, UniqueRaceAdminMixin, admin.ModelAdmi
     search_fields = ["label", "slug"]
     prepopulated_fields = {"slug": ["label"]}
 
+    # Fields whose edit the catalogue's version follows (what pages and searches keep).
+    reference_fields = {"label", "slug", "definition"}
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and {"label", "slug", "definition"} & set(form.changed_data):
             # Labels are part of the search text of the cooperations that use them; labels,
             # links and definitions of their rows and pages.
             refresh_derived_text(obj.cooperations.all())
-        if not change or {"label", "slug", "definition"} & set(form.changed_data):
+        if not change or self.reference_fields & set(form.changed_data):
             # A new theme or form shows on the home page, a new label everywhere.
             ReferenceEdit.record(f"{obj._meta.verbose_name.capitalize()} {obj}")
 
 
 @admin.register(Theme)
 class ThemeAdmin(VocabularyAdmin):
-    pass
+    # The searches read the word families once per catalogue version (search.families_for).
+    reference_fields = VocabularyAdmin.reference_fields | {"word_families"}
 
 
 @admin.register(LegalForm)

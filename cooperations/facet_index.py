@@ -384,6 +384,7 @@ def reset() -> None:
     global _current
     _current = None
     forget_facet_labels()
+    search.forget_families()
 
 
 # --- Selections ---------------------------------------------------------------------------------
@@ -411,7 +412,9 @@ def filter_bitmaps(index: FacetIndex, valid_data: dict) -> tuple[dict, dict | No
 
 
 def _search_ranks(index: FacetIndex, query: str) -> dict[int, float]:
-    matches = search.search(Cooperation.objects.published(), query).order_by()
+    matches = search.search(
+        Cooperation.objects.published(), query, search.families_for(index.version)
+    ).order_by()
     with search.through_the_search_index(matches.db):
         found = list(matches.values_list("pk", "search_rank"))
     ranks = {}

@@ -8,7 +8,7 @@ families, each the start of a stem of the text), so the extract shows why the re
 
 Only values leave this module: segments of plain text, each marked or not, that the row's
 template (templates/jinja2/includes/result_row.html) writes, escaped like every other value.
-The texts are read for the rows of one page (`page_matches`: four queries, whatever the page's
+The texts are read for the rows of one page (`page_matches`: three queries, whatever the page's
 size) and only when the page searches.
 """
 
@@ -134,10 +134,10 @@ def best_match(
     return Match(name=marked_name, summary=marked_summary, field=best_field, extract=best_extract)
 
 
-def page_matches(rows, query: str) -> dict[int, Match]:
-    """The match of each row of a page (`pk` and `name`) for `query`, by pk: four queries (the
-    word families, the records' texts, their factor and plus-value texts)."""
-    terms = query_terms(query)
+def page_matches(rows, query: str, families: dict) -> dict[int, Match]:
+    """The match of each row of a page (`pk` and `name`) for `query` with the themes' word
+    `families`, by pk: three queries (the records' texts, their factor and plus-value texts)."""
+    terms = query_terms(query, families)
     ids = [row.pk for row in rows]
     if not terms or not ids:
         return {}

@@ -95,6 +95,23 @@ def _families() -> dict[str, frozenset[str]]:
     )
 
 
+_kept_families: dict[str, object] = {"version": None, "families": {}}
+
+
+def families_for(version: str) -> dict[str, frozenset[str]]:
+    """The themes' word families, read once per catalogue version (an edit of a theme's
+    families in the admin moves the version): a searching list page's search and its extracts
+    share them."""
+    if _kept_families["version"] != version:
+        _kept_families["families"] = _families()
+        _kept_families["version"] = version
+    return _kept_families["families"]
+
+
+def forget_families() -> None:
+    _kept_families["version"] = None
+
+
 def query_terms(query: str, families: dict | None = None) -> list[list[str]]:
     """For each significant word of the query, the stems any of which it matches (its own
     first), without duplicates: « alimentaire » → [alimentair, aliment, agroalimentair]."""

@@ -261,9 +261,14 @@ class CatalogueList(View):
             "page_range": paginator.get_elided_page_range(page.number, on_each_side=2),
             "paginator": paginator,
             "cooperations": page.object_list,
-            # Where the search matched on each row shown (four queries, only when searching).
+            # Where the search matched on each row shown (three queries, only when searching),
+            # with the word families the search itself used.
             "matches": (
-                matches.page_matches(page.object_list, filterset.valid_data["q"])
+                matches.page_matches(
+                    page.object_list,
+                    filterset.valid_data["q"],
+                    search.families_for(chosen.index.version),
+                )
                 if chosen.searching
                 else {}
             ),

@@ -152,3 +152,26 @@ def test_word_families_of_a_theme_find_each_other(catalogue):
     families = word_families(["alimentation alimentaire\nagricole agriculture"])
     terms = search_module.query_terms("Alimentaires agricoles", families)
     assert terms == [["alimentair", "aliment"], ["agricol", "agricultur"]]
+
+
+def test_an_admin_edit_of_a_themes_word_families_reaches_the_next_search(
+    client, admin_user, catalogue
+):
+    """The list's searches read the word families once per catalogue version: the admin's
+    edit of a theme's families moves the version, so the next search uses them."""
+    from django.urls import reverse
+
+    from cooperations.models import Theme
+
+    from .test_admin import change_form_data
+
+    client.force_login(admin_user)
+    assert client.get("/cooperations/", {"q": "trottinette"}).context["paginator"].count == 0
+    theme = Theme.objects.get(slug="mobilites-transports")
+    url = reverse("admin:cooperations_theme_change", args=[theme.pk])
+    data = change_form_data(client.get(url))
+    data["word_families"] = "trottinette covoiturage"
+    assert client.post(url, data).status_code == 302
+    response = client.get("/cooperations/", {"q": "trottinette"})
+    assert {row.slug for row in response.context["cooperations"]} == found("covoiturage")
+    assert response.context["paginator"].count > 0
