@@ -68,7 +68,7 @@ def worker(size: int, output: Path) -> None:
     from django.core.management import call_command
     from django.test import Client
 
-    from cooperations import open_data
+    from cooperations.publishing import open_data
     from cooperations.synthetic import write_catalogue
     from cooperations.territories import load_territories, read_fixture
 

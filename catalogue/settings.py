@@ -361,8 +361,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Where the open-data package is built, one folder per catalogue version (open_data.py);
-# any writable folder, shared by the servers or not (each builds its own copy).
+# Where the open-data package is built, one folder per catalogue version
+# (cooperations/publishing/open_data.py); any writable folder, shared by the servers or not
+# (each builds its own copy).
 OPEN_DATA_ROOT = Path(os.environ.get("OPEN_DATA_ROOT") or BASE_DIR / "open-data")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -3,8 +3,8 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path, re_path
 
-from cooperations import api_v1
 from cooperations.caching import cache_public_page
+from cooperations.publishing import api_v1
 
 from . import health
 
@@ -24,7 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("sante/", health.health, name="health"),
     # The documented JSON API: a French reference page, then one prefix per version
-    # (cooperations/api_v1.py); any other address under /api/ is a JSON 404.
+    # (cooperations/publishing/api_v1.py); any other address under /api/ is a JSON 404.
     path("api/", cache_public_page(api_v1.reference), name="api"),
     path("api/v1/", api_v1.urls()),
     re_path(r"^api/", api_v1.api_not_found),

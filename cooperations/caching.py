@@ -46,7 +46,7 @@ from .models import (
     ReferenceEdit,
     Source,
 )
-from .spreadsheets import FORMATS
+from .publishing.spreadsheets import FORMATS
 
 logger = logging.getLogger(__name__)
 

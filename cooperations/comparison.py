@@ -14,10 +14,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .exports import filename
 from .models import Cooperation, Participation, format_date_fr
 from .paths import source_label
-from .spreadsheets import FORMATS, Sheet, write_xlsx
+from .publishing.exports import filename
+from .publishing.spreadsheets import FORMATS, Sheet, write_xlsx
 from .vocabularies import PLUS_VALUES as PLUS_VALUE_VOCABULARY
 
 MIN_COMPARED, MAX_COMPARED = 2, 4

@@ -1,6 +1,6 @@
 """What each cooperation keeps derived from itself and its relations, so that reading it is one
-column: its search text (search.py) and its line of the CSV export (exports.py). Data, never
-presentation: the pages are rendered from the records by the templates.
+column: its search text (search.py) and its line of the CSV export (publishing/exports.py). Data,
+never presentation: the pages are rendered from the records by the templates.
 
 `refresh_derived_text()` rebuilds them; whatever writes a cooperation, its participations,
 themes, factors or sources, or renames a territory or a vocabulary label, calls it afterwards
@@ -15,8 +15,9 @@ from django.db import connections, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Q, QuerySet
 
-from . import exports, search
+from . import search
 from .models import Cooperation, DerivedFormat
+from .publishing import exports
 from .search import document_for
 
 DERIVED_FIELDS = ["search_text", "export_head", "export_text"]

@@ -22,7 +22,7 @@ from .inventory import (
     format_territory_ref,
 )
 from .models import Cooperation, CooperationFactor, Participation
-from .spreadsheets import Sheet, write_csv, write_ods, write_xlsx
+from .publishing.spreadsheets import Sheet, write_csv, write_ods, write_xlsx
 from .vocabularies import PLUS_VALUE_FIELDS
 
 HEADERS = [column.header for column in COLUMNS]
@@ -54,7 +54,7 @@ def export_queryset(queryset):
 
 def export_row(cooperation: Cooperation) -> list[str]:
     """One cooperation in the inventory format, every cell as text (the writers of
-    spreadsheets.py escape formulas)."""
+    publishing/spreadsheets.py escape formulas)."""
     participations = cooperation.participations.all()
 
     def territories(role):
@@ -158,8 +158,8 @@ def _sheets(dataset: tablib.Dataset) -> list[Sheet]:
 
 
 class _SpreadsheetExport:
-    # spreadsheets.py writes the files: the library's own formula escaping drops the leading
-    # « = » and loses data, its ODS writer (odfpy) is slow.
+    # publishing/spreadsheets.py writes the files: the library's own formula escaping drops the
+    # leading « = » and loses data, its ODS writer (odfpy) is slow.
     def is_binary(self):
         return True
 

@@ -20,10 +20,11 @@ from django.urls import reverse
 from django.views import View
 from pyroaring import BitMap
 
-from . import exports, listing, spreadsheets
+from . import listing
 from .filters import UNKNOWN_STATUS, facet_labels
 from .list_links import QueryLinks
 from .models import Cooperation, TerritoryKind
+from .publishing import exports, spreadsheets
 from .text import fold, shown
 from .vocabularies import PLUS_VALUES
 

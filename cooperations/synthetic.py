@@ -23,7 +23,7 @@ from .models import (
     Territory,
     Theme,
 )
-from .spreadsheets import Sheet, write_csv, write_ods, write_xlsx
+from .publishing.spreadsheets import Sheet, write_csv, write_ods, write_xlsx
 from .text import fold
 from .vocabularies import PLUS_VALUE_FIELDS
 

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from . import comparison, listing, open_data_views, statistics, views
+from . import comparison, listing, statistics, views
 from .caching import cache_public_page
-from .feeds import CatalogueFeed
+from .publishing import open_data_views
+from .publishing.feeds import CatalogueFeed
 
 app_name = "cooperations"
 

@@ -26,10 +26,9 @@ from django.views import View
 from catalogue.accessibility import SAMPLE as ACCESSIBILITY_SAMPLE
 from catalogue.accessibility import self_assessment
 
-from . import api, comparison, exports, facet_index, listing, matches, network, search
+from . import comparison, facet_index, listing, matches, network, search
 from . import my_territory as my_territory_service
 from .caching import published_rows
-from .feeds import feed_query
 from .filters import (
     SORTS,
     YEAR_MAX,
@@ -51,6 +50,8 @@ from .models import (
     Theme,
 )
 from .paths import fixed_path
+from .publishing import api, exports
+from .publishing.feeds import feed_query
 from .text import fold, shown
 from .vocabularies import PLUS_VALUES as PLUS_VALUE_VOCABULARY
 

@@ -16,7 +16,7 @@ from django.db import close_old_connections
 from hypothesis import strategies as st
 from schemathesis.core.parameters import EncodedPath
 
-from cooperations.api_v1 import api_v1
+from cooperations.publishing.api_v1 import api_v1
 
 from .catalogue_data import build_catalogue
 

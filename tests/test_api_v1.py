@@ -329,7 +329,7 @@ def test_site_map_links_to_the_api(client, db):
 
 
 def test_no_third_party_documentation_page_is_served(client, db):
-    # The French reference page is the documentation (see cooperations/api_v1.py).
+    # The French reference page is the documentation (see cooperations/publishing/api_v1.py).
     response = client.get("/api/v1/docs")
     assert response.status_code == 404
     assert response.json()["error"]["status"] == 404

@@ -15,7 +15,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cooperations.exports import HEADERS, ILLUSTRATION_HEADERS, TERRITORY_HEADERS, filename
 from cooperations.models import (
     Cooperation,
     CooperationFactor,
@@ -23,6 +22,12 @@ from cooperations.models import (
     Participation,
     SuccessFactor,
     Territory,
+)
+from cooperations.publishing.exports import (
+    HEADERS,
+    ILLUSTRATION_HEADERS,
+    TERRITORY_HEADERS,
+    filename,
 )
 
 from .catalogue_data import build_catalogue
@@ -391,8 +396,8 @@ def tricky_cooperations(catalogue) -> list[int]:
 
 
 def test_csv_from_stored_text_is_byte_for_byte_the_python_writers(catalogue):
-    from cooperations.exports import cell_rows, csv_chunks
-    from cooperations.spreadsheets import csv_chunks as write_csv_chunks
+    from cooperations.publishing.exports import cell_rows, csv_chunks
+    from cooperations.publishing.spreadsheets import csv_chunks as write_csv_chunks
 
     ids = tricky_cooperations(catalogue)
     url = "http://testserver".__add__
@@ -413,9 +418,9 @@ def test_csv_lines_missing_a_stored_part_or_on_an_odd_host_are_the_python_writer
     """A record whose first cells were never stored (as after the migration that added them)
     gets its line built on the way; an address that would need quoting in a cell sends every
     line through the csv writer. Either way, the same bytes."""
-    from cooperations.exports import cell_rows, csv_chunks
     from cooperations.models import Cooperation
-    from cooperations.spreadsheets import csv_chunks as write_csv_chunks
+    from cooperations.publishing.exports import cell_rows, csv_chunks
+    from cooperations.publishing.spreadsheets import csv_chunks as write_csv_chunks
 
     ids = tricky_cooperations(catalogue)
     Cooperation.objects.filter(pk__in=ids[:2]).update(export_head="")
@@ -429,8 +434,8 @@ def test_csv_lines_missing_a_stored_part_or_on_an_odd_host_are_the_python_writer
 def test_spreadsheet_rows_read_back_from_stored_lines_are_the_records_cells(catalogue):
     """XLSX and ODS read the stored CSV lines back: the cells built from the records,
     neutralised as every writer does it, with line breaks, quotes and separators."""
-    from cooperations.exports import cell_rows, rows
-    from cooperations.spreadsheets import neutralise
+    from cooperations.publishing.exports import cell_rows, rows
+    from cooperations.publishing.spreadsheets import neutralise
 
     ids = tricky_cooperations(catalogue)
     url = "http://testserver".__add__

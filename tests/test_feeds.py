@@ -8,8 +8,8 @@ from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
 
 from cooperations.derived import refresh_derived_text
-from cooperations.feeds import FEED_SIZE
 from cooperations.models import Cooperation, Participation, Theme
+from cooperations.publishing.feeds import FEED_SIZE
 
 from .catalogue_data import build_catalogue
 

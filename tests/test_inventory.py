@@ -9,7 +9,7 @@ import pytest
 
 from cooperations import inventory
 from cooperations.inventory import ParseError, TerritoryRef, VocabularyMatcher
-from cooperations.spreadsheets import neutralise
+from cooperations.publishing.spreadsheets import neutralise
 
 from .conftest import make_sparse_xlsx
 

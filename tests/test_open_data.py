@@ -9,13 +9,13 @@ import zipfile
 import pytest
 from frictionless import Package
 
-from cooperations import open_data
 from cooperations.models import (
     Cooperation,
     CooperationFactor,
     CooperationPlusValue,
     Participation,
 )
+from cooperations.publishing import open_data
 
 from .conftest import make_cooperation, make_metropole, make_territory, make_territory_world
 

@@ -7,7 +7,7 @@ import pytest
 from rdflib import Graph
 from rdflib.namespace import DCAT, DCTERMS, RDF
 
-from cooperations import open_data
+from cooperations.publishing import open_data
 
 
 @pytest.fixture(autouse=True)

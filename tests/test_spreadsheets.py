@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 import tablib
 
-from cooperations.spreadsheets import (
+from cooperations.publishing.spreadsheets import (
     MAX_WIDTH,
     MIN_WIDTH,
     Sheet,

@@ -440,7 +440,7 @@ PAGES = [
     ("/mon-territoire/?territoire=epci:242900074", PAGE_MAX_QUERIES),
     ("/mon-territoire/?nom=metropole", PAGE_MAX_QUERIES),
     ("/mon-territoire/suggestions/?q=bres", PAGE_MAX_QUERIES),
-    # The API (cooperations/api_v1.py): its list is the list's queries with its facets.
+    # The API (cooperations/publishing/api_v1.py): its list is the list's queries with its facets.
     ("/api/", PAGE_MAX_QUERIES),
     ("/api/v1/cooperations", LIST_MAX_QUERIES),
     (

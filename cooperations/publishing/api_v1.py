@@ -2,7 +2,7 @@
 
 The response schemas below are what the OpenAPI document (`/api/v1/openapi.json`) publishes:
 types, nullable fields and the closed vocabularies (statuses, roles, kinds, sorts) as enums.
-The payloads themselves come from `cooperations/api.py`, the same functions as the
+The payloads themselves come from `cooperations/publishing/api.py`, the same functions as the
 `?format=json` answers of the pages, so that both always agree; the list goes through
 `api.list_data`, the one seam to the list's filtering and facet machinery.
 
@@ -28,11 +28,10 @@ from ninja import Field, NinjaAPI, Query, Schema
 from ninja.decorators import decorate_view
 from ninja.errors import ValidationError
 
-from . import api
-from .caching import cache_public_page
-from .collation import FrenchOrder
-from .filters import PARTNER_KINDS, PLUS_VALUES, SEARCH_MAX_LENGTH, SORTS, YEAR_MAX, YEAR_MIN
-from .models import (
+from ..caching import cache_public_page
+from ..collation import FrenchOrder
+from ..filters import PARTNER_KINDS, PLUS_VALUES, SEARCH_MAX_LENGTH, SORTS, YEAR_MAX, YEAR_MIN
+from ..models import (
     KINDS_BY_URL_SEGMENT,
     URL_SEGMENT_BY_KIND,
     Cooperation,
@@ -43,8 +42,9 @@ from .models import (
     TerritoryKind,
     Theme,
 )
-from .text import fold
-from .vocabularies import PLUS_VALUES as PLUS_VALUE_VOCABULARY
+from ..text import fold
+from ..vocabularies import PLUS_VALUES as PLUS_VALUE_VOCABULARY
+from . import api
 
 VERSION = "1"
 # Results per page of the cooperations' list: 20 as on the site unless `page_size` asks for

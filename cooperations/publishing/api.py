@@ -1,6 +1,6 @@
 """JSON shapes of the public API (documented in docs/api.md, « Versioned API » and « JSON of
 the pages »): plain dicts, no query of their own when the cooperation comes from the list or
-detail querysets of views.py; `list_data` feeds the versioned API (`cooperations/api_v1.py`).
+detail querysets of cooperations/views.py; `list_data` feeds the versioned API (`api_v1.py`).
 """
 
 import itertools
@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
 
-from . import listing
-from .filters import build_facets
+from .. import listing
+from ..filters import build_facets
 
 # Records read per query by the complete JSON: its prefetches stay two queries per chunk, and
 # memory holds one chunk, whatever the selection's size.

@@ -23,8 +23,8 @@ from django.template import engines
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
-from . import listing
-from .models import ROLE_HEADINGS, Participation
+from .. import listing
+from ..models import ROLE_HEADINGS, Participation
 
 FEED_SIZE = 50
 SITE_NAME = "Catalogue des coopérations interterritoriales"

@@ -24,11 +24,10 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from . import spreadsheets
-from .caching import prepared_rows, published_rows
-from .filters import PLUS_VALUES
-from .lookups import any_of_parameter, any_of_sql
-from .models import (
+from ..caching import prepared_rows, published_rows
+from ..filters import PLUS_VALUES
+from ..lookups import any_of_parameter, any_of_sql
+from ..models import (
     Cooperation,
     CooperationFactor,
     CooperationPlusValue,
@@ -37,8 +36,9 @@ from .models import (
     Territory,
     format_partial_date,
 )
+from ..text import fold
+from . import spreadsheets
 from .spreadsheets import FORMATS, Sheet
-from .text import fold
 
 _PLUS_VALUES = list(PLUS_VALUES.values())
 

@@ -33,8 +33,8 @@ from django.conf import settings
 from django.db.models import Max
 from django.urls import reverse
 
-from .caching import catalogue_version
-from .models import (
+from ..caching import catalogue_version
+from ..models import (
     Cooperation,
     CooperationFactor,
     CooperationPlusValue,
@@ -45,8 +45,8 @@ from .models import (
     Territory,
     Theme,
 )
+from ..vocabularies import FACTOR_CODES, PLUS_VALUE_CODES
 from .spreadsheets import neutralise
-from .vocabularies import FACTOR_CODES, PLUS_VALUE_CODES
 
 # Semantic version of the files' schemas: major when a column goes or changes meaning, minor
 # when one is added. Its history is on the « Données » page (SCHEMA_CHANGES).
