@@ -76,6 +76,40 @@ def _version(values) -> str:
     return "-".join(str(value) for value in values)
 
 
+def _marks(version: str) -> list[int]:
+    # An empty history table reads as None: no history row yet, as if its latest id were 0.
+    return [0 if part == "None" else int(part) for part in version.split("-")]
+
+
+# The column of each history model that names the cooperation a history row belongs to.
+_COOPERATION_COLUMN = {Cooperation: "id"}
+
+
+def changed_cooperations(older: str, newer: str) -> set[int] | None:
+    """The ids of the cooperations whose history moved from version `older` to `newer` (deleted
+    and unpublished ones included): what a process holding values of `older` must read again.
+
+    None when the change is not one of records alone: a `ReferenceEdit` (a territory's name, a
+    vocabulary's label: what many records show), a history that went back (rows deleted) or
+    versions of another format. The caller then reads everything again."""
+    before, after = _marks(older), _marks(newer)
+    if len(before) != len(after) or len(after) != len(_HISTORY_MODELS) + 1:
+        return None
+    if before[-1] != after[-1] or any(b > a for b, a in zip(before, after, strict=True)):
+        return None
+    changed: set[int] = set()
+    for model, low, high in zip(_HISTORY_MODELS, before, after, strict=False):
+        if low == high:
+            continue
+        column = _COOPERATION_COLUMN.get(model, "cooperation_id")
+        changed.update(
+            model.history.filter(history_id__gt=low, history_id__lte=high)
+            .order_by()
+            .values_list(column, flat=True)
+        )
+    return changed
+
+
 @contextmanager
 def _cursor(binary: bool = False):
     """A cursor for the queries every page sends, always the same SQL. On PostgreSQL, each is

@@ -15,10 +15,12 @@ import os
 import random
 import threading
 
+import numpy as np
 import pytest
 from django.test import RequestFactory
 
 from cooperations import facet_index, listing
+from cooperations.caching import catalogue_version, changed_cooperations
 from cooperations.derived import refresh_derived_text
 from cooperations.filters import CooperationFilter
 from cooperations.importing import run_import
@@ -27,6 +29,7 @@ from cooperations.models import (
     Cooperation,
     LegalForm,
     Participation,
+    ReferenceEdit,
     SuccessFactor,
     Territory,
     Theme,
@@ -326,13 +329,13 @@ def test_after_a_write_visitors_are_served_while_the_new_index_is_built(
     assert "Alpha première" in client.get("/cooperations/").content.decode()
 
     release = threading.Event()
-    real_build = facet_index.build
+    real_refresh = facet_index.refreshed
 
-    def held_build(version):
+    def held_refresh(held):
         release.wait(30)  # a request that waited for it would take 30 s and show the write
-        return real_build(version)
+        return real_refresh(held)
 
-    monkeypatch.setattr(facet_index, "build", held_build)
+    monkeypatch.setattr(facet_index, "refreshed", held_refresh)
     make_cooperation("Bêta seconde", metropoles=[metropole])
     html = client.get("/cooperations/").content.decode()
     assert "Alpha première" in html and "Bêta seconde" not in html
@@ -343,3 +346,80 @@ def test_after_a_write_visitors_are_served_while_the_new_index_is_built(
     make_cooperation("Gamma troisième", metropoles=[metropole])
     assert "Gamma troisième" in admin_client.get("/cooperations/").content.decode()
     cache.clear()
+
+
+# --- updates after a write ----------------------------------------------------------------------
+
+
+def assert_same_index(updated, built) -> None:
+    """Everything a page reads of an index is the same in both."""
+    assert updated.ids.tolist() == built.ids.tolist()
+    assert updated.position_of == built.position_of
+    assert updated.published == built.published
+    assert updated.values.keys() == built.values.keys()
+    for facet, bitmaps in built.values.items():
+        assert updated.values[facet] == bitmaps, facet
+    assert updated.roles == built.roles
+    assert updated.by_year == built.by_year
+    for key in ("recent_key", "oldest_key", "changed_key", "signed_ordinal", "changed_at"):
+        assert np.array_equal(getattr(updated, key), getattr(built, key)), key
+    assert updated.totals == built.totals
+    assert updated.partner_count == built.partner_count
+
+
+def updated_and_built(held):
+    version = catalogue_version()
+    changed = changed_cooperations(held.version, version)
+    updated = facet_index.update(held, version, changed)
+    assert updated is not None and updated.made_by == "update"
+    assert_same_index(updated, facet_index.build(version))
+    return updated, changed
+
+
+def test_an_update_after_writes_is_the_index_a_build_makes(generated):
+    held = facet_index.build(catalogue_version())
+    published = list(Cooperation.objects.published().order_by("pk"))
+    metropole = Territory.objects.get(kind=Territory.Kind.METRO, code="242900314")
+    commune = Territory.objects.filter(kind=Territory.Kind.COMMUNE).order_by("pk").first()
+    renamed, unpublished, joined, deleted = published[:4]
+    # Moved to the front of the name order, re-dated, its themes changed.
+    renamed.themes.set([Theme.objects.order_by("-position").first()])
+    renamed.name = "Aaa coopération renommée"
+    renamed.signed_on = datetime.date(2031, 4, 3)
+    renamed.save()
+    unpublished.is_published = False
+    unpublished.save()
+    Participation.objects.create(
+        cooperation=joined, territory=commune, role=Participation.Role.PARTNER
+    )
+    deleted_pk = deleted.pk
+    deleted.delete()
+    created = make_cooperation("Zzz nouvelle venue", metropoles=[metropole], is_published=True)
+
+    updated, changed = updated_and_built(held)
+    assert {renamed.pk, unpublished.pk, joined.pk, deleted_pk, created.pk} <= changed
+    assert updated.ids[0] == renamed.pk
+
+    # A change that moves no record in the name order: every other position stays.
+    ended = published[5]
+    ended.status = Cooperation.Status.ENDED
+    ended.save()
+    again, changed = updated_and_built(updated)
+    assert changed == {ended.pk}
+    assert again.position_of[ended.pk] == updated.position_of[ended.pk]
+
+
+def test_a_write_updates_the_index_and_a_reference_edit_builds_it_again(client, generated):
+    client.get("/cooperations/")
+    first = facet_index.current()
+    target = Cooperation.objects.published().order_by("pk").first()
+    target.name = "Aaa tout premier"
+    target.save()
+    assert client.get("/cooperations/").context["cooperations"][0].pk == target.pk
+    assert facet_index.current().made_by == "update"
+    assert facet_index.current().built_at == first.built_at
+
+    ReferenceEdit.record("Un territoire renommé")
+    client.get("/cooperations/")
+    assert facet_index.current().made_by == "build"
+    assert facet_index.current().built_at > first.built_at
