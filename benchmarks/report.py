@@ -773,8 +773,13 @@ def _facet_index_line(run: dict) -> list[str]:
     if not cost:
         return []
     return [
-        f"Facet index of each worker process: built in {_ms(cost['build_ms'])} ms (median of 3), "
-        f"{cost['mb']:.1f} MB in memory, {cost['bitmaps']:,} bitmaps.",
+        f"Facet index of each worker process: built in {_ms(cost['build_ms'])} ms (median of 3)"
+        + (
+            f", updated after the write of one record in {_ms(cost['update_ms'])} ms (median of 2)"
+            if "update_ms" in cost
+            else ""
+        )
+        + f", {cost['mb']:.1f} MB in memory, {cost['bitmaps']:,} bitmaps.",
         "",
     ]
 
