@@ -7,7 +7,8 @@ DATABASE_URL pointing at it, so the developer's database is never touched. The d
 gunicorn.conf.py, or the worker classes given to compare) on a free port of 127.0.0.1 while `wrk`
 rotates through at least 500 distinct filtered views of the list for a bounded time, alternating
 with a static file served by the same gunicorn through WhiteNoise (the floor), then the same
-rotation without and with a staff write every 2 s (`benchmarks.churn`).
+rotation without and with a staff write every 2 s (`benchmarks.churn`), and the record page
+beside Datasette's row page on the same data (`benchmarks.datasette`).
 """
 
 import datetime
@@ -53,6 +54,8 @@ class Options:
     # production configuration only (gunicorn.conf.py).
     servers: tuple[str, ...] = ()
     load_cached: bool = True
+    # Our record page beside Datasette's row page (benchmarks.datasette), with the load test.
+    datasette: bool = True
     import_sizes: tuple[int, ...] = (173, 10_000)
     postgres_url: str = POSTGRES_URL
     out: Path = OUT
@@ -232,14 +235,20 @@ def server_label(server: dict) -> str:
 
 
 def run_wrk(
-    url: str, options: Options, script: Path | None = None, duration: int | None = None
+    url: str,
+    options: Options,
+    script: Path | None = None,
+    duration: int | None = None,
+    connections: int | None = None,
 ) -> dict:
     wrk = shutil.which("wrk")
     duration = options.duration if duration is None else duration
+    connections = options.connections if connections is None else connections
     command = [
         wrk,
-        "--threads=2",
-        f"--connections={options.connections}",
+        # wrk needs a connection per thread: one connection is one client in sequence.
+        f"--threads={min(2, connections)}",
+        f"--connections={connections}",
         f"--duration={duration}s",
         "--timeout=10s",
         "--latency",
@@ -573,6 +582,17 @@ def run(options: Options) -> dict:
                         "avec cache des pages…"
                     )
                     results["loads"] += load_test(engine, size, run, options, True)
+    if options.load and options.datasette and options.load_size in sizes:
+        from . import datasette
+
+        engine = "postgres" if "postgres" in options.engines else options.engines[0]
+        options.log(
+            f"{engine}, {options.load_size} coopérations : page d'une coopération contre la "
+            f"page d'une ligne de Datasette {datasette.VERSION}…"
+        )
+        results["side_by_side"] = datasette.side_by_side(
+            engine, options.load_size, options, sqlite_built="sqlite" in options.engines
+        )
     results["total_s"] = time.perf_counter() - started
     results["machine"]["loadavg_end"] = loadavg()
     (options.out / "results.json").write_text(json.dumps(results, indent=1, default=str))
@@ -594,5 +614,6 @@ def _options_dict(options: Options) -> dict:
         "load_urls": options.load_urls,
         "servers": list(options.servers),
         "load_cached": options.load_cached,
+        "datasette": options.datasette,
         "import_sizes": list(options.import_sizes),
     }

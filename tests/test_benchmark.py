@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from benchmarks import load_urls, report, runner, worker
+from benchmarks import datasette, load_urls, report, runner, worker
 
 from .conftest import make_territory_world
 
@@ -439,3 +439,85 @@ def test_open_data_report_states_build_time_target_and_serving_peak():
 def test_open_data_benchmark_refuses_a_database_that_is_not_postgresql():
     with pytest.raises(CommandError, match="postgres://"):
         call_command("benchmark_open_data", "--postgres-url", "sqlite:///x.sqlite3")
+
+
+# --- The record page beside Datasette's row page (benchmarks/datasette.py) ----------------------
+
+
+def _side(kind, connections, median_ms, rate, size=100_000):
+    return {
+        "kind": kind,
+        "connections": connections,
+        "latency_p50_ms": median_ms,
+        "latency_p90_ms": median_ms * 2,
+        "latency_p99_ms": median_ms * 4,
+        "requests_per_s": rate,
+        "round_rates": [rate] * 5,
+        "errors": 0,
+        "engine": "postgres",
+        "size": size,
+        "records": 200,
+        "server": "gthread:5x4" if kind == "ours" else "datasette 0.65.5",
+        "data": "postgres bench_100000" if kind == "ours" else "the SQLite data set",
+    }
+
+
+def test_record_page_against_datasette_reads_the_sequential_median_and_states_both_rates():
+    results = {
+        "runs": [],
+        "loads": [],
+        "side_by_side": [
+            _side("ours", 1, 4.0, 240.0),
+            _side("datasette", 1, 5.0, 190.0),
+            _side("ours", 20, 30.0, 600.0),
+            _side("datasette", 20, 90.0, 210.0),
+        ],
+    }
+    row = report.datasette_target(results)
+    assert row["verdict"].startswith("pass, ×0.80")
+    assert "sequential: median 4.0 against 5.0 ms (×0.80)" in row["measured"]
+    assert "240.0 against 190.0 requests/s (×1.26)" in row["measured"]
+    assert "20 connections: median 30.0 against 90.0 ms (×0.33)" in row["measured"]
+    assert "postgres, 100,000 cooperations, 200 records, 0 errors" in row["measured"]
+    assert row in report.issue22_targets(results)
+
+    results["side_by_side"][0] = _side("ours", 1, 8.5, 115.0)
+    assert report.datasette_target(results)["verdict"].startswith("**miss**, ×1.70")
+    # Measured at a smaller size, the verdict says so.
+    kinds = [("ours", 1), ("datasette", 1), ("ours", 20), ("datasette", 20)]
+    results["side_by_side"] = [_side(k, c, 4.0, 200.0, 10_000) for k, c in kinds]
+    assert report.datasette_target(results)["verdict"].endswith("(at 10,000, not 100,000)")
+
+
+def test_record_page_against_datasette_not_measured_without_figures(tiny_run):
+    out, text, _, _ = tiny_run
+    assert report.datasette_target({"runs": [], "loads": []})["measured"] == "not measured"
+    # The tiny run has no load test: Datasette is neither installed nor served.
+    assert not (out / "datasette-venv").exists()
+    line = "| Cooperation page no slower than Datasette's row page, same data | not measured |"
+    assert line in text
+
+
+def test_datasette_copy_keeps_the_cooperations_and_the_tables_around_them(tmp_path):
+    database = sqlite3.connect(tmp_path / "schema.sqlite3")
+    database.executescript(
+        """
+        CREATE TABLE cooperations_legalform (id INTEGER PRIMARY KEY);
+        CREATE TABLE cooperations_territory (id INTEGER PRIMARY KEY);
+        CREATE TABLE cooperations_cooperation (
+            id INTEGER PRIMARY KEY, legal_form_id INTEGER REFERENCES cooperations_legalform(id)
+        );
+        CREATE TABLE cooperations_participation (
+            id INTEGER PRIMARY KEY,
+            cooperation_id INTEGER REFERENCES cooperations_cooperation(id),
+            territory_id INTEGER REFERENCES cooperations_territory(id)
+        );
+        CREATE TABLE auth_user (id INTEGER PRIMARY KEY);
+        """
+    )
+    assert datasette.neighbours(database) == {
+        "cooperations_cooperation",
+        "cooperations_legalform",
+        "cooperations_participation",
+        "cooperations_territory",
+    }

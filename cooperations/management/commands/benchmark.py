@@ -84,13 +84,19 @@ class Command(BaseCommand):
             help="Sans l'essai de charge avec le cache des pages.",
         )
         parser.add_argument(
+            "--no-datasette",
+            action="store_true",
+            help="Sans la page d'une coopération face à la page d'une ligne de Datasette "
+            "(installé dans son propre virtualenv sous --out).",
+        )
+        parser.add_argument(
             "--import-sizes", default="173,10000", help="Lignes importées (%(default)s)."
         )
         parser.add_argument(
             "--quick",
             action="store_true",
             help="Essai éclair : 50 coopérations, SQLite, 3 mesures, imports de 20 lignes, "
-            "sans wrk ; le rapport va dans benchmarks/out/.",
+            "sans wrk ni Datasette ; le rapport va dans benchmarks/out/.",
         )
         parser.add_argument(
             "--postgres-url",
@@ -125,6 +131,7 @@ class Command(BaseCommand):
             load_urls=max(1, options["load_urls"]),
             servers=servers,
             load_cached=not options["no_cached_load"],
+            datasette=not options["no_datasette"],
             import_sizes=_ints(options["import_sizes"]),
             postgres_url=options["postgres_url"],
             out=options["out"],
@@ -135,6 +142,7 @@ class Command(BaseCommand):
             settings.sizes, settings.engines = (50,), ("sqlite",)
             settings.repeat, settings.heavy_repeat = 3, 1
             settings.import_sizes, settings.load = (20,), False
+            settings.datasette = False
             settings.report = options["report"] or settings.out / "REPORT-quick.md"
         try:
             results = runner.run(settings)
