@@ -77,7 +77,7 @@ def neighbours(database: sqlite3.Connection, table: str = TABLE) -> set[str]:
     return chosen
 
 
-def copy_from_postgres(postgres_url: str, target: Path, options) -> None:
+def copy_from_postgres(postgres_url: str, target: Path) -> None:
     """A SQLite file with the project's schema (its migrations) holding the cooperations of the
     PostgreSQL data set and the tables around them (`neighbours`); the other tables are left
     empty, as Datasette's row page does not read them."""
@@ -175,7 +175,7 @@ def side_by_side(engine: str, size: int, options, sqlite_built: bool) -> list[di
     else:
         served = options.out / f"datasette_{size}.sqlite3"
         options.log(f"Copie des coopérations de bench_{size} pour Datasette…")
-        copy_from_postgres(runner.database_url(engine, size, options), served, options)
+        copy_from_postgres(runner.database_url(engine, size, options), served)
         origin = (
             f"a copy of {len(_tables(served))} tables of bench_{size}: {TABLE} and its neighbours"
         )
