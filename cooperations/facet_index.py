@@ -22,8 +22,10 @@ in a thread of its own while the previous index keeps answering visitors (`curre
 of everything (five queries) happens only at a process's first request, after a reference edit
 or a large import; `stats()` gives its time and size.
 
-Text search stays in the database (PostgreSQL full text, or the SQLite fallback): its matching
-ids and ranks are read once and intersected with the bitmaps.
+Text search is answered by the index too (`stem_index.StemIndex`, built from the same rows'
+search texts, keyed by cooperation id so that an update touches only the changed records'
+stems): the database's search (`search.search`) matches and ranks the same records, but reads
+every match, which grows with the catalogue.
 """
 
 import array
@@ -48,6 +50,7 @@ from .caching import catalogue_version, changed_cooperations
 from .collation import POSTGRESQL_COLLATION, SQLITE_COLLATION, FrenchOrder
 from .filters import PLUS_VALUES, UNKNOWN_STATUS, forget_facet_labels
 from .models import Cooperation, CooperationFactor, Participation, TerritoryKind
+from .stem_index import StemIndex
 
 logger = logging.getLogger(__name__)
 
@@ -111,14 +114,20 @@ class FacetIndex:
     rows: dict = field(default_factory=dict)
     # Cooperation slug → what its record page shows (`views.RecordPage`), likewise.
     pages: dict = field(default_factory=dict)
+    # The stems of the published cooperations' search texts, by cooperation id: the text search.
+    stems: StemIndex | None = None
     # Facet name → value key → count over the whole catalogue: the counts of a facet when no
     # other filter applies, derived from `values` once per index.
     totals: dict = field(init=False)
 
     # How many territories other than métropoles take part in a published cooperation.
     partner_count: int = field(init=False)
+    # Cooperation id → position (-1: not published), for what is found by id (the search).
+    position_by_id: np.ndarray = field(init=False)
 
     def __post_init__(self):
+        self.position_by_id = np.full(int(self.ids.max()) + 1 if len(self.ids) else 0, -1)
+        self.position_by_id[self.ids] = np.arange(len(self.ids))
         self.totals = {
             facet: {key: len(bitmap) for key, bitmap in bitmaps.items()}
             for facet, bitmaps in self.values.items()
@@ -166,13 +175,15 @@ class FacetIndex:
         # The métropole facet shares the bitmaps of the métropoles' role: count each once.
         bitmaps = list({id(bm): bm for group in groups for bm in group.values()}.values())
         bitmap_bytes = sum(_bitmap_bytes(bm) for bm in bitmaps)
-        arrays = (self.ids, self.recent_key, self.oldest_key)
+        arrays = (self.ids, self.recent_key, self.oldest_key, self.position_by_id)
         array_bytes = sum(a.nbytes for a in arrays)
         # A dict entry costs about 100 bytes with its two ints.
+        stem_bytes = self.stems.stats()["bytes"] if self.stems is not None else 0
         return {
             "cooperations": self.size,
             "bitmaps": len(bitmaps),
-            "bytes": bitmap_bytes + array_bytes + 100 * len(self.position_of),
+            "bytes": bitmap_bytes + array_bytes + 100 * len(self.position_of) + stem_bytes,
+            "stem_bytes": stem_bytes,
             "build_seconds": self.build_seconds,
         }
 
@@ -306,8 +317,10 @@ def build(version: str) -> FacetIndex:
     rows = list(
         Cooperation.objects.published()
         .order_by(FrenchOrder("name"), "pk")
-        .values_list(*_ROW_FIELDS)
+        .values_list(*_ROW_FIELDS, "search_text")
     )
+    stems = StemIndex.build((row[0], row[-1]) for row in rows)
+    rows = [row[:-1] for row in rows]
     ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     position_of = {pk: position for position, pk in enumerate(ids.tolist())}
     groups = _Groups(len(rows))
@@ -327,6 +340,7 @@ def build(version: str) -> FacetIndex:
         roles=roles,
         by_year=_freeze(groups.years),
         **_sort_keys(ids, groups.signed_ordinal, groups.changed_at),
+        stems=stems,
     )
     index.build_seconds = time.perf_counter() - started
     return index
@@ -401,9 +415,9 @@ def update(index: FacetIndex, version: str, changed: set[int]) -> FacetIndex | N
         Cooperation.objects.published()
         .filter(pk__in=pks)
         .order_by(FrenchOrder("name"), "pk")
-        .values_list(*_ROW_FIELDS, "name")
+        .values_list(*_ROW_FIELDS, "search_text", "name")
     )
-    rows = [row[:-1] for row in found]
+    rows = [row[:-2] for row in found]
     gone = sorted(index.position_of[pk] for pk in pks if pk in index.position_of)
     places = _places(index, [(row[0], row[-1]) for row in found], pks, gone)
     if places is None:
@@ -433,6 +447,13 @@ def update(index: FacetIndex, version: str, changed: set[int]) -> FacetIndex | N
         groups.add_row(places[row[0]], row)
     groups.read_relations(places, Q(cooperation__in=list(places)))
     removed = FrozenBitMap(gone)
+    stems = None
+    if index.stems is not None:
+        # By id, nothing moves: the changed records' stems are taken out, the published ones'
+        # put back.
+        remap = np.arange(index.stems.size, dtype=np.int64)
+        remap[[pk for pk in pks if pk < index.stems.size]] = -1
+        stems = index.stems.patched(remap, [(row[0], row[-2]) for row in found])
 
     def patched(old: dict, added: dict) -> dict:
         result = {}
@@ -469,6 +490,7 @@ def update(index: FacetIndex, version: str, changed: set[int]) -> FacetIndex | N
         by_year=patched(index.by_year, groups.years),
         **_sort_keys(ids, groups.signed_ordinal, groups.changed_at),
         made_by="update",
+        stems=stems,
         # The age of the data read in full, which FACET_INDEX_MAX_AGE bounds.
         built_at=index.built_at,
         # A row shows only its own record's values (and names that a ReferenceEdit, which
@@ -627,14 +649,13 @@ def reset() -> None:
 # --- Selections ---------------------------------------------------------------------------------
 
 
-def filter_bitmaps(index: FacetIndex, valid_data: dict) -> tuple[dict, dict | None]:
+def filter_bitmaps(index: FacetIndex, valid_data: dict) -> tuple[dict, np.ndarray | None]:
     """The positions each valid filter keeps, by filter name (the two years as one), and the
     search ranks by position when there is a text search (None otherwise)."""
     kept, ranks = {}, None
     for name, value in valid_data.items():
         if name == "q":
-            ranks = _search_ranks(index, value)
-            kept[name] = BitMap(ranks)
+            kept[name], ranks = _searched(index, value)
         elif name in ("annee_min", "annee_max"):
             if "annees" in kept:
                 continue  # both years make one condition
@@ -648,18 +669,17 @@ def filter_bitmaps(index: FacetIndex, valid_data: dict) -> tuple[dict, dict | No
     return kept, ranks
 
 
-def _search_ranks(index: FacetIndex, query: str) -> dict[int, float]:
-    matches = search.search(
-        Cooperation.objects.published(), query, search.families_for(index.version)
-    ).order_by()
-    with search.through_the_search_index(matches.db):
-        found = list(matches.values_list("pk", "search_rank"))
-    ranks = {}
-    for pk, rank in found:
-        position = index.position_of.get(pk)
-        if position is not None:
-            ranks[position] = float(rank)
-    return ranks
+def _searched(index: FacetIndex, query: str) -> tuple[BitMap, np.ndarray]:
+    """The positions the text search finds, and the search rank of every position."""
+    found = index.stems.match(search.query_terms(query, search.families_for(index.version)))
+    ids = np.frombuffer(found.positions.to_array(), dtype=np.uint32).astype(np.int64)
+    ids = ids[ids < len(index.position_by_id)]
+    positions = index.position_by_id[ids]
+    published = positions >= 0
+    ranks = np.zeros(index.size, dtype=np.int64)
+    ranks[positions[published]] = found.ranks[ids[published]]
+    positions = np.sort(positions[published]).astype(np.uint32)
+    return BitMap(array.array("I", positions.tobytes())), ranks
 
 
 def intersect(base: BitMap, bitmaps) -> BitMap:
@@ -708,8 +728,7 @@ def _sorted_slice(index, segment, sort, ranks, start, stop) -> list[int]:
     positions = np.frombuffer(segment.to_array(), dtype=np.uint32).astype(np.int64)
     if sort == "pertinence":
         # Best rank first, then the name order, which the positions already follow.
-        scores = np.fromiter((ranks[p] for p in positions.tolist()), np.float64, len(positions))
-        order = np.lexsort((positions, -scores))
+        order = np.lexsort((positions, -ranks[positions]))
         return positions[order[start:stop]].tolist()
     keys = {"recent": index.recent_key, "ancien": index.oldest_key, "modifiee": index.changed_key}
     keys = keys[sort][positions]

@@ -11,17 +11,18 @@ names (admin, import) must call it afterwards; a change of its format bumps FORM
 
 - PostgreSQL: `search_vector`, a tsvector of the three sections weighted A, B and C with the
   `simple` configuration (no stemming of its own: the text is already stems), kept by a trigger
-  (migrations 0005, 0018); a GIN index serves the match (`stem:*`) and ranking reads it.
-- SQLite: an FTS5 index over the column (below) serves the match (`"stem"*`); results rank by
-  the section where each word first occurs.
+  (migrations 0005, 0018); a GIN index serves the match (`stem:*`).
+- SQLite: an FTS5 index over the column (below) serves the match (`"stem"*`).
+
+On both, results rank by the section where each word first occurs (name, then summary and
+themes, then the rest), the rule the public lists' in-process search (`stem_index`) follows.
 """
 
-import contextlib
 import functools
 import re
 
 import snowballstemmer
-from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.contrib.postgres.search import SearchQuery
 from django.db import connections, transaction
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
@@ -151,25 +152,12 @@ def document_for(cooperation) -> str:
     return f" {sections[0]} {NAME_END} {sections[1]} {MAIN_END} {sections[2]} "
 
 
-@contextlib.contextmanager
-def through_the_search_index(using: str):
-    """Make PostgreSQL read the matches of an unordered search through the GIN index.
-
-    Without an ORDER BY, the planner prefers walking the small partial index of published ids
-    and testing every row's vector: at 100,000 cooperations that took 42 ms where the GIN
-    index's bitmap scan takes 10 (30 with the ranks). Index scans are turned off for this one
-    statement, inside its own transaction (or savepoint), then turned on again.
-    """
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(using=using), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_indexscan = off")
-        yield
-        # Inside an outer transaction SET LOCAL would last until its end; after an error the
-        # savepoint's rollback undoes it.
-        cursor.execute("SET LOCAL enable_indexscan = on")
+def sections(search_text: str) -> tuple[list[str], list[str], list[str]]:
+    """The stems of the three sections of a text written by `document_for` (the name, the
+    summary, legal form and themes, the other texts); empty sections for an empty text."""
+    name, _, rest = search_text.partition(NAME_END)
+    main, _, other = rest.partition(MAIN_END)
+    return name.split(), main.split(), other.split()
 
 
 def uses_postgres(queryset: QuerySet) -> bool:
@@ -275,11 +263,10 @@ def search(queryset: QuerySet, query: str, families: dict | None = None) -> Quer
             "(" + " | ".join(f"{alternative}:*" for alternative in alternatives) + ")"
             for alternatives in terms
         )
-        ts_query = SearchQuery(text, config=CONFIG, search_type="raw")
-        return queryset.filter(search_vector=ts_query).annotate(
-            search_rank=SearchRank(F("search_vector"), ts_query)
+        queryset = queryset.filter(
+            search_vector=SearchQuery(text, config=CONFIG, search_type="raw")
         )
-    if _has_sqlite_index(queryset.db):
+    elif _has_sqlite_index(queryset.db):
         # Stems hold only [0-9a-z]: safe between the quotes of an FTS5 phrase.
         match = " AND ".join(
             "(" + " OR ".join(f'"{alternative}"*' for alternative in alternatives) + ")"

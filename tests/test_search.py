@@ -1,7 +1,6 @@
 """French-aware search: the same examples must pass on SQLite and on PostgreSQL."""
 
 import pytest
-from django.db import connection
 
 from cooperations import search as search_module
 from cooperations.derived import refresh_derived_text
@@ -107,27 +106,6 @@ def test_search_ranks_accented_name_matches_first(catalogue):
         "Contrats de réciprocité de l'estuaire",
     ]
     assert ranked[2] == "Contrat de partenariat Rouen"
-
-
-def test_unordered_search_turns_index_scans_off_for_its_statement_only(db):
-    """PostgreSQL: the facet index's search reads through the GIN index (see
-    `through_the_search_index`); the setting must not outlive the statement."""
-    if connection.vendor != "postgresql":
-        pytest.skip("Réglage du planificateur de PostgreSQL.")
-
-    def setting():
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW enable_indexscan")
-            return cursor.fetchone()[0]
-
-    matches = search_module.search(Cooperation.objects.published(), "mobilite").order_by()
-    with search_module.through_the_search_index("default"):
-        assert setting() == "off"
-        list(matches.values_list("pk", "search_rank"))
-    assert setting() == "on"
-    with pytest.raises(ZeroDivisionError), search_module.through_the_search_index("default"):
-        1 / 0  # noqa: B018
-    assert setting() == "on"
 
 
 def test_a_new_format_version_rewrites_every_stored_text_after_migrate(catalogue):

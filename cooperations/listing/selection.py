@@ -8,6 +8,7 @@ and the filters in words for titles, tags, feeds and export sheets.
 
 from dataclasses import dataclass, replace
 
+import numpy as np
 from django.core.paginator import Page, Paginator
 from django.db.models import F
 from pyroaring import BitMap
@@ -94,7 +95,7 @@ class Selection:
     # their intersection: the selected cooperations.
     base: BitMap
     kept: dict
-    ranks: dict | None
+    ranks: np.ndarray | None
     bitmap: BitMap
 
     @property
