@@ -248,8 +248,9 @@ THEME_WORD_FAMILIES = {
         "ferroviaire train trains rail"
     ),
     "alimentation-agriculture": (
+        # Not « restauration »: the records also use it for rivers and marshes restored.
         "alimentation alimentaire agroalimentaire aliment\nagriculture agricole agriculteur\n"
-        "cantine cantines restauration"
+        "cantine cantines"
     ),
     "tourisme-loisirs": "tourisme touristique touriste",
     "culture-patrimoine-sport": "culture culturel culturelle\nsport sportif sportive",

@@ -22,8 +22,9 @@ JUDGEMENTS = [
     ("climat", [r"climat\w*"]),
     ("ingénieries", [r"ingenierie\w*"]),
     ("ingenierie", [r"ingenierie\w*"]),
-    ("cantines", [r"cantines?|restauration"]),
-    ("restauration", [r"cantines?|restauration"]),
+    ("cantines", [r"cantines?"]),
+    # Of school meals (« restauration collective ») as of rivers and marshes.
+    ("restauration", [r"restauration"]),
     ("domicile-travail", [r"domicile", r"travail\w*"]),
     ("volet alimentaire", [r"volets?", ALIMENT]),
     ("mobilité", [MOBILITY]),

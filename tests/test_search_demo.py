@@ -103,7 +103,7 @@ def test_every_word_of_the_illustrations_finds_its_record(demo):
     [
         ("mobilte", "mobilité"),
         ("agriculure", "agriculture"),
-        ("tourisme cantnes", "tourisme cantines"),
+        ("alimentation cantnes", "alimentation cantines"),
     ],
 )
 def test_a_typo_gets_a_suggestion_link_that_finds_records(demo, client, typed, suggested):
