@@ -264,6 +264,10 @@ class StateFilter(admin.SimpleListFilter):
         return queryset
 
 
+# After Django's own: the prefilled slug spells « œ », « æ » and dashes as `text.slug` does.
+SLUG_PREFILL_JS = ["admin/js/urlify.js", "js/admin-slug.js"]
+
+
 @admin.register(Cooperation)
 class CooperationAdmin(
     ValidSelectionMixin, UniqueRaceAdminMixin, InventoryImportExportMixin, SimpleHistoryAdmin
@@ -296,6 +300,10 @@ class CooperationAdmin(
     ]
     search_help_text = "Nom de la coopération, nom ou code officiel d'un territoire participant."
     prepopulated_fields = {"slug": ["name"]}
+
+    class Media:
+        js = SLUG_PREFILL_JS
+
     autocomplete_fields = ["legal_form"]
     filter_horizontal = ["themes"]
     inlines = [
@@ -446,6 +454,9 @@ class VocabularyAdmin(ValidSelectionMixin, UniqueRaceAdminMixin, admin.ModelAdmi
     list_display = ["label", "slug", "position"]
     search_fields = ["label", "slug"]
     prepopulated_fields = {"slug": ["label"]}
+
+    class Media:
+        js = SLUG_PREFILL_JS
 
     # Fields whose edit the catalogue's version follows (what pages and searches keep).
     reference_fields = {"label", "slug", "definition"}
