@@ -129,6 +129,12 @@ class StemIndex:
         high = bisect.bisect_left(self.sorted_stems, prefix + _AFTER_STEMS, low)
         return self.sorted_ids[low:high]
 
+    def _stem_id(self, stem: str) -> int | None:
+        slot = bisect.bisect_left(self.sorted_stems, stem)
+        if slot < len(self.sorted_stems) and self.sorted_stems[slot] == stem:
+            return int(self.sorted_ids[slot])
+        return None
+
     def match(self, terms: list[list[str]]) -> Match:
         """The positions where every word of `terms` (`search.query_terms`) matches, and their
         ranks; nothing for no word."""
@@ -170,22 +176,21 @@ class StemIndex:
         identity = bool(np.array_equal(remap[kept], old_positions[kept]))
 
         stems = list(self.stems)
-        ids = None
+        new_ids: dict[str, int] = {}
         added_rows: dict[int, list[tuple[int, int]]] = {}  # position → (stem id, section)
-        new_stems = False
         for position, text in added:
             row = []
             for section, words in enumerate(_text_stems(text)):
                 for word in set(words):
-                    if ids is None:
-                        ids = {stem: i for i, stem in enumerate(stems)}
-                    stem_id = ids.get(word)
+                    stem_id = self._stem_id(word)
                     if stem_id is None:
-                        stem_id = ids[word] = len(stems)
+                        stem_id = new_ids.get(word)
+                    if stem_id is None:
+                        stem_id = new_ids[word] = len(stems)
                         stems.append(word)
-                        new_stems = True
                     row.append((stem_id, section))
             added_rows[position] = row
+        new_stems = bool(new_ids)
 
         kept_max = int(remap.max()) if kept.any() else -1
         size = max(kept_max, max(added_rows, default=-1)) + 1
@@ -198,14 +203,17 @@ class StemIndex:
             lengths[position] = len(row)
         offsets = np.zeros(size + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        entries = np.empty(int(offsets[-1]), dtype=np.int32)
-        owner = np.repeat(old_positions, old_lengths)
-        moved = kept[owner]
-        owner = owner[moved]
-        within = np.arange(len(self.entries), dtype=np.int64)[moved] - self.offsets[owner]
-        entries[offsets[remap[owner]] + within] = self.entries[moved]
-        for position, row in added_ids.items():
-            entries[offsets[position] : offsets[position + 1]] = row
+        if identity:
+            entries = self._rows_in_place(old_positions[~kept], added_ids)
+        else:
+            entries = np.empty(int(offsets[-1]), dtype=np.int32)
+            owner = np.repeat(old_positions, old_lengths)
+            moved = kept[owner]
+            owner = owner[moved]
+            within = np.arange(len(self.entries), dtype=np.int64)[moved] - self.offsets[owner]
+            entries[offsets[remap[owner]] + within] = self.entries[moved]
+            for position, row in added_ids.items():
+                entries[offsets[position] : offsets[position + 1]] = row
 
         grown = len(stems) - len(self.stems)
         if identity:
@@ -255,6 +263,20 @@ class StemIndex:
         else:
             sorted_stems, sorted_ids = self.sorted_stems, self.sorted_ids
         return StemIndex(stems, sorted_stems, sorted_ids, bitmaps, offsets, entries)
+
+    def _rows_in_place(self, removed: np.ndarray, added_ids: dict) -> np.ndarray:
+        """The stem ids of the new rows when kept positions stay: the old rows between the
+        changed positions copied in runs, the added rows in their places."""
+        changed = sorted({*removed.tolist(), *added_ids})
+        pieces, start = [], 0
+        for position in changed:
+            # Positions in [start, position) are kept, or past the old rows (then empty).
+            low, high = min(start, self.size), min(position, self.size)
+            pieces.append(self.entries[self.offsets[low] : self.offsets[high]])
+            pieces.append(np.asarray(added_ids.get(position, []), dtype=np.int32))
+            start = position + 1
+        pieces.append(self.entries[self.offsets[min(start, self.size)] :])
+        return np.concatenate(pieces)
 
     # --- size -------------------------------------------------------------------------------
 
