@@ -219,12 +219,10 @@ class StemIndex:
         if identity:
             bitmaps = tuple([*section, *[EMPTY] * grown] for section in self.bitmaps)
             removed = old_positions[~kept]
-            removed_rows = [
-                (p, self.entries[self.offsets[p] : self.offsets[p + 1]]) for p in removed.tolist()
-            ]
+            # Stem id → the positions added to its three bitmaps.
             touched: dict[int, list[list[int]]] = {}
-            for _p, row in removed_rows:
-                for stem_id in row.tolist():
+            for p in removed.tolist():
+                for stem_id in self.entries[self.offsets[p] : self.offsets[p + 1]].tolist():
                     touched.setdefault(stem_id, [[], [], []])
             gone = _bitmap(removed)
             for position, row in added_rows.items():
