@@ -168,8 +168,9 @@ class StemIndex:
         search text) of `added` is indexed; this index stays as it was.
 
         When every kept position stays where it was, only the bitmaps of the stems of the
-        removed and added rows are remade; otherwise every bitmap is remapped (kept positions
-        keep their relative order, so remapped bitmaps stay sorted)."""
+        removed and added rows are remade; otherwise the bitmaps after the first moved position
+        are shifted or remapped (kept positions keep their relative order, so remapped bitmaps
+        stay sorted)."""
         remap = np.asarray(remap, dtype=np.int64)
         kept = remap >= 0
         old_positions = np.arange(self.size, dtype=np.int64)
@@ -238,14 +239,24 @@ class StemIndex:
                     changed.update(positions)
                     bitmaps[section][stem_id] = FrozenBitMap(changed)
         else:
+            # Bitmaps wholly before the first moved position stay; those wholly within the last
+            # run moved by one offset are shifted; only the others are remapped one by one.
+            moved = np.flatnonzero(remap != old_positions)
+            first = int(moved[0]) if len(moved) else self.size
+            tail = int(remap[-1]) - (self.size - 1) if self.size and remap[-1] >= 0 else None
+            if tail is not None:
+                off = np.flatnonzero(remap != old_positions + tail)
+                tail_start = int(off[-1]) + 1 if len(off) else 0
             bitmaps = tuple([] for _ in self.bitmaps)
             for section, old_bitmaps in enumerate(self.bitmaps):
                 for old in old_bitmaps:
-                    if not old:
-                        bitmaps[section].append(EMPTY)
-                        continue
-                    moved_positions = remap[_positions(old)]
-                    bitmaps[section].append(_bitmap(moved_positions[moved_positions >= 0]))
+                    if not old or old.max() < first:
+                        bitmaps[section].append(old)
+                    elif tail is not None and old.min() >= tail_start:
+                        bitmaps[section].append(old.shift(tail))
+                    else:
+                        moved_positions = remap[_positions(old)]
+                        bitmaps[section].append(_bitmap(moved_positions[moved_positions >= 0]))
                 bitmaps[section].extend([EMPTY] * grown)
             additions: dict[tuple[int, int], list[int]] = {}
             for position, row in added_rows.items():

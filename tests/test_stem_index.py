@@ -96,6 +96,14 @@ def test_a_patch_in_place_equals_a_fresh_build_and_leaves_the_old_index_alone():
     assert positions(index, "velo") == []
 
 
+def test_a_row_inserted_in_the_middle_shifts_the_rows_after_it():
+    index = StemIndex.build(enumerate(TEXTS))
+    new = text("Mobilité partagée", "Vélos")
+    remap = np.array([0, 1, 3, 4, 5], dtype=np.int64)
+    patched = index.patched(remap, [(2, new)])
+    same(patched, StemIndex.build(enumerate([*TEXTS[:2], new, *TEXTS[2:]])), QUERIES)
+
+
 def test_a_patch_that_moves_positions_equals_a_fresh_build():
     rng = random.Random(4)
     words = [
