@@ -451,9 +451,9 @@ def update(index: FacetIndex, version: str, changed: set[int]) -> FacetIndex | N
     if index.stems is not None:
         # By id, nothing moves: the changed records' stems are taken out, the published ones'
         # put back.
-        remap = np.arange(index.stems.size, dtype=np.int64)
-        remap[[pk for pk in pks if pk < index.stems.size]] = -1
-        stems = index.stems.patched(remap, [(row[0], row[-2]) for row in found])
+        same_ids = np.arange(index.stems.size, dtype=np.int64)
+        same_ids[[pk for pk in pks if pk < index.stems.size]] = -1
+        stems = index.stems.patched(same_ids, [(row[0], row[-2]) for row in found])
 
     def patched(old: dict, added: dict) -> dict:
         result = {}

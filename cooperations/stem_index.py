@@ -1,6 +1,8 @@
 """The in-process text search of the public lists: the stems of the published cooperations' search
-texts, each with the bitmaps of the positions where it occurs, so that a list page's search is a
-few bisections and bitmap unions instead of a database search reading every matching row.
+texts, each with the bitmaps of the positions where it occurs (the facet index uses cooperation
+ids as positions: they do not move when a write moves records in the name order), so that a list
+page's search is a few bisections and bitmap unions instead of a database search reading every
+matching row.
 
 Why: the database search (`search.search`) reads each match's id and rank, so its time grows
 with the number of matches; the facet index already holds every published cooperation by

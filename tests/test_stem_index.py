@@ -158,8 +158,13 @@ def test_the_index_finds_and_ranks_what_the_database_finds_on_the_demo_data(demo
     for query, _patterns in JUDGEMENTS:
         expected = dict(search.search(published, query, families).values_list("pk", "search_rank"))
         assert expected, query
+        # The facet index keys its stem index by cooperation id.
         found = index.stems.match(search.query_terms(query, families))
-        pks = index.ids[np.frombuffer(found.positions.to_array(), dtype=np.uint32)].tolist()
+        pks = list(found.positions)
         assert sorted(pks) == sorted(expected), query
-        ranks = {pk: int(found.ranks[index.position_of[pk]]) for pk in pks}
+        ranks = {pk: int(found.ranks[pk]) for pk in pks}
         assert ranks == expected, query
+        # And a list page's search, by position, finds the same.
+        kept, by_position = facet_index.filter_bitmaps(index, {"q": query})
+        assert sorted(index.ids[list(kept["q"])].tolist()) == sorted(expected), query
+        assert {int(index.ids[p]): int(by_position[p]) for p in kept["q"]} == expected, query
