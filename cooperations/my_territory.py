@@ -3,12 +3,17 @@ name, then the published cooperations it takes part in, and those of every terri
 it (its EPCI, département and région, as the official register links them).
 """
 
+import bisect
+import heapq
 import itertools
 from dataclasses import dataclass
 
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import F
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from pyroaring import BitMap
 
+from .caching import catalogue_version
 from .collation import FrenchOrder
 from .models import URL_SEGMENT_BY_KIND, Cooperation, Participation, Territory
 from .text import fold
@@ -33,27 +38,107 @@ def territory_key(territory: Territory) -> str:
     return f"{URL_SEGMENT_BY_KIND[territory.kind]}:{territory.code}"
 
 
-def find_territories(name: str, limit: int = SUGGESTIONS) -> list[Territory]:
+def find_territories(name: str, limit: int = SUGGESTIONS, version: str = "") -> list[Territory]:
     """Searchable territories whose folded name has a word starting with the folded `name`:
-    the exact name first, then names starting with it, then by population. One query (a
-    LIKE over the indexed folded names of about 36,000 territories)."""
+    the exact name first, then names starting with it, then by population, then in French
+    name order. The names are matched in this process's copy of the searchable names (read
+    once per catalogue `version`, the current one by default), then one query reads the
+    territories found."""
     folded = fold(name[:NAME_MAX_LENGTH])
     if len(folded.replace(" ", "")) < MIN_LETTERS:
         return []
-    rank = Case(
-        When(search_name=folded, then=Value(0)),
-        When(search_name__startswith=folded, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
-    return list(
-        Territory.objects.filter(kind__in=SEARCHABLE_KINDS)
-        .exclude(code="")
-        .filter(Q(search_name__startswith=folded) | Q(search_name__contains=f" {folded}"))
-        .annotate(rank=rank)
-        .select_related("departement")
-        .order_by("rank", F("population").desc(nulls_last=True), FrenchOrder("name"), "pk")[:limit]
-    )
+    found = searchable_names(version or catalogue_version()).matching(folded, limit)
+    if not found:
+        return []
+    territories = Territory.objects.select_related("departement").in_bulk(found)
+    return [territories[pk] for pk in found if pk in territories]
+
+
+@dataclass(frozen=True)
+class SearchableNames:
+    """The folded names of the searchable territories, and each word start of them, sorted so
+    that the names with a word starting with a given text are one slice, found by bisection (a
+    LIKE over every name costs the database a scan and a sort of thousands of matches at each
+    keystroke)."""
+
+    version: str
+    # Territory ids, by population (most first, unknown last), then in French name order and
+    # by id: the order of matches of the same kind, so a match is known by its number here.
+    pks: list[int]
+    # Each name, and each rest of a name after one of its spaces, sorted, with the number of
+    # the territory it belongs to.
+    names: list[str]
+    name_owners: list[int]
+    inner: list[str]
+    inner_owners: list[int]
+
+    @classmethod
+    def read(cls, version: str) -> "SearchableNames":
+        rows = list(
+            Territory.objects.filter(kind__in=SEARCHABLE_KINDS)
+            .exclude(code="")
+            .order_by(F("population").desc(nulls_last=True), FrenchOrder("name"), "pk")
+            .values_list("pk", "search_name")
+        )
+        names = sorted((name, number) for number, (_pk, name) in enumerate(rows))
+        inner = sorted(
+            (name[at + 1 :], number)
+            for number, (_pk, name) in enumerate(rows)
+            for at in _spaces(name)
+        )
+        return cls(
+            version,
+            [pk for pk, _name in rows],
+            [name for name, _number in names],
+            [number for _name, number in names],
+            [rest for rest, _number in inner],
+            [number for _rest, number in inner],
+        )
+
+    def matching(self, folded: str, limit: int) -> list[int]:
+        """Ids of the first `limit` territories with a word of their name starting with
+        `folded`: the exact name first, then the names starting with it, then the others."""
+        # Folded text is lower-case letters, digits and spaces, all before this character.
+        end = folded + "\x7f"
+        low = bisect.bisect_left(self.names, folded)
+        exact = bisect.bisect_right(self.names, folded, low)
+        high = bisect.bisect_left(self.names, end, exact)
+        starting = self.name_owners[low:high]
+        inner = set(self.inner_owners[
+            bisect.bisect_left(self.inner, folded) : bisect.bisect_left(self.inner, end)
+        ]).difference(starting)  # fmt: skip
+        found = sorted(self.name_owners[low:exact])[:limit]
+        found += heapq.nsmallest(limit - len(found), self.name_owners[exact:high])
+        found += heapq.nsmallest(limit - len(found), inner)
+        return [self.pks[number] for number in found]
+
+
+def _spaces(name: str):
+    at = name.find(" ")
+    while at != -1:
+        yield at
+        at = name.find(" ", at + 1)
+
+
+_kept_names: SearchableNames | None = None
+
+
+@receiver([post_save, post_delete], sender=Territory)
+def forget_names(**kwargs) -> None:
+    """Forget the names kept: a territory saved outside the admin does not move the version,
+    nor do tests whose rolled-back data repeat one."""
+    global _kept_names
+    _kept_names = None
+
+
+def searchable_names(version: str) -> SearchableNames:
+    """The searchable names of the catalogue `version` (territories added or renamed move it),
+    read on first use in each process."""
+    global _kept_names
+    kept = _kept_names
+    if kept is None or kept.version != version:
+        kept = _kept_names = SearchableNames.read(version)
+    return kept
 
 
 def territory_from_key(key: str) -> Territory | None:

@@ -246,6 +246,9 @@ def load_territories(rows, vintage=CURRENT_VINTAGE, dry_run=False) -> LoadReport
                 Cooperation.objects.filter(participations__territory_id__in=report.updated_ids)
             )
             ReferenceEdit.record(f"Territoires : {len(report.updated_ids)} mis à jour ({vintage})")
+        elif report.total_created:
+            # New territories are searchable in « Ma commune » from the next catalogue version.
+            ReferenceEdit.record(f"Territoires : {report.total_created} créés ({vintage})")
         if dry_run:
             transaction.set_rollback(True)
     return report

@@ -639,7 +639,7 @@ def plus_values_links() -> list[dict]:
 def my_territory(request):
     """« Ma commune, mon territoire »: `?territoire=commune:29019` answers with the cooperations
     of that territory and of those containing it (3 queries); `?nom=…` lists the territories of
-    that name, or goes straight to the only one (1 query)."""
+    that name, or goes straight to the only one (2 queries: the version and the territories)."""
     context = {"nav": "my_territory", "page_title": "Ma commune, mon territoire", "notices": []}
     key = request.GET.get("territoire", "")
     name = request.GET.get("nom", "")
@@ -657,7 +657,11 @@ def my_territory(request):
             f"Le territoire « {shown(key, 40)} » est inconnu : cherchez-le par son nom."
         )
     if name:
-        found = my_territory_service.find_territories(name, my_territory_service.CHOICES)
+        found = my_territory_service.find_territories(
+            name,
+            my_territory_service.CHOICES,
+            version=getattr(request, "catalogue_version", ""),
+        )
         if len(found) == 1:
             return redirect(
                 f"{reverse('cooperations:my_territory')}?"
@@ -672,9 +676,11 @@ def my_territory(request):
 
 
 def territory_suggestions(request):
-    """Up to 10 territories whose name matches `?q=`, for the search box's suggestions: one
-    query."""
-    found = my_territory_service.find_territories(request.GET.get("q", ""))
+    """Up to 10 territories whose name matches `?q=`, for the search box's suggestions: the
+    catalogue's version and the territories found (2 queries)."""
+    found = my_territory_service.find_territories(
+        request.GET.get("q", ""), version=getattr(request, "catalogue_version", "")
+    )
     return JsonResponse(
         {
             "results": [

@@ -18,7 +18,7 @@ import pytest
 from django.template.backends import jinja2 as jinja2_backend
 from django.test import signals
 
-from cooperations import facet_index
+from cooperations import facet_index, my_territory
 from cooperations.derived import refresh_derived_text
 from cooperations.models import (
     Cooperation,
@@ -54,8 +54,10 @@ def fresh_facet_index():
     """Each test starts without the previous test's facet index: rolled-back transactions may
     give the next test's data the same history ids, hence the same catalogue version."""
     facet_index.reset()
+    my_territory.forget_names()
     yield
     facet_index.reset()
+    my_territory.forget_names()
 
 
 def make_territory(kind=Territory.Kind.CC, name=None, code=None, **fields) -> Territory:

@@ -218,3 +218,50 @@ def test_the_typed_name_comes_back_escaped_in_the_form(client, area):
     html = client.get("/mon-territoire/", {"nom": typed}).content.decode()
     assert "<script>x</script>" not in html
     assert f'name="nom" value="{markupsafe.escape(typed)}"' in html
+
+
+def database_matches(typed: str, limit: int) -> list[str]:
+    """The rule of the name search as one plain ORM query: a word of the folded name starts
+    with the folded text; the exact name, then names starting with it, then by population,
+    then in French name order."""
+    from django.db.models import Case, F, IntegerField, Q, Value, When
+
+    from cooperations.collation import FrenchOrder
+    from cooperations.my_territory import SEARCHABLE_KINDS
+
+    folded = fold(typed)
+    rank = Case(
+        When(search_name=folded, then=Value(0)),
+        When(search_name__startswith=folded, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return list(
+        Territory.objects.filter(kind__in=SEARCHABLE_KINDS)
+        .exclude(code="")
+        .filter(Q(search_name__startswith=folded) | Q(search_name__contains=f" {folded}"))
+        .annotate(rank=rank)
+        .order_by("rank", F("population").desc(nulls_last=True), FrenchOrder("name"), "pk")
+        .values_list("code", flat=True)[:limit]
+    )
+
+
+@pytest.mark.parametrize(
+    "typed", ["saint", "Saint-É", "brest", "sur mer", "val", "ile", "pays d", "bretagne", "zz"]
+)
+def test_name_search_finds_what_the_database_query_finds(official_territories, db, typed):
+    for limit in (10, 30, 5000):
+        assert [t.code for t in find_territories(typed, limit)] == database_matches(typed, limit)
+
+
+def test_name_search_sees_a_territory_added_or_renamed(official_territories, db):
+    assert find_territories("kerfictif") == []
+    added = make_territory(Territory.Kind.COMMUNE, "Kerfictif", code="99002")
+    assert [t.code for t in find_territories("kerfictif")] == ["99002"]
+    # A rename written behind the models' back shows once the catalogue's version moves.
+    Territory.objects.filter(pk=added.pk).update(search_name="kerautre")
+    from cooperations.models import ReferenceEdit
+
+    ReferenceEdit.record("Territoire renommé")
+    assert find_territories("kerfictif") == []
+    assert [t.code for t in find_territories("kerautre")] == ["99002"]
