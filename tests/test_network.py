@@ -304,3 +304,14 @@ def test_the_legal_notice_credits_both_map_packages(client, db):
     assert "«\xa0@svg-maps/world\xa0» (version 2.0.0) pour les cinq départements d'outre-mer" in (
         html
     )
+
+
+def test_a_new_partner_shows_in_the_network_at_the_next_request(client, world, admin_client):
+    # The network's markup is kept per process for the same network: a visitor and staff
+    # both see the new partner once the catalogue changes.
+    url = world["metropole"].get_absolute_url()
+    for reader in (client, admin_client):
+        assert "Agglo Sans Lien" not in _section(reader.get(url).content.decode())
+    make_cooperation(metropoles=[world["metropole"]], partners=[world["unrelated"]])
+    for reader in (client, admin_client):
+        assert "Agglo Sans Lien" in _section(reader.get(url).content.decode())
