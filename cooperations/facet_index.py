@@ -116,6 +116,9 @@ class FacetIndex:
     pages: dict = field(default_factory=dict)
     # The stems of the published cooperations' search texts, by cooperation id: the text search.
     stems: StemIndex | None = None
+    # Cooperation id → what its entry in the Atom feeds shows (`publishing.feeds.Entry`),
+    # likewise.
+    feed_entries: dict = field(default_factory=dict)
     # Facet name → value key → count over the whole catalogue: the counts of a facet when no
     # other filter applies, derived from `values` once per index.
     totals: dict = field(init=False)

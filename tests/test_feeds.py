@@ -273,3 +273,23 @@ def test_subtitle_of_a_cut_feed_says_how_many_it_leaves_out(client, crowded):
         f"Les {FEED_SIZE} coopérations publiées de cette sélection (sur "
         f"{total.distinct().count()}) les plus récemment ajoutées ou modifiées."
     )
+
+
+def test_a_visitors_feed_reads_its_entries_once_per_catalogue_version(
+    client, admin_client, catalogue
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = ET.tostring(read_feed(client, "/cooperations/flux/"))
+    with CaptureQueriesContext(connection) as again:
+        assert ET.tostring(read_feed(client, "/cooperations/flux/")) == first
+    assert not [q for q in again.captured_queries if "cooperations_participation" in q["sql"]]
+    # A write that keeps no history leaves the version, hence the kept entries, as they were:
+    # staff read the records as they are.
+    Cooperation.objects.filter(pk=catalogue.pole.pk).update(name="Pôle renommé")
+    titles = [e.find(f"{ATOM}title").text for e in read_feed(client, "/cooperations/flux/")
+              .iter(f"{ATOM}entry")]  # fmt: skip
+    assert "Pôle renommé" not in titles
+    staff = read_feed(admin_client, "/cooperations/flux/")
+    assert "Pôle renommé" in [e.find(f"{ATOM}title").text for e in staff.iter(f"{ATOM}entry")]

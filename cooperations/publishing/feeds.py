@@ -25,6 +25,7 @@ from django.utils.feedgenerator import Atom1Feed
 
 from .. import listing
 from ..models import ROLE_HEADINGS, Participation
+from ..paths import fixed_path
 
 FEED_SIZE = 50
 SITE_NAME = "Catalogue des coopérations interterritoriales"
@@ -43,7 +44,7 @@ def xml_safe(text: str) -> str:
 
 @dataclass(frozen=True)
 class FeedContent:
-    """What one request's feed holds: the list's selection and its newest records."""
+    """What one request's feed holds: the list's selection and its newest records' entries."""
 
     request: HttpRequest
     selection: listing.Selection
@@ -54,8 +55,8 @@ class CatalogueFeed(Feed):
     """The feed of one list page kind, by its scope: `CatalogueFeed(ThemeScope)` serves
     `/thematiques/x/flux/`.
 
-    Costs the scope's and filter values' queries, then 3 (records, themes, participations with
-    their territories) whatever the number of rows.
+    Costs the scope's and filter values' queries, then, for the entries not kept yet, 3
+    (records, themes, participations with their territories) whatever the number of rows.
     """
 
     feed_type = Atom1Feed
@@ -68,15 +69,17 @@ class CatalogueFeed(Feed):
 
     def get_object(self, request, **kwargs):
         """The list's selection on this request (404 if its scope is unknown) and the newest
-        records of it, read from the database for these rows only."""
+        records of it: their entries kept with the facet index for a visitor, the others read
+        from the database for these rows only (staff get them as the database holds them)."""
         scope = self.scope_class.from_url(**kwargs)
         selection = listing.select(request, scope)
         ids = selection.last_changed(FEED_SIZE)
-        records = scope.queryset().for_list().filter(pk__in=ids).in_bulk()
-        items = [records[pk] for pk in ids if pk in records]
+        kept = None if request.user.is_authenticated else selection.index.feed_entries
         host = request.get_host().rsplit(":", 1)[0]
-        for item in items:
-            item.feed_id = entry_id(host, item)
+        items = [
+            FeedItem(entry, entry_id(host, entry))
+            for entry in entries(ids, lambda: scope.queryset().for_list(), kept)
+        ]
         return FeedContent(request, selection, items)
 
     def title(self, feed):
@@ -100,32 +103,88 @@ class CatalogueFeed(Feed):
         return feed.items
 
     def item_title(self, item):
-        return xml_safe(item.name)
+        return xml_safe(item.entry.name)
 
     def item_description(self, item):
         # Atom's summary is written as type="html": the template escapes the record's text, so
         # that a « < » in a record reads as text, never as markup.
-        lines = [item.summary] if item.summary else []
-        for role in Participation.Role:
-            names = [p.territory.name for p in item.participations.all() if p.role == role]
-            if names:
-                lines.append(f"{ROLE_HEADINGS[role]} : {', '.join(names)}.")
-        return xml_safe(_summary_template().render({"lines": lines}))
+        return xml_safe(_summary_template().render({"lines": item.entry.lines}))
 
     def item_link(self, item):
-        return item.get_absolute_url()
+        return fixed_path("cooperations:detail", item.entry.slug)
 
     def item_guid(self, item):
-        return item.feed_id
+        return item.guid
 
     def item_pubdate(self, item):
-        return item.created_at
+        return item.entry.created_at
 
     def item_updateddate(self, item):
-        return item.updated_at
+        return item.entry.updated_at
 
     def item_categories(self, item):
-        return [xml_safe(theme.label) for theme in item.themes.all()]
+        return [xml_safe(label) for label in item.entry.themes]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What a feed entry shows of one cooperation, as values: a visitor's feed keeps them with
+    the facet index, for one catalogue version (as the result rows are kept), so that entries
+    shown before are not read again; the markup is made at each request."""
+
+    pk: int
+    slug: str
+    name: str
+    # The summary, then one line per role naming its territories.
+    lines: tuple[str, ...]
+    # The labels of its themes.
+    themes: tuple[str, ...]
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """An entry in one request's feed, with its id, which names the request's host."""
+
+    entry: Entry
+    guid: str
+
+
+# Entries kept in each process per catalogue version, some 500 bytes each.
+KEPT_ENTRIES = 20_000
+
+
+def entry(cooperation) -> Entry:
+    """The entry of `cooperation`, read as `CooperationQuerySet.for_list` reads it."""
+    lines = [cooperation.summary] if cooperation.summary else []
+    for role in Participation.Role:
+        names = [p.territory.name for p in cooperation.participations.all() if p.role == role]
+        if names:
+            lines.append(f"{ROLE_HEADINGS[role]} : {', '.join(names)}.")
+    return Entry(
+        pk=cooperation.pk,
+        slug=cooperation.slug,
+        name=cooperation.name,
+        lines=tuple(lines),
+        themes=tuple(theme.label for theme in cooperation.themes.all()),
+        created_at=cooperation.created_at,
+        updated_at=cooperation.updated_at,
+    )
+
+
+def entries(ids: list[int], records, kept: dict | None) -> list[Entry]:
+    """The entries of `ids` still in the scope, in that order: those `kept` for this catalogue
+    version (None for staff, who read them all), the others read through `records()` (one
+    query and two prefetches)."""
+    found = {} if kept is None else {pk: kept[pk] for pk in ids if pk in kept}
+    wanted = [pk for pk in ids if pk not in found]
+    if wanted:
+        read = {c.pk: entry(c) for c in records().filter(pk__in=wanted)}
+        if kept is not None and len(kept) < KEPT_ENTRIES:
+            kept.update(read)
+        found.update(read)
+    return [found[pk] for pk in ids if pk in found]
 
 
 def subtitle(shown: int, total: int) -> str:
