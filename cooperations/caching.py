@@ -76,6 +76,13 @@ def _version(values) -> str:
     return "-".join(str(value) for value in values)
 
 
+def reference_mark(version: str) -> str:
+    """The part of a catalogue version that only a `ReferenceEdit` moves (territories and
+    vocabularies edited or loaded): what values that show no record are kept under, so that
+    a cooperation's write leaves them be."""
+    return version.rpartition("-")[2]
+
+
 def _marks(version: str) -> list[int]:
     # An empty history table reads as None: no history row yet, as if its latest id were 0.
     return [0 if part == "None" else int(part) for part in version.split("-")]

@@ -13,7 +13,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from pyroaring import BitMap
 
-from .caching import catalogue_version
+from .caching import catalogue_version, reference_mark
 from .collation import FrenchOrder
 from .models import URL_SEGMENT_BY_KIND, Cooperation, Participation, Territory
 from .text import fold
@@ -61,6 +61,7 @@ class SearchableNames:
     LIKE over every name costs the database a scan and a sort of thousands of matches at each
     keystroke)."""
 
+    # The reference edits' part of the catalogue version it was read for.
     version: str
     # Territory ids, by population (most first, unknown last), then in French name order and
     # by id: the order of matches of the same kind, so a match is known by its number here.
@@ -132,12 +133,14 @@ def forget_names(**kwargs) -> None:
 
 
 def searchable_names(version: str) -> SearchableNames:
-    """The searchable names of the catalogue `version` (territories added or renamed move it),
-    read on first use in each process."""
+    """The searchable names of the catalogue `version`, read on first use in each process and
+    read again when a `ReferenceEdit` moves it (territories added, renamed or loaded), not at
+    each write of a cooperation."""
     global _kept_names
+    mark = reference_mark(version)
     kept = _kept_names
-    if kept is None or kept.version != version:
-        kept = _kept_names = SearchableNames.read(version)
+    if kept is None or kept.version != mark:
+        kept = _kept_names = SearchableNames.read(mark)
     return kept
 
 

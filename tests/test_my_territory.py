@@ -265,3 +265,16 @@ def test_name_search_sees_a_territory_added_or_renamed(official_territories, db)
     ReferenceEdit.record("Territoire renommé")
     assert find_territories("kerfictif") == []
     assert [t.code for t in find_territories("kerautre")] == ["99002"]
+
+
+def test_names_are_not_read_again_after_a_cooperation_is_written(official_territories, db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    brest = Territory.objects.get(kind=Territory.Kind.METRO, code="242900314")
+    find_territories("brest")
+    make_cooperation("Écrite après la recherche", metropoles=[brest])
+    with CaptureQueriesContext(connection) as queries:
+        assert [t.code for t in find_territories("brest")][:1] == ["29019"]
+    # The version, then the territories found: the names are the same.
+    assert len(queries.captured_queries) == 2
