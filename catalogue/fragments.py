@@ -15,8 +15,8 @@ What the output depends on is in the key, so that nothing kept can be stale:
   fragment must therefore not `include` another template, whose changes would not change the
   key.
 
-The kept outputs are bounded (least recently used first out). They are Jinja's own output of
-the fragment, escaped by the engine like the rest of the page.
+The kept outputs are bounded in number and in characters (least recently used first out). They
+are Jinja's own output of the fragment, escaped by the engine like the rest of the page.
 """
 
 import threading
@@ -28,6 +28,9 @@ from jinja2.ext import Extension
 
 # Fragments kept per process: a result row is about 1 kB of markup.
 MAX_FRAGMENTS = 5_000
+# And the characters they hold in all: a métropole's network is some 200,000, and each change
+# of its partners makes a new one, which must push out old ones rather than add up.
+MAX_FRAGMENT_CHARACTERS = 20_000_000
 
 
 class FragmentCache(Extension):
@@ -36,6 +39,7 @@ class FragmentCache(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         self._kept: OrderedDict = OrderedDict()
+        self._characters = 0
         self._lock = threading.Lock()
 
     def parse(self, parser):
@@ -54,11 +58,17 @@ class FragmentCache(Extension):
                 return output
         output = caller()
         with self._lock:
+            # Another thread may have rendered the same key meanwhile.
+            self._characters += len(output) - len(self._kept.get(full_key, ""))
             self._kept[full_key] = output
-            if len(self._kept) > MAX_FRAGMENTS:
-                self._kept.popitem(last=False)
+            while len(self._kept) > MAX_FRAGMENTS or (
+                self._characters > MAX_FRAGMENT_CHARACTERS and len(self._kept) > 1
+            ):
+                _key, dropped = self._kept.popitem(last=False)
+                self._characters -= len(dropped)
         return output
 
     def clear(self) -> None:
         with self._lock:
             self._kept.clear()
+            self._characters = 0

@@ -72,6 +72,17 @@ def test_the_cache_is_bounded_oldest_out_first(env, monkeypatch):
     assert template.render(key=3, text="nouveau") == "<p>v3</p>"
 
 
+def test_the_cache_is_bounded_in_characters_too(env, monkeypatch):
+    monkeypatch.setattr(fragments, "MAX_FRAGMENT_CHARACTERS", 20)
+    template = env.from_string(SOURCE)
+    for key in (1, 2, 3):
+        template.render(key=key, text="x" * 5)  # 12 characters each
+    # Only the last one fits.
+    assert template.render(key=2, text="nouveau") == "<p>nouveau</p>"
+    assert template.render(key=3, text="nouveau") == "<p>nouveau</p>"
+    assert template.render(key=2, text="encore") == "<p>encore</p>"
+
+
 def test_a_list_row_shows_a_staff_edit_at_once(client, admin_client, db):
     from cooperations.models import Cooperation
 
