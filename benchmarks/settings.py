@@ -4,6 +4,7 @@ manifest storage (static files collected under benchmarks/out/static), plain HTT
 
 import os
 import secrets
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("DEBUG", "0")
@@ -18,4 +19,8 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 from catalogue.settings import *  # noqa: E402, F403
 from catalogue.settings import BASE_DIR  # noqa: E402
 
-STATIC_ROOT = BASE_DIR / "benchmarks" / "out" / "static"
+# BENCHMARK_STATIC_ROOT names files a caller already collected with these storages (the test
+# suite's session collection): the worker then serves them instead of collecting its own.
+STATIC_ROOT = Path(
+    os.environ.get("BENCHMARK_STATIC_ROOT") or BASE_DIR / "benchmarks" / "out" / "static"
+)

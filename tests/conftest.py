@@ -243,7 +243,9 @@ def production_environment(**variables) -> dict:
 @pytest.fixture(scope="session")
 def collected_static(tmp_path_factory) -> Path:
     """`manage.py collectstatic` as production runs it, once per session, into a temporary
-    STATIC_ROOT (about 6 s: the DSFR ships thousands of files)."""
+    STATIC_ROOT: the DSFR ships thousands of files, each compressed twice (Brotli and gzip),
+    so every test that needs collected files shares this one collection — the storage tests,
+    the production browser tests, nginx's tests and the benchmark harness's tiny run."""
     root = tmp_path_factory.mktemp("staticfiles")
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--no-input", "--verbosity", "0"],

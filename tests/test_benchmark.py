@@ -51,27 +51,32 @@ NUMBER = r"[\d,]+(?:\.\d+)?"
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
+def tiny_run(request, tmp_path_factory):
     """One run for the module: 20 cooperations, SQLite, 2 runs each, no wrk.
 
     Its data set lives in a SQLite file of its own whatever the suite's engine, so the run on
-    PostgreSQL would measure the same thing again: it runs with the SQLite suite only."""
+    PostgreSQL would measure the same thing again: it runs with the SQLite suite only. Its
+    worker serves the session's collected static files: collecting them is not what the
+    harness measures, and the storage tests check that collection."""
     if connection.vendor != "sqlite":
         pytest.skip("Banc d'essai sur son propre fichier SQLite : exécuté avec la suite SQLite.")
+    static_root = request.getfixturevalue("collected_static")
     out = tmp_path_factory.mktemp("bench")
     developer_db = settings.BASE_DIR / "db.sqlite3"
     before = developer_db.stat().st_mtime_ns if developer_db.exists() else None
-    call_command(
-        "benchmark",
-        "--sizes=20",
-        "--engines=sqlite",
-        "--repeat=2",
-        "--heavy-repeat=2",
-        "--import-sizes=20",
-        "--no-wrk",
-        f"--out={out}",
-        f"--report={out / 'REPORT.md'}",
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BENCHMARK_STATIC_ROOT", str(static_root))
+        call_command(
+            "benchmark",
+            "--sizes=20",
+            "--engines=sqlite",
+            "--repeat=2",
+            "--heavy-repeat=2",
+            "--import-sizes=20",
+            "--no-wrk",
+            f"--out={out}",
+            f"--report={out / 'REPORT.md'}",
+        )
     after = developer_db.stat().st_mtime_ns if developer_db.exists() else None
     return out, (out / "REPORT.md").read_text(), before, after
 
