@@ -62,11 +62,18 @@ def rows(ids: list[int], rows_queryset, kept: dict | None) -> list[RowData]:
     `kept` holds the rows already read for the same catalogue version (the facet index's
     `rows`), or is None for a reader who must see the database as it is (staff): only the
     others are read, through `rows_queryset()` (`for_list`: one query and two prefetches)."""
+    return kept_values(ids, rows_queryset, row_data, kept, KEPT_ROWS)
+
+
+def kept_values(ids: list[int], records, values, kept: dict | None, most: int) -> list:
+    """`values(record)` for each of `ids` that `records()` still holds, in that order: those in
+    `kept` (values of this catalogue version, or None to read them all) taken from it, the
+    others read in one filter of `records()` and kept, up to `most` in all."""
     found = {} if kept is None else {pk: kept[pk] for pk in ids if pk in kept}
     wanted = [pk for pk in ids if pk not in found]
     if wanted:
-        read = {c.pk: row_data(c) for c in rows_queryset().filter(pk__in=wanted)}
-        if kept is not None and len(kept) < KEPT_ROWS:
+        read = {record.pk: values(record) for record in records().filter(pk__in=wanted)}
+        if kept is not None and len(kept) < most:
             kept.update(read)
         found.update(read)
     return [found[pk] for pk in ids if pk in found]

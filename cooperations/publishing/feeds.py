@@ -26,6 +26,7 @@ from django.utils.feedgenerator import Atom1Feed
 from .. import listing
 from ..models import ROLE_HEADINGS, Participation
 from ..paths import fixed_path
+from ..result_rows import kept_values
 
 FEED_SIZE = 50
 SITE_NAME = "Catalogue des coopérations interterritoriales"
@@ -177,14 +178,7 @@ def entries(ids: list[int], records, kept: dict | None) -> list[Entry]:
     """The entries of `ids` still in the scope, in that order: those `kept` for this catalogue
     version (None for staff, who read them all), the others read through `records()` (one
     query and two prefetches)."""
-    found = {} if kept is None else {pk: kept[pk] for pk in ids if pk in kept}
-    wanted = [pk for pk in ids if pk not in found]
-    if wanted:
-        read = {c.pk: entry(c) for c in records().filter(pk__in=wanted)}
-        if kept is not None and len(kept) < KEPT_ENTRIES:
-            kept.update(read)
-        found.update(read)
-    return [found[pk] for pk in ids if pk in found]
+    return kept_values(ids, records, entry, kept, KEPT_ENTRIES)
 
 
 def subtitle(shown: int, total: int) -> str:
