@@ -50,12 +50,10 @@ def require_chromium(path: Path = CHROMIUM) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser():
-    """One Chromium per browser test module, each test in contexts of its own (the `page`
-    fixture's, or those it opens): Playwright's event loop and the async-unsafe switch below
-    then live only as long as one module of browser tests, never while other tests use the
-    ORM. Launching Chromium and Playwright's driver per test cost more than most tests.
+    """A fresh Chromium per test: Playwright's event loop and the async-unsafe switch below
+    then live only as long as one browser test, never while other tests use the ORM.
     """
     require_chromium()
     from playwright.sync_api import sync_playwright
