@@ -119,6 +119,8 @@ class FacetIndex:
     # Cooperation id → what its entry in the Atom feeds shows (`publishing.feeds.Entry`),
     # likewise.
     feed_entries: dict = field(default_factory=dict)
+    # Script prefix → cooperation id → its item in the API's list (`publishing.api`), likewise.
+    api_items: dict = field(default_factory=dict)
     # Facet name → value key → count over the whole catalogue: the counts of a facet when no
     # other filter applies, derived from `values` once per index.
     totals: dict = field(init=False)

@@ -9,6 +9,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.utils import OperationalError
 
 from cooperations.models import Cooperation, Territory
+from cooperations.publishing.api_v1 import CooperationList
 
 from .catalogue_data import build_catalogue
 from .conftest import make_cooperation, make_territory
@@ -42,6 +43,9 @@ def test_list_gives_the_records_counts_and_notices_of_the_list_json(client, cata
     data = response.json()
     for key in ("count", "page", "num_pages", "page_size", "notices", "results"):
         assert data[key] == page[key], key
+    # The list is rendered without ninja's validation: what it sends is what its published
+    # schema gives back, no field missing, extra or of another type.
+    assert CooperationList.model_validate(data).model_dump(mode="json") == data
 
 
 def test_list_pages_link_to_the_api_with_their_filters(client, catalogue):
@@ -433,3 +437,27 @@ def test_openapi_documents_page_size_licence_and_contact(client, db, settings):
     [bounded] = [option for option in schema["anyOf"] if option.get("type") == "integer"]
     assert (bounded["minimum"], bounded["maximum"], schema["default"]) == (1, 100, 20)
     assert "de 1 à 100" in parameter["description"]
+
+
+def test_a_visitors_list_reads_no_record_when_kept_and_shows_a_write_at_once(
+    client, catalogue, settings
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = client.get("/api/v1/cooperations").json()["results"]
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get("/api/v1/cooperations").json()["results"]
+    assert again == first
+    # The catalogue's version only: the items are kept with the facet index.
+    assert len(queries.captured_queries) == 1
+    cooperation = Cooperation.objects.get(slug=first[0]["slug"])
+    cooperation.summary = "Un résumé tout neuf"
+    cooperation.save()
+    shown = client.get("/api/v1/cooperations").json()["results"]
+    assert shown[0]["summary"] == "Un résumé tout neuf"
+    # Addresses are made for the request's host, whatever host the kept items were read for.
+    settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1"]
+    other = client.get("/api/v1/cooperations", HTTP_HOST="127.0.0.1").json()["results"]
+    assert other[0]["url"].startswith("http://127.0.0.1/cooperations/")
+    assert shown[0]["url"].startswith("http://testserver/cooperations/")

@@ -35,9 +35,9 @@ class IndexedResults:
         # Makes the queryset that reads records, only when some must be read: most list pages
         # find all their rows kept.
         self.rows_queryset = rows_queryset
-        # What a slice gives: "records" (the cooperations), or the values of their result
-        # rows (`result_rows.RowData`), "kept" with the index for a visitor or "fresh" from
-        # the records for staff.
+        # What a slice gives: "records" (the cooperations), "ids" (theirs only), or the values
+        # of their result rows (`result_rows.RowData`), "kept" with the index for a visitor or
+        # "fresh" from the records for staff.
         self.rows = rows
 
     def count(self) -> int:
@@ -58,6 +58,8 @@ class IndexedResults:
             return self[key : key + 1][0]
         start, stop, _step = key.indices(self.count())
         ids = self.ids(start, stop)
+        if self.rows == "ids":
+            return ids
         if self.rows != "records":
             kept = self.index.rows if self.rows == "kept" else None
             return result_rows.rows(ids, self.rows_queryset, kept)

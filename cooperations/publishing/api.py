@@ -7,14 +7,20 @@ import itertools
 import json
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.http import StreamingHttpResponse
+from django.urls import get_script_prefix
 
 from .. import listing
 from ..filters import build_facets
+from ..models import Cooperation
+from ..result_rows import kept_values
 
 # Records read per query by the complete JSON: its prefetches stay two queries per chunk, and
 # memory holds one chunk, whatever the selection's size.
 COMPLETE_CHUNK = 500
+# API list items kept per process and catalogue version, some 1,500 bytes each.
+KEPT_ITEMS = 20_000
 LICENCE = {
     "name": "etalab-2.0",
     "title": "Licence Ouverte / Open Licence version 2.0",
@@ -22,7 +28,7 @@ LICENCE = {
 }
 
 
-def _territory(request, participation) -> dict:
+def _territory(participation) -> dict:
     territory = participation.territory
     return {
         "name": territory.name,
@@ -30,7 +36,7 @@ def _territory(request, participation) -> dict:
         "kind_label": territory.get_kind_display(),
         "code": territory.code or None,
         "role": participation.role,
-        "url": request.build_absolute_uri(territory.get_absolute_url()),
+        "url": territory.get_absolute_url(),
     }
 
 
@@ -40,10 +46,16 @@ def _iso(value):
 
 def summary(request, cooperation) -> dict:
     """A list item: what a result row shows."""
+    return absolute(request, summary_values(cooperation))
+
+
+def summary_values(cooperation) -> dict:
+    """A list item with its addresses as paths (under the script prefix of the moment): what
+    does not depend on the request, kept per catalogue version for the API's list."""
     return {
         "slug": cooperation.slug,
         "name": cooperation.name,
-        "url": request.build_absolute_uri(cooperation.get_absolute_url()),
+        "url": cooperation.get_absolute_url(),
         "summary": cooperation.summary,
         "legal_form": cooperation.legal_form.label if cooperation.legal_form else None,
         "status": cooperation.status or None,
@@ -51,8 +63,20 @@ def summary(request, cooperation) -> dict:
         "signed_on_precision": cooperation.signed_on_precision or None,
         "signature_display": cooperation.signature_display or None,
         "themes": [{"slug": t.slug, "label": t.label} for t in cooperation.themes.all()],
-        "territories": [_territory(request, p) for p in cooperation.participations.all()],
+        "territories": [_territory(p) for p in cooperation.participations.all()],
         "plus_values": cooperation.plus_values,
+    }
+
+
+def absolute(request, item: dict) -> dict:
+    """`summary_values` with its addresses made absolute for `request`'s host."""
+    return {
+        **item,
+        "url": request.build_absolute_uri(item["url"]),
+        "territories": [
+            {**territory, "url": request.build_absolute_uri(territory["url"])}
+            for territory in item["territories"]
+        ],
     }
 
 
@@ -112,7 +136,9 @@ def record_payload(request, cooperation) -> dict:
     return data
 
 
-def list_payload(request, page, paginator, notices) -> dict:
+def list_payload(request, page, paginator, notices, results: list | None = None) -> dict:
+    """A page of a list, its links and notices; `results` when its items are made already."""
+
     def page_url(number):
         params = request.GET.copy()
         params["page"] = number
@@ -126,7 +152,9 @@ def list_payload(request, page, paginator, notices) -> dict:
         "next": page_url(page.next_page_number()) if page.has_next() else None,
         "previous": page_url(page.previous_page_number()) if page.has_previous() else None,
         "notices": notices,
-        "results": [summary(request, c) for c in page.object_list],
+        "results": (
+            results if results is not None else [summary(request, c) for c in page.object_list]
+        ),
     }
 
 
@@ -158,8 +186,20 @@ def list_data(request, page_size: int, notices: list[str]) -> dict:
     The one seam between the versioned API and the list's filtering and facet machinery.
     """
     selection = listing.select(request, listing.Scope())
-    shown = selection.page(request.GET.get("page"), page_size=page_size)
-    data = list_payload(request, shown.page, shown.paginator, [*notices, *shown.notices])
+    shown = selection.page(request.GET.get("page"), rows="ids", page_size=page_size)
+    # A visitor's items are kept with the facet index, under the script prefix their paths
+    # carry; staff read the records as they are.
+    visitor = settings.SESSION_COOKIE_NAME not in request.COOKIES
+    kept = selection.index.api_items.setdefault(get_script_prefix(), {}) if visitor else None
+    values = kept_values(
+        list(shown.page.object_list),
+        Cooperation.objects.published().for_list,
+        summary_values,
+        kept,
+        KEPT_ITEMS,
+    )
+    results = [absolute(request, item) for item in values]
+    data = list_payload(request, shown.page, shown.paginator, [*notices, *shown.notices], results)
     data["facets"] = facet_payload(build_facets(selection.filterset, selection.counts))
     return data
 
